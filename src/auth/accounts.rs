@@ -1,0 +1,94 @@
+//! Built-in accounts: register, log in, log out.
+
+use super::{Auth, password, session};
+use crate::domain::{User, Username, now_ms};
+use crate::error::AppError;
+
+/// The result of a successful login.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub user: User,
+    /// A JWT for `auth.token` or `Authorization: Bearer`.
+    pub token: String,
+    /// The session token to set as a cookie.
+    pub session: String,
+}
+
+const MIN_PASSWORD: usize = 8;
+const MAX_PASSWORD: usize = 1024;
+
+impl Auth {
+    /// Whether `POST /api/register` is open.
+    pub fn registration_open(&self) -> bool {
+        self.registration
+    }
+
+    /// How long login tokens and sessions live.
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl_secs
+    }
+
+    pub async fn register(&self, username: &str, password: &str) -> Result<User, AppError> {
+        if !self.registration {
+            return Err(AppError::Forbidden("registration is closed".into()));
+        }
+        let name = Username::parse(username).map_err(AppError::InvalidPayload)?;
+        let len = password.chars().count();
+        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+            return Err(AppError::payload(format!(
+                "password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+            )));
+        }
+        let hash = password::hash(password.to_owned())
+            .await
+            .map_err(|_| AppError::Internal)?;
+        let user = User {
+            id: name.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+        };
+        self.store
+            .create_user(&user, &hash)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict => {
+                    AppError::Conflict("username is taken".into())
+                }
+                other => other.into(),
+            })?;
+        Ok(user)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+        let wrong = || AppError::Unauthorized("wrong username or password".into());
+        let creds = self.store.credentials(username).await?;
+        let hash = creds.as_ref().map(|c| c.password_hash.clone());
+        if !password::verify(password.to_owned(), hash).await {
+            return Err(wrong());
+        }
+        let creds = creds.ok_or_else(wrong)?;
+        if creds.disabled {
+            return Err(wrong());
+        }
+        let session = session::new_token();
+        let expires = now_ms() + (self.ttl_secs as i64).saturating_mul(1000);
+        self.store
+            .create_session(&session::token_hash(&session), &creds.user.id, expires)
+            .await?;
+        let token = self.keys.issue(&creds.user, self.ttl_secs, None);
+        Ok(LoggedIn {
+            user: creds.user,
+            token,
+            session,
+        })
+    }
+
+    /// Ends the session of a `Cookie` header, if it has one.
+    pub async fn logout(&self, cookie_header: Option<&str>) -> Result<(), AppError> {
+        if let Some(token) = cookie_header.and_then(session::from_cookie_header) {
+            self.store
+                .delete_session(&session::token_hash(&token))
+                .await?;
+        }
+        Ok(())
+    }
+}

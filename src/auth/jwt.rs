@@ -1,0 +1,84 @@
+//! HS256 JSON Web Tokens (PROTOCOL §2): what an integrating app signs and roomcast trusts.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use super::Identity;
+use crate::domain::User;
+
+/// The claims roomcast reads. `sub` and `exp` are required; a token without
+/// them does not decode.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub exp: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rooms: Option<Vec<String>>,
+}
+
+/// Signing and checking keys for the server's secret.
+#[derive(Clone)]
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    pub fn new(secret: &[u8]) -> anyhow::Result<Self> {
+        // Only HS256: `alg: none` and every other algorithm are refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            validation,
+        })
+    }
+
+    /// Signs a token for `user` valid for `ttl_secs`, optionally naming rooms.
+    pub fn issue(&self, user: &User, ttl_secs: u64, rooms: Option<Vec<String>>) -> String {
+        let claims = Claims {
+            sub: user.id.clone(),
+            name: Some(user.name.clone()),
+            exp: jsonwebtoken::get_current_timestamp() + ttl_secs,
+            rooms,
+        };
+        // HS256 over a serializable struct cannot fail.
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
+    }
+
+    /// The identity a valid token proves, or `None` for any bad token.
+    pub fn verify(&self, token: &str) -> Option<Identity> {
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        let c = data.claims;
+        if c.sub.is_empty() {
+            return None;
+        }
+        let name = c.name.filter(|n| !n.is_empty()).unwrap_or_else(|| c.sub.clone());
+        Some(Identity {
+            user: User { id: c.sub, name },
+            rooms: c.rooms.unwrap_or_default().into_iter().collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_verify_and_carry_rooms() {
+        let keys = Keys::new(b"secret").expect("keys");
+        let user = User { id: "u1".into(), name: "Ann".into() };
+        let token = keys.issue(&user, 60, Some(vec!["vip".into()]));
+        let id = keys.verify(&token).expect("valid token");
+        assert_eq!(id.user, user);
+        assert!(id.rooms.contains("vip"));
+        assert!(Keys::new(b"other").expect("keys").verify(&token).is_none());
+        assert!(keys.verify("not.a.token").is_none());
+    }
+}

@@ -1,0 +1,50 @@
+//! The built-in login's session cookie: a random token whose hash is stored.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+/// The cookie's name.
+pub const COOKIE: &str = "roomcast_session";
+
+/// A new random session token (256 bits, URL-safe).
+pub fn new_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// What is stored for a token: a leaked database gives no usable cookie.
+pub fn token_hash(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The `Set-Cookie` value that starts a session.
+pub fn set_cookie(token: &str, ttl_secs: u64) -> String {
+    format!("{COOKIE}={token}; Path=/; Max-Age={ttl_secs}; HttpOnly; SameSite=Lax")
+}
+
+/// The `Set-Cookie` value that ends a session.
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
+}
+
+/// The session token in a `Cookie` request header, if any.
+pub fn from_cookie_header(header: &str) -> Option<String> {
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == COOKIE)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_among_other_cookies() {
+        let h = format!("a=1; {COOKIE}=tok; b=2");
+        assert_eq!(from_cookie_header(&h).as_deref(), Some("tok"));
+        assert_eq!(from_cookie_header("a=1"), None);
+        assert_ne!(token_hash("x"), token_hash("y"));
+    }
+}

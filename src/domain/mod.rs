@@ -1,0 +1,67 @@
+//! Values parsed from client input: once built, they are valid. No I/O here.
+
+mod message_text;
+mod names;
+
+pub use message_text::MessageText;
+pub use names::{RoomName, Username};
+
+use serde::{Deserialize, Serialize};
+
+/// A user as every payload shows it (PROTOCOL §2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+}
+
+/// Who may join a room (PROTOCOL §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Public,
+    Private,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(Self::Public),
+            "private" => Some(Self::Private),
+            _ => None,
+        }
+    }
+}
+
+/// A stored room, without the live `online` count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub name: String,
+    pub visibility: Visibility,
+    pub owner: String,
+}
+
+/// A stored chat message (PROTOCOL §4 "Message").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: i64,
+    pub room: String,
+    pub user: User,
+    pub message: String,
+    pub ts: i64,
+}
+
+/// Milliseconds since the Unix epoch, the `ts` of every payload.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,85 @@
+//! Room names and usernames: short identifiers from a safe alphabet.
+
+use std::fmt;
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
+}
+
+/// A room name: 1 to 64 characters from `A-Z a-z 0-9 _ - . :` (PROTOCOL §3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomName(String);
+
+impl RoomName {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(format!(
+                "room name must be 1 to {} characters",
+                Self::MAX_LEN
+            ));
+        }
+        if !s.chars().all(is_name_char) {
+            return Err("room name may only use A-Z a-z 0-9 _ - . :".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A built-in account's username, which is also its user id: 1 to 32
+/// characters from `A-Z a-z 0-9 _ - .` (no `:` so it never looks like a
+/// namespaced id an integrating app might sign).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_LEN: usize = 32;
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(format!("username must be 1 to {} characters", Self::MAX_LEN));
+        }
+        if !s.chars().all(|c| is_name_char(c) && c != ':') {
+            return Err("username may only use A-Z a-z 0-9 _ - .".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_follow_the_contract() {
+        for ok in ["a", "general", "team-1.ops:eu", "A_b", &"x".repeat(64)] {
+            assert!(RoomName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "has space", "émoji", "a/b", "<script>", &"x".repeat(65)] {
+            assert!(RoomName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_refuse_colons_and_long_names() {
+        assert!(Username::parse("alice.b-1").is_ok());
+        assert!(Username::parse("a:b").is_err());
+        assert!(Username::parse(&"a".repeat(33)).is_err());
+        assert!(Username::parse("").is_err());
+    }
+}

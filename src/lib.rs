@@ -1,0 +1,12 @@
+//! roomcast: a Socket.IO v5 rooms server with users and durable history.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod realtime;
+pub mod rooms;
+pub mod store;

@@ -1,0 +1,186 @@
+//! The events of PROTOCOL §4, one function each.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use socketioxide::extract::{AckSender, SocketRef};
+
+use super::inbox::Inbound;
+use super::{Conn, payload, presence};
+use crate::domain::{RoomName, now_ms};
+use crate::error::{AppError, ack_of};
+use crate::rooms;
+use crate::store::{NewMessage, Page};
+
+/// How many messages `join` returns without `since`, and at most with it.
+const JOIN_HISTORY: u32 = 50;
+const REPLAY_LIMIT: u32 = 500;
+
+pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
+    let Inbound {
+        event,
+        payload,
+        ack,
+    } = ev;
+    let result = match event.as_str() {
+        // `chat` acks only once its message is durable, from the writer.
+        "chat" => return chat(conn, s, payload, ack).await,
+        "join" => join(conn, s, payload).await,
+        "leave" => leave(conn, s, payload).await,
+        "typing" => typing(conn, s, payload).await,
+        "history" => history(conn, payload).await,
+        "rooms" => list_rooms(conn, payload).await,
+        _ => return,
+    };
+    if let Err(e) = &result {
+        tracing::debug!(sid = %s.id, %event, code = e.code(), "event refused");
+    }
+    // Without an ack id the client asked for no answer; `send` does nothing.
+    let _ = ack.send(&ack_of(result));
+}
+
+fn joined(s: &SocketRef, room: &RoomName) -> bool {
+    s.rooms().iter().any(|r| r == room.as_str())
+}
+
+async fn join(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+    let obj = payload::object(payload)?;
+    let name = payload::room(&obj)?;
+    let since = payload::opt_id(&obj, "since")?;
+    let ctx = &conn.ctx;
+    let room =
+        rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
+    let already = joined(s, &name);
+    // Join before reading history: a message committed in between is then
+    // both in the history and delivered live (clients drop the repeated id),
+    // never in neither.
+    s.join(name.to_string());
+    let page = match since {
+        Some(id) => Page::After {
+            id,
+            limit: REPLAY_LIMIT,
+        },
+        None => Page::Latest {
+            limit: JOIN_HISTORY,
+        },
+    };
+    let history = match ctx.store.history(name.as_str(), page).await {
+        Ok(h) => h,
+        Err(e) => {
+            if !already {
+                s.leave(name.to_string());
+            }
+            return Err(e.into());
+        }
+    };
+    if !already {
+        let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
+        let _ = ctx.io.to(name.to_string()).emit("join", &notice).await;
+    }
+    Ok(json!({
+        "room": conn.ctx.room_json(&room),
+        "history": history.messages,
+        "more": history.more,
+        "online": presence::online(&ctx.io, name.as_str()),
+    }))
+}
+
+async fn leave(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+    let obj = payload::object(payload)?;
+    let name = payload::room(&obj)?;
+    if !joined(s, &name) {
+        return Err(not_in_room(&name));
+    }
+    s.leave(name.to_string());
+    let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
+    let _ = conn.ctx.io.to(name.to_string()).emit("leave", &notice).await;
+    Ok(json!({}))
+}
+
+async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender) {
+    let parsed = payload::object(payload).and_then(|obj| {
+        let name = payload::room(&obj)?;
+        let text = payload::message(&obj)?;
+        if !joined(s, &name) {
+            return Err(not_in_room(&name));
+        }
+        Ok((name, text))
+    });
+    let (name, text) = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = ack.send(&e.to_ack());
+            return;
+        }
+    };
+    let message = NewMessage {
+        room: name.to_string(),
+        user: conn.identity.user.clone(),
+        message: text.into_string(),
+    };
+    let done = Box::new(move |stored: Result<_, _>| {
+        let reply = match stored {
+            Ok(m) => {
+                let m: crate::domain::Message = m;
+                json!({"ok": true, "id": m.id, "ts": m.ts})
+            }
+            Err(e) => AppError::from(e).to_ack(),
+        };
+        let _ = ack.send(&reply);
+    });
+    conn.ctx.writer.submit(message, done).await;
+}
+
+async fn typing(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+    let obj = payload::object(payload)?;
+    let name = payload::room(&obj)?;
+    if !joined(s, &name) {
+        return Err(not_in_room(&name));
+    }
+    let notice = json!({"room": name.as_str(), "user": conn.identity.user});
+    // Typing is a hint: under load it may be dropped rather than queued.
+    let _ = s.to(name.to_string()).volatile().emit("typing", &notice).await;
+    Ok(json!({}))
+}
+
+async fn history(conn: &Conn, payload: Option<Value>) -> Result<Value, AppError> {
+    let obj = payload::object(payload)?;
+    let name = payload::room(&obj)?;
+    let before = payload::opt_id(&obj, "before")?;
+    let limit = payload::limit(&obj)?;
+    let store = conn.ctx.store.as_ref();
+    rooms::open_for_read(store, &conn.identity, &name).await?;
+    let page = match before {
+        Some(id) => Page::Before { id, limit },
+        None => Page::Latest { limit },
+    };
+    let h = store.history(name.as_str(), page).await?;
+    Ok(json!({"messages": h.messages, "more": h.more}))
+}
+
+async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<Value, AppError> {
+    // `rooms` takes `{}`; sending no argument at all is accepted too.
+    if payload.is_some() {
+        payload::object(payload)?;
+    }
+    let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
+    let rooms: Vec<Value> = list.iter().map(|r| conn.ctx.room_json(r)).collect();
+    Ok(json!({"rooms": rooms}))
+}
+
+/// Tells each room the socket was in that it left (PROTOCOL §4).
+pub(crate) async fn disconnected(s: SocketRef) {
+    let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
+        return;
+    };
+    tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
+    let ts = now_ms();
+    for room in s.rooms() {
+        let notice = json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
+        let _ = s.to(room).emit("leave", &notice).await;
+    }
+}
+
+fn not_in_room(name: &RoomName) -> AppError {
+    AppError::NotInRoom(format!("not in room {name}; join it first"))
+}

@@ -1,0 +1,106 @@
+//! Per-socket ordered event processing.
+//!
+//! socketioxide runs each event handler in a task of its own, so two events
+//! from one socket may run in either order. Clients expect their events
+//! handled in the order sent (a `join` then a `chat`, or many `chat`s without
+//! waiting for acks), as the Node server does. The extractor below queues each
+//! event synchronously, in arrival order, and one task per busy socket drains
+//! the queue; an idle socket has no task.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::handler::FromMessageParts;
+use socketioxide::socket::Socket;
+
+use super::{Conn, handlers};
+use crate::error::AppError;
+
+/// Events a socket may have waiting before new ones are refused with `rate_limited`.
+const MAX_QUEUED: usize = 1024;
+
+/// One received event.
+pub(crate) struct Inbound {
+    pub(crate) event: String,
+    /// `None` when the event had no argument or it was not JSON.
+    pub(crate) payload: Option<Value>,
+    pub(crate) ack: AckSender,
+}
+
+#[derive(Default)]
+pub(crate) struct Inbox {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Inbound>,
+    draining: bool,
+}
+
+/// The handler registered for every event: the work is done by [`Queued`].
+pub(crate) async fn enqueue(_: Queued) {}
+
+/// Extracting this queues the event: extraction runs synchronously as the
+/// packet is read, so queue order is arrival order.
+pub(crate) struct Queued;
+
+#[derive(Debug, thiserror::Error)]
+#[error("event could not be queued: no connection state or unreadable event")]
+pub(crate) struct NoConn;
+
+impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
+    type Error = NoConn;
+
+    fn from_message_parts(
+        s: &Arc<Socket>,
+        v: &mut socketioxide_core::Value,
+        ack_id: &Option<i64>,
+    ) -> Result<Self, NoConn> {
+        let conn = s.extensions.get::<Arc<Conn>>().ok_or(NoConn)?;
+        let Event(event) = Event::from_message_parts(s, v, ack_id).map_err(|_| NoConn)?;
+        let Ok(ack) = AckSender::from_message_parts(s, v, ack_id);
+        let Ok(TryData(payload)) = TryData::<Value>::from_message_parts(s, v, ack_id);
+        let inbound = Inbound {
+            event: event.to_string(),
+            payload: payload.ok(),
+            ack,
+        };
+        push(conn, SocketRef::from(s.clone()), inbound);
+        Ok(Queued)
+    }
+}
+
+fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
+    let start = {
+        let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.queue.len() >= MAX_QUEUED {
+            let err = AppError::RateLimited("too many events waiting; wait for acks".into());
+            let _ = inbound.ack.send(&err.to_ack());
+            return;
+        }
+        state.queue.push_back(inbound);
+        !std::mem::replace(&mut state.draining, true)
+    };
+    if start {
+        tokio::spawn(drain(conn, socket));
+    }
+}
+
+async fn drain(conn: Arc<Conn>, socket: SocketRef) {
+    loop {
+        let next = {
+            let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
+            match state.queue.pop_front() {
+                Some(next) => next,
+                None => {
+                    state.draining = false;
+                    return;
+                }
+            }
+        };
+        handlers::dispatch(&conn, &socket, next).await;
+    }
+}

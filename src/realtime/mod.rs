@@ -1,0 +1,101 @@
+//! The Socket.IO side (PROTOCOL §4): authentication at connect, the events,
+//! and delivery of stored messages to rooms.
+
+mod handlers;
+mod inbox;
+mod payload;
+mod presence;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::extract::{SocketRef, TryData};
+use socketioxide::handler::ConnectHandler;
+
+use crate::auth::{Auth, Identity};
+use crate::domain::RoomRecord;
+use crate::error::AppError;
+use crate::store::{Committed, Store, Writer};
+
+/// What the socket handlers share.
+pub struct Ctx {
+    pub io: SocketIo,
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub auth: Auth,
+    pub auto_create: bool,
+}
+
+impl Ctx {
+    /// A room as payloads show it, with its live `online` count.
+    pub fn room_json(&self, room: &RoomRecord) -> Value {
+        let online = presence::online(&self.io, &room.name).len();
+        serde_json::json!({
+            "name": room.name,
+            "visibility": room.visibility,
+            "owner": room.owner,
+            "online": online,
+        })
+    }
+}
+
+/// One connected socket's identity and ordered event queue, kept in its extensions.
+pub(crate) struct Conn {
+    ctx: Arc<Ctx>,
+    identity: Identity,
+    inbox: inbox::Inbox,
+}
+
+/// The events a client may send; anything else is ignored, as Socket.IO servers do.
+const EVENTS: [&str; 6] = ["join", "leave", "chat", "typing", "history", "rooms"];
+
+/// Installs the default namespace on `io`.
+///
+/// Authentication and handler registration happen in a connect middleware:
+/// socketioxide runs it before it answers CONNECT, whereas a connect handler
+/// runs in a task of its own after the answer, so an event sent right after
+/// connecting could reach a socket with no handlers yet.
+pub fn attach(ctx: Arc<Ctx>) {
+    let io = ctx.io.clone();
+    let middleware = move |s: SocketRef, TryData(auth): TryData<Value>| {
+        let ctx = ctx.clone();
+        async move { authenticate(ctx, s, auth.ok()).await }
+    };
+    io.ns("/", (async |_: SocketRef| {}).with(middleware));
+}
+
+async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Result<(), AppError> {
+    let token = auth
+        .as_ref()
+        .and_then(|a| a.get("token"))
+        .and_then(Value::as_str);
+    let cookie = s
+        .req_parts()
+        .headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok());
+    let identity = ctx.auth.identify(token, cookie).await?;
+    tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
+    s.extensions.insert(Arc::new(Conn {
+        ctx,
+        identity,
+        inbox: inbox::Inbox::default(),
+    }));
+    for event in EVENTS {
+        s.on(event, inbox::enqueue);
+    }
+    s.on_disconnect(handlers::disconnected);
+    Ok(())
+}
+
+/// Broadcasts committed messages to their rooms, in commit (and so id) order.
+pub async fn deliver(io: SocketIo, mut committed: Committed) {
+    while let Some(batch) = committed.recv().await {
+        for m in &batch {
+            if let Err(e) = io.to(m.room.clone()).emit("chat", m).await {
+                tracing::warn!(error = %e, room = %m.room, "chat delivery failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
+
+use crate::auth::Identity;
+use crate::domain::{RoomName, RoomRecord, Visibility};
+use crate::error::AppError;
+use crate::store::{Store, StoreError};
+
+/// Whether `who` may join or read `room`: it is public, theirs, they were
+/// invited, or their token's `rooms` claim names it.
+pub async fn may_access(
+    store: &dyn Store,
+    who: &Identity,
+    room: &RoomRecord,
+) -> Result<bool, AppError> {
+    Ok(room.visibility == Visibility::Public
+        || room.owner == who.user.id
+        || who.rooms.contains(&room.name)
+        || store.is_member(&room.name, &who.user.id).await?)
+}
+
+/// The room `who` wants to join: created public and owned by them when it
+/// does not exist and `auto_create` is on, refused when they may not enter.
+pub async fn open_for_join(
+    store: &dyn Store,
+    auto_create: bool,
+    who: &Identity,
+    name: &RoomName,
+) -> Result<RoomRecord, AppError> {
+    let room = match store.room(name.as_str()).await? {
+        Some(room) => room,
+        None if auto_create => {
+            let fresh = RoomRecord {
+                name: name.to_string(),
+                visibility: Visibility::Public,
+                owner: who.user.id.clone(),
+            };
+            match store.create_room(&fresh).await {
+                Ok(()) => fresh,
+                // Someone else created it in the meantime: theirs wins.
+                Err(StoreError::Conflict) => store
+                    .room(name.as_str())
+                    .await?
+                    .ok_or_else(|| not_found(name))?,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => return Err(not_found(name)),
+    };
+    check_access(store, who, room).await
+}
+
+/// The existing room `who` wants to read.
+pub async fn open_for_read(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+) -> Result<RoomRecord, AppError> {
+    let room = store
+        .room(name.as_str())
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    check_access(store, who, room).await
+}
+
+async fn check_access(
+    store: &dyn Store,
+    who: &Identity,
+    room: RoomRecord,
+) -> Result<RoomRecord, AppError> {
+    if may_access(store, who, &room).await? {
+        Ok(room)
+    } else {
+        Err(AppError::Forbidden(format!("room {} is private", room.name)))
+    }
+}
+
+/// Every room `who` can see: public ones, their own, invitations, and the
+/// private rooms their token names.
+pub async fn visible(store: &dyn Store, who: &Identity) -> Result<Vec<RoomRecord>, AppError> {
+    let mut rooms = store.rooms_for(&who.user.id).await?;
+    let mut claimed: Vec<&String> = who
+        .rooms
+        .iter()
+        .filter(|name| !rooms.iter().any(|r| &r.name == *name))
+        .collect();
+    claimed.sort();
+    for name in claimed {
+        if let Some(room) = store.room(name).await? {
+            rooms.push(room);
+        }
+    }
+    rooms.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rooms)
+}
+
+/// Creates a room owned by `who`; a taken name is `Conflict`.
+pub async fn create(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    visibility: Visibility,
+) -> Result<RoomRecord, AppError> {
+    let room = RoomRecord {
+        name: name.to_string(),
+        visibility,
+        owner: who.user.id.clone(),
+    };
+    store.create_room(&room).await.map_err(|e| match e {
+        StoreError::Conflict => AppError::Conflict(format!("room {name} already exists")),
+        other => other.into(),
+    })?;
+    Ok(room)
+}
+
+/// The owner of a private room invites `user_id`.
+pub async fn invite(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    user_id: &str,
+) -> Result<(), AppError> {
+    let room = store
+        .room(name.as_str())
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    if room.owner != who.user.id {
+        return Err(AppError::Forbidden(
+            "only the room's owner manages members".into(),
+        ));
+    }
+    if user_id.is_empty() || user_id.len() > 256 {
+        return Err(AppError::payload("user must be a user id"));
+    }
+    store.add_member(name.as_str(), user_id).await?;
+    Ok(())
+}
+
+fn not_found(name: &RoomName) -> AppError {
+    AppError::NotFound(format!("room {name} does not exist"))
+}

@@ -1,0 +1,102 @@
+//! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
+
+mod sqlite;
+mod writer;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{Message, RoomRecord, User};
+
+pub use writer::{Committed, Done, Writer};
+
+/// Errors at the storage edge. Database detail stays in `Unavailable` and is
+/// only ever logged.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("not found")]
+    NotFound,
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A message accepted from a client, not yet stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub room: String,
+    pub user: User,
+    pub message: String,
+}
+
+/// Which slice of a room's history to read, and how much of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest `limit` messages.
+    Latest { limit: u32 },
+    /// The newest `limit` messages with an id below `id`.
+    Before { id: i64, limit: u32 },
+    /// The oldest `limit` messages with an id above `id` (replay after reconnect).
+    After { id: i64, limit: u32 },
+}
+
+/// A page of messages, oldest first; `more` says whether the page was cut:
+/// older messages exist (`Latest`, `Before`) or newer ones do (`After`).
+#[derive(Debug, Clone, Default)]
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub more: bool,
+}
+
+/// What the login route needs to check a password.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// The storage interface. Implementations translate their database errors
+/// into [`StoreError`] so no caller ever sees a driver type.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores `value` under `key` unless a value is already there; returns the stored value.
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
+
+    async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
+    async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>>;
+
+    async fn create_session(&self, token_hash: &str, user_id: &str, expires_at: i64)
+    -> StoreResult<()>;
+    /// The user of a live session; expired sessions and disabled users give `None`.
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+
+    async fn room(&self, name: &str) -> StoreResult<Option<RoomRecord>>;
+    /// Creates a room; `Conflict` when the name is taken.
+    async fn create_room(&self, room: &RoomRecord) -> StoreResult<()>;
+    async fn is_member(&self, room: &str, user_id: &str) -> StoreResult<bool>;
+    async fn add_member(&self, room: &str, user_id: &str) -> StoreResult<()>;
+    /// Public rooms, rooms the user owns and private rooms they were invited to.
+    async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>>;
+
+    /// Stores a batch in one transaction and returns it with ids and times,
+    /// in order. Called only by the [`Writer`].
+    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Vec<Message>>;
+    async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage>;
+
+    /// Answers when the database does (for health checks).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Opens (creating and migrating when needed) the store a URL names.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        _ => anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH"),
+    }
+}

@@ -1,0 +1,298 @@
+//! SQLite backend: one WAL-mode file, migrated on open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row};
+use tokio::sync::Mutex;
+
+use super::{Credentials, HistoryPage, NewMessage, Page, Store, StoreError, StoreResult};
+use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
+
+/// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.
+const ROWS_PER_INSERT: usize = 500;
+
+pub(super) struct SqliteStore {
+    pool: SqlitePool,
+    /// The next message id. Only the group-commit writer appends, and it holds
+    /// this across its transaction, so ids follow commit order.
+    next_id: Mutex<i64>,
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+impl SqliteStore {
+    pub(super) async fn open(url: &str) -> anyhow::Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL syncs the WAL at every commit, so an acked message survives
+            // power loss too; group commit keeps that fsync off the per-message path.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
+            .fetch_one(&pool)
+            .await?;
+        Ok(Self {
+            pool,
+            next_id: Mutex::new(max.unwrap_or(0) + 1),
+        })
+    }
+}
+
+fn room_of(row: &SqliteRow) -> RoomRecord {
+    let visibility: String = row.get("visibility");
+    RoomRecord {
+        name: row.get("name"),
+        // The CHECK constraint allows only the two values.
+        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
+        owner: row.get("owner"),
+    }
+}
+
+fn message_of(row: &SqliteRow) -> Message {
+    Message {
+        id: row.get("id"),
+        room: row.get("room"),
+        user: User {
+            id: row.get("user_id"),
+            name: row.get("user_name"),
+        },
+        message: row.get("body"),
+        ts: row.get("ts"),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(password_hash)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
+        let row = sqlx::query("SELECT id, name, password_hash, disabled FROM users WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| Credentials {
+            user: User {
+                id: r.get("id"),
+                name: r.get("name"),
+            },
+            password_hash: r.get("password_hash"),
+            disabled: r.get::<i64, _>("disabled") != 0,
+        }))
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|r| User {
+            id: r.get("id"),
+            name: r.get("name"),
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn room(&self, name: &str) -> StoreResult<Option<RoomRecord>> {
+        let row = sqlx::query("SELECT name, visibility, owner FROM rooms WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(row.as_ref().map(room_of))
+    }
+
+    async fn create_room(&self, room: &RoomRecord) -> StoreResult<()> {
+        sqlx::query("INSERT INTO rooms (name, visibility, owner, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&room.name)
+            .bind(room.visibility.as_str())
+            .bind(&room.owner)
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn is_member(&self, room: &str, user_id: &str) -> StoreResult<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE room = ? AND user_id = ?")
+                .bind(room)
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn add_member(&self, room: &str, user_id: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO members (room, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(room)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {
+        let rows = sqlx::query(
+            "SELECT name, visibility, owner FROM rooms \
+             WHERE visibility = 'public' OR owner = ?1 \
+                OR name IN (SELECT room FROM members WHERE user_id = ?1) \
+             ORDER BY name",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err)?;
+        Ok(rows.iter().map(room_of).collect())
+    }
+
+    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Vec<Message>> {
+        let mut next_id = self.next_id.lock().await;
+        let ts = now_ms();
+        let stored: Vec<Message> = batch
+            .into_iter()
+            .zip(*next_id..)
+            .map(|(m, id)| Message {
+                id,
+                room: m.room,
+                user: m.user,
+                message: m.message,
+                ts,
+            })
+            .collect();
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
+        for chunk in stored.chunks(ROWS_PER_INSERT) {
+            let mut insert =
+                QueryBuilder::new("INSERT INTO messages (id, room, user_id, user_name, body, ts) ");
+            insert.push_values(chunk, |mut row, m| {
+                row.push_bind(m.id)
+                    .push_bind(&m.room)
+                    .push_bind(&m.user.id)
+                    .push_bind(&m.user.name)
+                    .push_bind(&m.message)
+                    .push_bind(m.ts);
+            });
+            insert.build().execute(&mut *tx).await.map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        *next_id += stored.len() as i64;
+        Ok(stored)
+    }
+
+    async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage> {
+        let (sql, bound, limit) = match page {
+            Page::Latest { limit } => (
+                "SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                i64::MAX,
+                limit,
+            ),
+            Page::Before { id, limit } => (
+                "SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                id,
+                limit,
+            ),
+            Page::After { id, limit } => (
+                "SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?",
+                id,
+                limit,
+            ),
+        };
+        // One row past the page tells whether there is more.
+        let rows = sqlx::query(sql)
+            .bind(room)
+            .bind(bound)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        let more = rows.len() > limit as usize;
+        let mut messages: Vec<Message> = rows.iter().take(limit as usize).map(message_of).collect();
+        if !matches!(page, Page::After { .. }) {
+            messages.reverse();
+        }
+        Ok(HistoryPage { messages, more })
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
