@@ -19,7 +19,9 @@ fn main() {
         .status();
     match status {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("`npm ci --prefix web` failed ({s}); roomcast embeds socket.io-client from npm"),
+        Ok(s) => {
+            panic!("`npm ci --prefix web` failed ({s}); roomcast embeds socket.io-client from npm")
+        }
         Err(e) => panic!("could not run npm ({e}); install Node.js and npm to build roomcast"),
     }
 }

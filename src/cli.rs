@@ -28,7 +28,11 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 
     /// Database URL: sqlite://PATH (created and migrated on start).
-    #[arg(long, env = "ROOMCAST_DATABASE", default_value = "sqlite://roomcast.db")]
+    #[arg(
+        long,
+        env = "ROOMCAST_DATABASE",
+        default_value = "sqlite://roomcast.db"
+    )]
     pub database: String,
 
     /// HS256 secret that signs and checks JWTs. When absent, a random secret is

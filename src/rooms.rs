@@ -70,7 +70,10 @@ async fn check_access(
     if may_access(store, who, &room).await? {
         Ok(room)
     } else {
-        Err(AppError::Forbidden(format!("room {} is private", room.name)))
+        Err(AppError::Forbidden(format!(
+            "room {} is private",
+            room.name
+        )))
     }
 }
 

@@ -58,7 +58,10 @@ impl Keys {
         if c.sub.is_empty() {
             return None;
         }
-        let name = c.name.filter(|n| !n.is_empty()).unwrap_or_else(|| c.sub.clone());
+        let name = c
+            .name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| c.sub.clone());
         Some(Identity {
             user: User { id: c.sub, name },
             rooms: c.rooms.unwrap_or_default().into_iter().collect(),
@@ -73,7 +76,10 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_rooms() {
         let keys = Keys::new(b"secret").expect("keys");
-        let user = User { id: "u1".into(), name: "Ann".into() };
+        let user = User {
+            id: "u1".into(),
+            name: "Ann".into(),
+        };
         let token = keys.issue(&user, 60, Some(vec!["vip".into()]));
         let id = keys.verify(&token).expect("valid token");
         assert_eq!(id.user, user);

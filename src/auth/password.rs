@@ -4,8 +4,7 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 /// A valid hash of a password nobody has, checked when the username is
 /// unknown so that a login takes as long whether or not the account exists.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2yXyaGrdQf0Xnu5vOoHYW+0cS1tV5zl3vB0uXfpdv8c";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2yXyaGrdQf0Xnu5vOoHYW+0cS1tV5zl3vB0uXfpdv8c";
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
     tokio::task::spawn_blocking(move || {

@@ -48,7 +48,10 @@ impl Username {
 
     pub fn parse(s: &str) -> Result<Self, String> {
         if s.is_empty() || s.len() > Self::MAX_LEN {
-            return Err(format!("username must be 1 to {} characters", Self::MAX_LEN));
+            return Err(format!(
+                "username must be 1 to {} characters",
+                Self::MAX_LEN
+            ));
         }
         if !s.chars().all(|c| is_name_char(c) && c != ':') {
             return Err("username may only use A-Z a-z 0-9 _ - .".into());

@@ -108,7 +108,10 @@ pub(super) async fn room_messages(
     let int = |key: &str| -> Result<Option<i64>, AppError> {
         q.get(key)
             .filter(|v| !v.is_empty())
-            .map(|v| v.parse().map_err(|_| AppError::payload(format!("{key} must be an integer"))))
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| AppError::payload(format!("{key} must be an integer")))
+            })
             .transpose()
     };
     let before = int("before")?;
@@ -170,7 +173,11 @@ pub(super) async fn invite(
     let name = room_name(&room)?;
     let req = body(b)?;
     rooms::invite(st.store.as_ref(), &who, &name, &req.user).await?;
-    Ok((StatusCode::CREATED, Json(json!({"room": name.as_str(), "user": req.user}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"room": name.as_str(), "user": req.user})),
+    )
+        .into_response())
 }
 
 pub(super) async fn health(State(st): State<AppState>) -> Response {

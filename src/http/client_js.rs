@@ -15,7 +15,10 @@ static MIN: &[u8] = include_bytes!(concat!(
 fn javascript(body: &'static [u8]) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "application/javascript; charset=utf-8"),
+            (
+                header::CONTENT_TYPE,
+                "application/javascript; charset=utf-8",
+            ),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         body,

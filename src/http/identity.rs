@@ -23,7 +23,10 @@ impl FromRequestParts<AppState> for Caller {
             ),
             None => None,
         };
-        let identity = state.auth.identify(token, header_str(header::COOKIE)).await?;
+        let identity = state
+            .auth
+            .identify(token, header_str(header::COOKIE))
+            .await?;
         Ok(Caller(identity))
     }
 }

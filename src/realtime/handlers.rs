@@ -93,7 +93,12 @@ async fn leave(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Val
     }
     s.leave(name.to_string());
     let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
-    let _ = conn.ctx.io.to(name.to_string()).emit("leave", &notice).await;
+    let _ = conn
+        .ctx
+        .io
+        .to(name.to_string())
+        .emit("leave", &notice)
+        .await;
     Ok(json!({}))
 }
 
@@ -139,7 +144,11 @@ async fn typing(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Va
     }
     let notice = json!({"room": name.as_str(), "user": conn.identity.user});
     // Typing is a hint: under load it may be dropped rather than queued.
-    let _ = s.to(name.to_string()).volatile().emit("typing", &notice).await;
+    let _ = s
+        .to(name.to_string())
+        .volatile()
+        .emit("typing", &notice)
+        .await;
     Ok(json!({}))
 }
 
@@ -176,7 +185,8 @@ pub(crate) async fn disconnected(s: SocketRef) {
     tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
     let ts = now_ms();
     for room in s.rooms() {
-        let notice = json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
+        let notice =
+            json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
         let _ = s.to(room).emit("leave", &notice).await;
     }
 }

@@ -70,7 +70,10 @@ mod tests {
     #[test]
     fn every_non_object_is_invalid_payload() {
         for v in [json!(null), json!(1), json!("s"), json!([1]), json!(true)] {
-            assert_eq!(object(Some(v)).map(|_| ()).unwrap_err().code(), "invalid_payload");
+            assert_eq!(
+                object(Some(v)).map(|_| ()).unwrap_err().code(),
+                "invalid_payload"
+            );
         }
         assert_eq!(object(None).unwrap_err().code(), "invalid_payload");
     }
@@ -78,15 +81,44 @@ mod tests {
     #[test]
     fn fields_get_their_own_codes() {
         assert_eq!(room(&obj(json!({}))).unwrap_err().code(), "invalid_payload");
-        assert_eq!(room(&obj(json!({"room": 5}))).unwrap_err().code(), "invalid_payload");
-        assert_eq!(room(&obj(json!({"room": "a b"}))).unwrap_err().code(), "invalid_room");
-        assert_eq!(message(&obj(json!({"message": 5}))).unwrap_err().code(), "invalid_message");
-        assert_eq!(message(&obj(json!({"message": " "}))).unwrap_err().code(), "invalid_message");
-        assert_eq!(message(&obj(json!({}))).unwrap_err().code(), "invalid_payload");
-        assert_eq!(opt_id(&obj(json!({"since": "x"})), "since").unwrap_err().code(), "invalid_payload");
-        assert_eq!(opt_id(&obj(json!({"since": 3})), "since").ok(), Some(Some(3)));
-        assert_eq!(limit(&obj(json!({"limit": 0}))).unwrap_err().code(), "invalid_payload");
-        assert_eq!(limit(&obj(json!({"limit": 101}))).unwrap_err().code(), "invalid_payload");
+        assert_eq!(
+            room(&obj(json!({"room": 5}))).unwrap_err().code(),
+            "invalid_payload"
+        );
+        assert_eq!(
+            room(&obj(json!({"room": "a b"}))).unwrap_err().code(),
+            "invalid_room"
+        );
+        assert_eq!(
+            message(&obj(json!({"message": 5}))).unwrap_err().code(),
+            "invalid_message"
+        );
+        assert_eq!(
+            message(&obj(json!({"message": " "}))).unwrap_err().code(),
+            "invalid_message"
+        );
+        assert_eq!(
+            message(&obj(json!({}))).unwrap_err().code(),
+            "invalid_payload"
+        );
+        assert_eq!(
+            opt_id(&obj(json!({"since": "x"})), "since")
+                .unwrap_err()
+                .code(),
+            "invalid_payload"
+        );
+        assert_eq!(
+            opt_id(&obj(json!({"since": 3})), "since").ok(),
+            Some(Some(3))
+        );
+        assert_eq!(
+            limit(&obj(json!({"limit": 0}))).unwrap_err().code(),
+            "invalid_payload"
+        );
+        assert_eq!(
+            limit(&obj(json!({"limit": 101}))).unwrap_err().code(),
+            "invalid_payload"
+        );
         assert_eq!(limit(&obj(json!({}))).ok(), Some(50));
     }
 }

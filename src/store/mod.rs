@@ -70,8 +70,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
     async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>>;
 
-    async fn create_session(&self, token_hash: &str, user_id: &str, expires_at: i64)
-    -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<()>;
     /// The user of a live session; expired sessions and disabled users give `None`.
     async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;

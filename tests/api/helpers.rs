@@ -1,0 +1,290 @@
+//! `spawn_app()` and a typed Socket.IO test client.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use jsonwebtoken::{EncodingKey, Header, encode};
+use roomcast::config::{Secret, Settings};
+use rust_socketio::asynchronous::{Client, ClientBuilder};
+use rust_socketio::{Event, Payload, TransportType};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::{mpsc, oneshot};
+
+pub const SECRET: &str = "test-secret-of-a-reasonable-length";
+/// How long a test waits for something that should happen.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db_path: std::path::PathBuf,
+    _dir: TempDir,
+}
+
+/// Boots the real server on port 0 with a fresh SQLite file.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db_path = dir.path().join("test.db");
+    let mut settings = Settings::new(format!("sqlite://{}", db_path.display()));
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.jwt_secret = Some(Secret(SECRET.into()));
+    configure(&mut settings);
+    let app = roomcast::app::build(settings).await.expect("build app");
+    let addr = app.local_addr().expect("bound address");
+    tokio::spawn(app.run());
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        db_path,
+        _dir: dir,
+    }
+}
+
+/// A JWT signed with the test secret, valid for an hour.
+pub fn token(sub: &str, rooms: Option<&[&str]>) -> String {
+    let mut claims = json!({"sub": sub, "name": format!("{sub} name"), "exp": now() + 3600});
+    if let Some(rooms) = rooms {
+        claims["rooms"] = json!(rooms);
+    }
+    sign(&claims, SECRET)
+}
+
+pub fn sign(claims: &Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).expect("key");
+    encode(&Header::default(), claims, &key).expect("sign")
+}
+
+pub fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+/// How a test client connects.
+#[derive(Clone)]
+pub struct Connect {
+    pub auth: Option<Value>,
+    pub cookie: Option<String>,
+    pub transport: TransportType,
+}
+
+impl Connect {
+    pub fn token(token: String) -> Self {
+        Self {
+            auth: Some(json!({"token": token})),
+            cookie: None,
+            transport: TransportType::Websocket,
+        }
+    }
+
+    pub fn transport(mut self, t: TransportType) -> Self {
+        self.transport = t;
+        self
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A connected client for user `sub` (JWT auth, WebSocket).
+    pub async fn client(&self, sub: &str) -> TestClient {
+        self.connect(Connect::token(token(sub, None)))
+            .await
+            .expect("connect")
+    }
+
+    /// Connects; `Err` carries the `connect_error` message.
+    pub async fn connect(&self, how: Connect) -> Result<TestClient, String> {
+        TestClient::connect(&format!("http://{}/", self.addr), how).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("http request")
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("http request")
+    }
+
+    /// Registers and logs in `username`; returns (token, session cookie pair).
+    pub async fn register_and_login(&self, username: &str) -> (String, String) {
+        let creds = json!({"username": username, "password": "correct horse"});
+        let r = self.post("/api/register", creds.clone(), None).await;
+        assert_eq!(r.status(), 201, "register {username}");
+        let r = self.post("/api/login", creds, None).await;
+        assert_eq!(r.status(), 200, "login {username}");
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_owned();
+        let body: Value = r.json().await.expect("json");
+        (body["token"].as_str().expect("token").to_owned(), cookie)
+    }
+}
+
+/// A Socket.IO client that records every event it receives.
+pub struct TestClient {
+    pub sio: Client,
+    events: mpsc::UnboundedReceiver<(String, Value)>,
+    pending: VecDeque<(String, Value)>,
+}
+
+impl TestClient {
+    pub async fn connect(url: &str, how: Connect) -> Result<Self, String> {
+        let (ev_tx, events) = mpsc::unbounded_channel();
+        let (conn_tx, conn_rx) = oneshot::channel::<Result<(), String>>();
+        let conn_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(conn_tx)));
+        let settle = move |r: Result<(), String>| {
+            if let Some(tx) = conn_tx.lock().expect("lock").take() {
+                let _ = tx.send(r);
+            }
+        };
+        let on_connect = settle.clone();
+        let on_error = settle;
+        let mut builder = ClientBuilder::new(url)
+            .transport_type(how.transport)
+            .reconnect(false)
+            .on(Event::Connect, move |_, _| {
+                on_connect(Ok(()));
+                async {}.boxed()
+            })
+            .on(Event::Error, move |payload, _| {
+                if let Payload::Text(v) = payload {
+                    let msg = match v.first() {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(other) => other.to_string(),
+                        None => String::new(),
+                    };
+                    on_error(Err(msg));
+                }
+                async {}.boxed()
+            })
+            .on_any(move |event, payload, _| {
+                if let (Event::Custom(name), Payload::Text(mut args)) = (event, payload) {
+                    let first = if args.is_empty() {
+                        Value::Null
+                    } else {
+                        args.remove(0)
+                    };
+                    let _ = ev_tx.send((name, first));
+                }
+                async {}.boxed()
+            });
+        if let Some(auth) = how.auth {
+            builder = builder.auth(auth);
+        }
+        if let Some(cookie) = how.cookie {
+            builder = builder.opening_header("Cookie", cookie);
+        }
+        let sio = builder.connect().await.map_err(|e| e.to_string())?;
+        match tokio::time::timeout(WAIT, conn_rx).await {
+            Ok(Ok(Ok(()))) => Ok(Self {
+                sio,
+                events,
+                pending: VecDeque::new(),
+            }),
+            Ok(Ok(Err(msg))) => Err(msg),
+            _ => Err("no answer to CONNECT".into()),
+        }
+    }
+
+    /// Emits `event` with one argument and returns the ack's first argument.
+    pub async fn ack(&self, event: &str, payload: Value) -> Value {
+        self.ack_raw(event, Payload::Text(vec![payload])).await
+    }
+
+    /// Emits with any argument list (including none) and returns the ack.
+    pub async fn ack_raw(&self, event: &str, payload: Payload) -> Value {
+        let (tx, rx) = oneshot::channel();
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+        self.sio
+            .emit_with_ack(event, payload, WAIT, move |p, _| {
+                let tx = tx.clone();
+                async move {
+                    if let (Payload::Text(v), Some(tx)) = (p, tx.lock().expect("lock").take()) {
+                        // The ack's argument list arrives as one JSON array.
+                        let first = match v.into_iter().next() {
+                            Some(Value::Array(args)) => args.into_iter().next(),
+                            other => other,
+                        };
+                        let _ = tx.send(first.unwrap_or(Value::Null));
+                    }
+                }
+                .boxed()
+            })
+            .await
+            .expect("emit");
+        tokio::time::timeout(WAIT, rx)
+            .await
+            .unwrap_or_else(|_| panic!("no ack for {event}"))
+            .expect("ack sender dropped")
+    }
+
+    /// Emits without asking for an ack.
+    pub async fn emit(&self, event: &str, payload: Value) {
+        self.sio.emit(event, payload).await.expect("emit");
+    }
+
+    /// `join` and assert it succeeded; returns the ack.
+    pub async fn join(&mut self, room: &str) -> Value {
+        let ack = self.ack("join", json!({"room": room})).await;
+        assert_eq!(ack["ok"], true, "join {room}: {ack}");
+        ack
+    }
+
+    /// `chat` and assert it succeeded; returns the ack.
+    pub async fn chat(&self, room: &str, message: &str) -> Value {
+        let ack = self
+            .ack("chat", json!({"room": room, "message": message}))
+            .await;
+        assert_eq!(ack["ok"], true, "chat to {room}: {ack}");
+        ack
+    }
+
+    /// The next `event` received (others stay queued for later calls).
+    pub async fn next(&mut self, event: &str) -> Value {
+        if let Some(i) = self.pending.iter().position(|(n, _)| n == event) {
+            return self.pending.remove(i).map(|(_, v)| v).expect("present");
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some((name, v))) if name == event => return v,
+                Ok(Some(other)) => self.pending.push_back(other),
+                _ => panic!("no {event} event within {WAIT:?}; got {:?}", self.pending),
+            }
+        }
+    }
+
+    /// Asserts that no `event` arrives within `within`.
+    pub async fn none(&mut self, event: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(item)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
+            self.pending.push_back(item);
+        }
+        let got: Vec<_> = self.pending.iter().filter(|(n, _)| n == event).collect();
+        assert!(got.is_empty(), "unexpected {event}: {got:?}");
+    }
+
+    pub async fn close(self) {
+        let _ = self.sio.disconnect().await;
+    }
+}
