@@ -9,4 +9,5 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod raw;
 mod validation;
