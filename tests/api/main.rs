@@ -9,5 +9,6 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod py_client;
 mod raw;
 mod validation;
