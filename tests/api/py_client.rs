@@ -35,7 +35,10 @@ async fn the_readme_python_example_works() {
     let py = tokio::task::spawn_blocking(python).await.expect("venv");
     let app = spawn_app().await;
     let out = tokio::process::Command::new(py)
-        .arg(format!("{}/tests/py/example_client.py", env!("CARGO_MANIFEST_DIR")))
+        .arg(format!(
+            "{}/tests/py/example_client.py",
+            env!("CARGO_MANIFEST_DIR")
+        ))
         .arg(format!("http://{}", app.addr))
         .arg(token("py-user", None))
         .output()
@@ -47,6 +50,9 @@ async fn the_readme_python_example_works() {
         "python client failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("py-user name: hello from Python"), "{stdout}");
+    assert!(
+        stdout.contains("py-user name: hello from Python"),
+        "{stdout}"
+    );
     assert!(stdout.trim_end().ends_with("OK"), "{stdout}");
 }
