@@ -3,7 +3,7 @@
 use crate::auth::Identity;
 use crate::domain::{RoomName, RoomRecord, Visibility};
 use crate::error::AppError;
-use crate::store::{Store, StoreError};
+use crate::store::{HistoryPage, Page, Store, StoreError};
 
 /// Whether `who` may join or read `room`: it is public, theirs, they were
 /// invited, or their token's `rooms` claim names it.
@@ -136,6 +136,23 @@ pub async fn invite(
     }
     store.add_member(name.as_str(), user_id).await?;
     Ok(())
+}
+
+/// A page of a room's history for `who`, newest first unless `before` pages back
+/// (the `history` event and `GET /api/rooms/{room}/messages`).
+pub async fn history(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    before: Option<i64>,
+    limit: u32,
+) -> Result<HistoryPage, AppError> {
+    open_for_read(store, who, name).await?;
+    let page = match before {
+        Some(id) => Page::Before { id, limit },
+        None => Page::Latest { limit },
+    };
+    Ok(store.history(name.as_str(), page).await?)
 }
 
 fn not_found(name: &RoomName) -> AppError {

@@ -16,7 +16,7 @@ use crate::auth::session;
 use crate::domain::{MessageText, RoomName, Visibility};
 use crate::error::AppError;
 use crate::rooms;
-use crate::store::{NewMessage, Page};
+use crate::store::NewMessage;
 
 type ApiResult = Result<Response, AppError>;
 
@@ -120,12 +120,7 @@ pub(super) async fn room_messages(
         Some(n @ 1..=100) => n as u32,
         Some(_) => return Err(AppError::payload("limit must be an integer from 1 to 100")),
     };
-    rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
-    let page = match before {
-        Some(id) => Page::Before { id, limit },
-        None => Page::Latest { limit },
-    };
-    let h = st.store.history(name.as_str(), page).await?;
+    let h = rooms::history(st.store.as_ref(), &who, &name, before, limit).await?;
     Ok(Json(json!({"messages": h.messages, "more": h.more})).into_response())
 }
 

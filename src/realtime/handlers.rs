@@ -157,13 +157,14 @@ async fn history(conn: &Conn, payload: Option<Value>) -> Result<Value, AppError>
     let name = payload::room(&obj)?;
     let before = payload::opt_id(&obj, "before")?;
     let limit = payload::limit(&obj)?;
-    let store = conn.ctx.store.as_ref();
-    rooms::open_for_read(store, &conn.identity, &name).await?;
-    let page = match before {
-        Some(id) => Page::Before { id, limit },
-        None => Page::Latest { limit },
-    };
-    let h = store.history(name.as_str(), page).await?;
+    let h = rooms::history(
+        conn.ctx.store.as_ref(),
+        &conn.identity,
+        &name,
+        before,
+        limit,
+    )
+    .await?;
     Ok(json!({"messages": h.messages, "more": h.more}))
 }
 
