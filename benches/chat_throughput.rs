@@ -2,21 +2,24 @@
 //!
 //! The server is built in-process (`roomcast::app::build`) on a temporary
 //! SQLite file; the clients are a minimal raw Socket.IO v5 / Engine.IO v4
-//! client over WebSocket (tokio-tungstenite), so nothing but the server and
-//! the wire is measured. Each client keeps up to `BENCH_WINDOW` un-acked
-//! `chat`s in flight and reads every broadcast of the room.
+//! client over WebSocket (tokio-tungstenite), run on the same 2-worker
+//! runtime as the server (so at high fan-out the clients' reading takes a
+//! share of the CPU). Each client keeps up to `BENCH_WINDOW` un-acked `chat`s
+//! in flight and reads every broadcast of the room.
 //!
 //! Environment (defaults): `BENCH_CLIENTS` (8), `BENCH_WINDOW` (64),
 //! `BENCH_SECS` (10), `BENCH_WARMUP_SECS` (2), `BENCH_MSG_LEN` (48),
-//! `RUST_LOG` (server logs, `roomcast=warn`).
+//! `BENCH_ALLOW_LOST` (0; 1 = lost broadcasts only warn), `RUST_LOG` (server
+//! logs, `roomcast=warn`).
 //!
 //! Run: `cargo bench --bench chat_throughput`
 //! e.g. `BENCH_CLIENTS=32 BENCH_WINDOW=32 cargo bench --bench chat_throughput`
 //!
 //! Exits non-zero when any ack is `ok:false`, an ack never came, ids were out
-//! of order, a broadcast was lost or repeated, or the database does not hold
-//! exactly the acked messages.
+//! of order, a broadcast was lost (unless `BENCH_ALLOW_LOST=1`) or repeated,
+//! or the database does not hold exactly the acked messages.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +37,8 @@ const SECRET: &str = "bench-secret-of-a-reasonable-length";
 const ROOM: &str = "bench";
 /// How long connecting, joining, and each ending phase may take.
 const STEP: Duration = Duration::from_secs(20);
+/// How long a reader waits for the last broadcasts once every ack is in.
+const DELIVERY_DRAIN: Duration = Duration::from_secs(5);
 
 struct Config {
     clients: usize,
@@ -41,6 +46,8 @@ struct Config {
     secs: u64,
     warmup_secs: u64,
     msg_len: usize,
+    /// Lost broadcasts are reported but do not fail the run.
+    allow_lost: bool,
 }
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -61,6 +68,7 @@ impl Config {
             secs: env_num("BENCH_SECS", 10u64).max(1),
             warmup_secs: env_num("BENCH_WARMUP_SECS", 2u64),
             msg_len: env_num("BENCH_MSG_LEN", 48usize).clamp(1, 4000),
+            allow_lost: env_num("BENCH_ALLOW_LOST", 0u8) != 0,
         }
     }
 }
@@ -270,7 +278,10 @@ async fn client(
     mut phase: watch::Receiver<Phase>,
 ) -> ClientReport {
     let mut report = ClientReport::default();
-    let ws = match connect_and_join(addr, &format!("bench-{i}")).await {
+    let joined = tokio::time::timeout(STEP, connect_and_join(addr, &format!("bench-{i}")))
+        .await
+        .unwrap_or_else(|_| Err("connect and join timed out".into()));
+    let ws = match joined {
         Ok(ws) => ws,
         Err(e) => {
             report.failure = Some(format!("client {i}: {e}"));
@@ -324,18 +335,12 @@ async fn client(
                     target = Some(total);
                     drain_deadline
                         .as_mut()
-                        .reset(tokio::time::Instant::now() + STEP);
+                        .reset(tokio::time::Instant::now() + DELIVERY_DRAIN);
                 }
                 continue;
             }
-            () = &mut drain_deadline => {
-                report.failure = Some(format!(
-                    "client {i}: saw {} of {} broadcasts before the deadline",
-                    report.deliveries,
-                    target.unwrap_or(0)
-                ));
-                break;
-            }
+            // Broadcasts that never came are counted by the caller.
+            () = &mut drain_deadline => break,
         };
         let msg = match msg {
             Some(Ok(m)) => m,
@@ -516,7 +521,7 @@ async fn bench(cfg: Config) -> Result<bool, String> {
     // Writers start once everyone has joined, so every client should see
     // every chat.
     shared.sending.store(true, Ordering::SeqCst);
-    tokio::time::timeout(STEP, ready.wait())
+    tokio::time::timeout(STEP * 2, ready.wait())
         .await
         .map_err(|_| "clients did not connect and join in time".to_string())?;
     let setup = setup.elapsed();
@@ -544,8 +549,10 @@ async fn bench(cfg: Config) -> Result<bool, String> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let missing_acks = in_flight();
-    let total_ok = shared.acked_ok.load(Ordering::SeqCst);
-    let _ = phase_tx.send(Phase::Drain { total: total_ok });
+    // Every chat not refused should be stored and broadcast to every client
+    // (all joined before the first chat), acked or not.
+    let accepted = shared.sent.load(Ordering::SeqCst) - shared.acked_err.load(Ordering::SeqCst);
+    let _ = phase_tx.send(Phase::Drain { total: accepted });
 
     let mut reports = Vec::with_capacity(clients.len());
     for c in clients {
@@ -565,8 +572,9 @@ async fn bench(cfg: Config) -> Result<bool, String> {
     let errors = sum(|r| r.acked_err);
     let deliveries = sum(|r| r.deliveries);
     let acks_out_of_order = sum(|r| r.acks_out_of_order);
-    let id_order = sum(|r| r.ack_id_order_violations) + sum(|r| r.delivery_order_violations);
-    let expected_deliveries = total_ok * cfg.clients as u64;
+    let ack_id_order = sum(|r| r.ack_id_order_violations);
+    let delivery_order = sum(|r| r.delivery_order_violations);
+    let expected_deliveries = accepted * cfg.clients as u64;
     let max_acked_id = reports.iter().map(|r| r.max_acked_id).max().unwrap_or(0);
     let mut lat: Vec<u32> = reports
         .iter()
@@ -592,13 +600,37 @@ async fn bench(cfg: Config) -> Result<bool, String> {
     if missing_acks > 0 {
         problems.push(format!("{missing_acks} chats never acked"));
     }
-    if id_order > 0 {
-        problems.push(format!("{id_order} message ids out of order"));
-    }
-    if deliveries != expected_deliveries {
+    if ack_id_order > 0 {
         problems.push(format!(
-            "{deliveries} broadcasts received, expected {expected_deliveries}"
+            "{ack_id_order} acks whose message id is not above that of the socket's previous chat"
         ));
+    }
+    if delivery_order > 0 {
+        problems.push(format!(
+            "{delivery_order} chat broadcasts repeated or out of id order"
+        ));
+    }
+    let lost: Vec<u64> = reports
+        .iter()
+        .map(|r| accepted.saturating_sub(r.deliveries))
+        .collect();
+    let lost_total: u64 = lost.iter().sum();
+    if lost_total > 0 {
+        let per_client: Vec<String> = lost
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| format!("client {i}: {n}"))
+            .collect();
+        let msg = format!(
+            "{lost_total} chat broadcasts lost ({})",
+            per_client.join(", ")
+        );
+        if cfg.allow_lost {
+            eprintln!("chat_throughput: warning: {msg}");
+        } else {
+            problems.push(msg);
+        }
     }
     for r in &reports {
         if let Some(f) = &r.failure {
@@ -632,7 +664,10 @@ async fn bench(cfg: Config) -> Result<bool, String> {
             format!("{:.2}ms", f64::from(u) / 1000.0)
         })
     };
-    println!(
+    // A closed stdout (`| head`) must not turn a passing run into a panic.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "chat_throughput: clients={} window={} secs={} warmup={}s msg_len={} | {:.0} acked chats/s, {:.0} deliveries/s | total acked {} (sent {}), errors {} | ack latency p50 {} p99 {} max {} | setup {:.2}s | {}",
         cfg.clients,
         cfg.window,
@@ -654,7 +689,8 @@ async fn bench(cfg: Config) -> Result<bool, String> {
             format!("PROBLEMS: {}", problems.join("; "))
         },
     );
-    println!(
+    let _ = writeln!(
+        out,
         "{}",
         json!({
             "bench": "chat_throughput",
@@ -671,9 +707,11 @@ async fn bench(cfg: Config) -> Result<bool, String> {
             "errors": errors,
             "missing_acks": missing_acks,
             "acks_out_of_order": acks_out_of_order,
-            "id_order_violations": id_order,
+            "ack_id_order_violations": ack_id_order,
+            "delivery_order_violations": delivery_order,
             "deliveries": deliveries,
             "expected_deliveries": expected_deliveries,
+            "lost_deliveries": lost_total,
             "latency_us": {"p50": p50, "p99": p99, "max": max, "samples": lat.len()},
             "stored": stored_json,
             "ok": problems.is_empty(),

@@ -15,9 +15,6 @@ use crate::config::Settings;
 use crate::realtime::{self, Ctx};
 use crate::{http, store};
 
-/// How many packets may wait in one socket's outgoing buffer.
-const SOCKET_BUFFER: usize = 1024;
-
 /// A bound, ready server.
 pub struct App {
     listener: TcpListener,
@@ -32,7 +29,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let (writer, committed, _writer_task) = store::Writer::spawn(store.clone());
 
     let (io_service, io) = SocketIo::builder()
-        .max_buffer_size(SOCKET_BUFFER)
+        // A client that lets this fill is disconnected (realtime::delivery).
+        // The buffer grows in small blocks as needed, so an idle socket does
+        // not pay for the capacity.
+        .max_buffer_size(settings.socket_buffer)
         .ack_timeout(Duration::from_secs(10))
         .build_svc();
     let ctx = Arc::new(Ctx {

@@ -51,6 +51,12 @@ pub struct ServeArgs {
     /// Lifetime in seconds of the JWTs and session cookies that login issues.
     #[arg(long, env = "ROOMCAST_SESSION_TTL", default_value_t = 7 * 24 * 3600)]
     pub session_ttl: u64,
+
+    /// Packets that may wait for one slow client before it is disconnected
+    /// (it then reconnects and replays what it missed with `join {since}`).
+    #[arg(long, env = "ROOMCAST_SOCKET_BUFFER", default_value_t = 8192,
+          value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub socket_buffer: u32,
 }
 
 impl From<ServeArgs> for Settings {
@@ -62,6 +68,7 @@ impl From<ServeArgs> for Settings {
             auto_create: !a.no_auto_create,
             registration: !a.no_registration,
             session_ttl_secs: a.session_ttl,
+            socket_buffer: a.socket_buffer as usize,
         }
     }
 }

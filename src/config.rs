@@ -26,6 +26,9 @@ pub struct Settings {
     pub registration: bool,
     /// Lifetime of login JWTs and session cookies.
     pub session_ttl_secs: u64,
+    /// Packets that may wait in one socket's outgoing buffer before the
+    /// socket is disconnected as too slow.
+    pub socket_buffer: usize,
 }
 
 impl Settings {
@@ -38,6 +41,7 @@ impl Settings {
             auto_create: true,
             registration: true,
             session_ttl_secs: 7 * 24 * 3600,
+            socket_buffer: 8192,
         }
     }
 }

@@ -1,12 +1,13 @@
 //! The events of PROTOCOL §4, one function each.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef};
 
 use super::inbox::Inbound;
-use super::{Conn, payload, presence};
+use super::{Conn, delivery, payload, presence};
 use crate::domain::{RoomName, now_ms};
 use crate::error::{AppError, ack_of};
 use crate::rooms;
@@ -17,6 +18,9 @@ const JOIN_HISTORY: u32 = 50;
 const REPLAY_LIMIT: u32 = 500;
 
 pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
+    if conn.overflowed.load(Ordering::Relaxed) {
+        return;
+    }
     let Inbound {
         event,
         payload,
@@ -36,7 +40,9 @@ pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
         tracing::debug!(sid = %s.id, %event, code = e.code(), "event refused");
     }
     // Without an ack id the client asked for no answer; `send` does nothing.
-    let _ = ack.send(&ack_of(result));
+    if let Err(e) = ack.send(&ack_of(result)) {
+        delivery::send_failed(s, &e);
+    }
 }
 
 fn joined(s: &SocketRef, room: &RoomName) -> bool {
@@ -114,7 +120,9 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
     let (name, text) = match parsed {
         Ok(p) => p,
         Err(e) => {
-            let _ = ack.send(&e.to_ack());
+            if let Err(e) = ack.send(&e.to_ack()) {
+                delivery::send_failed(s, &e);
+            }
             return;
         }
     };
@@ -123,6 +131,7 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
         user: conn.identity.user.clone(),
         message: text.into_string(),
     };
+    let socket = s.clone();
     let done = Box::new(move |stored: Result<_, _>| {
         let reply = match stored {
             Ok(m) => {
@@ -131,7 +140,11 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
             }
             Err(e) => AppError::from(e).to_ack(),
         };
-        let _ = ack.send(&reply);
+        // A lost ack is a lost guarantee: the client is disconnected, and
+        // finds the stored message when it rejoins with `since`.
+        if let Err(e) = ack.send(&reply) {
+            delivery::send_failed(&socket, &e);
+        }
     });
     conn.ctx.writer.submit(message, done).await;
 }

@@ -1,12 +1,14 @@
 //! The Socket.IO side (PROTOCOL §4): authentication at connect, the events,
 //! and delivery of stored messages to rooms.
 
+mod delivery;
 mod handlers;
 mod inbox;
 mod payload;
 mod presence;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;
 use socketioxide::SocketIo;
@@ -16,7 +18,9 @@ use socketioxide::handler::ConnectHandler;
 use crate::auth::{Auth, Identity};
 use crate::domain::RoomRecord;
 use crate::error::AppError;
-use crate::store::{Committed, Store, Writer};
+use crate::store::{Store, Writer};
+
+pub use delivery::deliver;
 
 /// What the socket handlers share.
 pub struct Ctx {
@@ -45,6 +49,9 @@ pub(crate) struct Conn {
     ctx: Arc<Ctx>,
     identity: Identity,
     inbox: inbox::Inbox,
+    /// Set once the socket's outgoing buffer overflowed: it is being
+    /// disconnected and must receive or handle nothing more.
+    overflowed: AtomicBool,
 }
 
 /// The events a client may send; anything else is ignored, as Socket.IO servers do.
@@ -81,21 +88,11 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
         ctx,
         identity,
         inbox: inbox::Inbox::default(),
+        overflowed: AtomicBool::new(false),
     }));
     for event in EVENTS {
         s.on(event, inbox::enqueue);
     }
     s.on_disconnect(handlers::disconnected);
     Ok(())
-}
-
-/// Broadcasts committed messages to their rooms, in commit (and so id) order.
-pub async fn deliver(io: SocketIo, mut committed: Committed) {
-    while let Some(batch) = committed.recv().await {
-        for m in &batch {
-            if let Err(e) = io.to(m.room.clone()).emit("chat", m).await {
-                tracing::warn!(error = %e, room = %m.room, "chat delivery failed");
-            }
-        }
-    }
 }

@@ -22,7 +22,7 @@ pub type Committed = mpsc::Receiver<Vec<Message>>;
 /// How many messages wait for the writer before senders wait too.
 const QUEUE: usize = 8192;
 /// The most messages in one transaction.
-const MAX_BATCH: usize = 2048;
+const MAX_BATCH: usize = 1024;
 
 struct Pending {
     message: NewMessage,

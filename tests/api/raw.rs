@@ -120,3 +120,65 @@ async fn a_burst_of_events_is_handled_in_the_order_sent() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected_without_a_gap() {
+    let app = spawn_app_with(|s| s.socket_buffer = 512).await;
+    let mut reader = app.client("reader").await;
+    reader.join("busy").await;
+    let mut stalled = raw_connect(app.addr, "stalled").await;
+    stalled
+        .send(Message::text(r#"421["join",{"room":"busy"}]"#))
+        .await
+        .expect("join");
+    // From here on nobody reads `stalled` until the end.
+    let sender = app.client("sender").await;
+    sender
+        .ack("join", serde_json::json!({"room": "busy"}))
+        .await;
+    let text = "x".repeat(3900);
+    // Enough to fill the stalled socket's TCP buffers and then its 512
+    // packets; paced by an ack every 50 so the readers that do read keep up.
+    const N: usize = 5000;
+    for i in 0..N {
+        let chat = serde_json::json!({"room": "busy", "message": format!("{i} {text}")});
+        if i % 50 == 49 {
+            sender.ack("chat", chat).await;
+        } else {
+            sender.emit("chat", chat).await;
+        }
+    }
+    // The well-behaved reader gets every message, in order.
+    let mut first_id = None;
+    for i in 0..N {
+        let m = reader.next("chat").await;
+        let body = m["message"].as_str().expect("text");
+        assert!(body.starts_with(&format!("{i} ")), "message {i} in order");
+        first_id.get_or_insert(m["id"].as_i64().expect("id"));
+    }
+    let left = reader.next("leave").await;
+    assert_eq!(left["user"]["id"], "stalled");
+    assert_eq!(left["reason"], "disconnect");
+    // The stalled client got a gap-free prefix, then was disconnected.
+    let first_id = first_id.expect("some message");
+    let mut got = 0;
+    let mut disconnected = false;
+    while let Ok(Some(frame)) = tokio::time::timeout(WAIT, stalled.next()).await {
+        let Ok(Message::Text(t)) = frame else {
+            disconnected = true;
+            break;
+        };
+        if let Some(event) = t.strip_prefix("42") {
+            let v: serde_json::Value = serde_json::from_str(event).expect("event");
+            if v[0] == "chat" {
+                assert_eq!(v[1]["id"].as_i64(), Some(first_id + got), "no gap");
+                got += 1;
+            }
+        } else if t.as_str() == "41" || t.as_str() == "1" {
+            disconnected = true;
+            break;
+        }
+    }
+    assert!(disconnected, "the slow client was disconnected");
+    assert!((got as usize) < N, "the slow client did not get everything");
+}

@@ -1,0 +1,87 @@
+//! Delivery of stored messages, and what happens to a socket that cannot keep up.
+//!
+//! socketioxide drops a packet when a socket's outgoing buffer is full, and a
+//! room broadcast does not say which socket dropped it. A `chat` must never
+//! vanish silently (a client would not see the gap, since ids are global), so
+//! chats go to each socket in turn: a socket whose buffer is full is taken
+//! out of every room and disconnected. Its client reconnects and replays
+//! with `join {since}`, which loses nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use socketioxide::SocketIo;
+use socketioxide::extract::SocketRef;
+use socketioxide::{SendError, SocketError};
+
+use serde_json::json;
+
+use super::Conn;
+use crate::domain::now_ms;
+use crate::store::Committed;
+
+/// How long to keep trying to tell a stalled socket it is disconnected before
+/// leaving it to the Engine.IO ping timeout.
+const DISCONNECT_TRIES: u32 = 600;
+
+/// Sends committed messages to the sockets in their rooms, in commit (and so id) order.
+pub async fn deliver(io: SocketIo, mut committed: Committed) {
+    while let Some(batch) = committed.recv().await {
+        for run in batch.chunk_by(|a, b| a.room == b.room) {
+            let mut sockets = io.within(run[0].room.clone()).sockets();
+            for m in run {
+                // A socket that overflowed gets nothing more: no later message
+                // may reach it after one it missed.
+                sockets.retain(|s| match s.emit("chat", m) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        send_failed(s, &e);
+                        false
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Handles a failed send to `s`: a full buffer disconnects it (see the
+/// module doc); a closed socket needs nothing.
+pub(crate) fn send_failed(s: &SocketRef, e: &SendError) {
+    if matches!(e, SendError::Socket(SocketError::InternalChannelFull)) {
+        overflowed(s);
+    }
+}
+
+/// Takes a socket that could not be sent to out of its rooms and disconnects it.
+fn overflowed(s: &SocketRef) {
+    let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
+        return;
+    };
+    if conn.overflowed.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    tracing::warn!(sid = %s.id, user = %conn.identity.user.id, "outgoing buffer full: disconnecting a slow client");
+    let rooms = s.rooms();
+    s.leave_all();
+    let s = s.clone();
+    tokio::spawn(async move {
+        let ts = now_ms();
+        for room in rooms {
+            let notice =
+                json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
+            let _ = s.to(room).emit("leave", &notice).await;
+        }
+        // The DISCONNECT packet needs room in the same full buffer: retry as
+        // it drains. A client that reads nothing at all is closed by the
+        // Engine.IO ping timeout instead.
+        for _ in 0..DISCONNECT_TRIES {
+            match s.clone().disconnect() {
+                Err(SocketError::InternalChannelFull) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => return,
+            }
+        }
+    });
+}
