@@ -721,6 +721,10 @@ async fn bench(cfg: Config) -> Result<bool, String> {
     Ok(problems.is_empty())
 }
 
+/// The same allocator as the `roomcast` binary, so the bench measures what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("roomcast=warn"));

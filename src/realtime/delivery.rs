@@ -31,9 +31,13 @@ pub async fn deliver(io: SocketIo, mut committed: Committed) {
         for run in batch.chunk_by(|a, b| a.room == b.room) {
             let mut sockets = io.within(run[0].room.clone()).sockets();
             for m in run {
+                // Serialized once, copied into each socket's packet.
+                let Ok(json) = serde_json::value::to_raw_value(m) else {
+                    continue;
+                };
                 // A socket that overflowed gets nothing more: no later message
                 // may reach it after one it missed.
-                sockets.retain(|s| match s.emit("chat", m) {
+                sockets.retain(|s| match s.emit("chat", &json) {
                     Ok(()) => true,
                     Err(e) => {
                         send_failed(s, &e);
