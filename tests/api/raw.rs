@@ -182,3 +182,45 @@ async fn a_client_that_stops_reading_is_disconnected_without_a_gap() {
     assert!(disconnected, "the slow client was disconnected");
     assert!((got as usize) < N, "the slow client did not get everything");
 }
+
+#[tokio::test]
+async fn a_flood_of_events_is_answered_rate_limited_and_the_socket_survives() {
+    let app = spawn_app().await;
+    let mut ws = raw_connect(app.addr, "flooder").await;
+    // Far more events than one socket may have waiting (1024), all at once.
+    const N: u32 = 4000;
+    for i in 1..=N {
+        ws.feed(Message::text(format!(r#"42{i}["rooms",{{}}]"#)))
+            .await
+            .expect("feed");
+    }
+    ws.flush().await.expect("flush");
+    let (mut ok, mut limited) = (0, 0);
+    while ok + limited < N {
+        let frame = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("every event is answered")
+            .expect("open")
+            .expect("frame");
+        let text = frame.to_text().expect("text");
+        if text == "2" {
+            ws.send(Message::text("3")).await.expect("pong");
+        } else if text.contains(r#""error":"rate_limited""#) {
+            limited += 1;
+        } else if text.contains(r#""ok":true"#) {
+            ok += 1;
+        }
+    }
+    assert!(limited > 0, "some events were refused");
+    assert!(ok >= 1024, "the queue's worth was served");
+    // Still connected and served.
+    ws.send(Message::text(r#"429999["rooms",{}]"#))
+        .await
+        .expect("send");
+    loop {
+        let frame = ws.next().await.expect("open").expect("frame");
+        if frame.to_text().expect("text").starts_with("439999[") {
+            break;
+        }
+    }
+}
