@@ -126,3 +126,72 @@ async fn the_generated_secret_is_kept_so_tokens_survive_restarts() {
         .expect("token from before the restart still works");
     c.join("lobby").await;
 }
+
+#[tokio::test]
+async fn every_ack_of_a_pipelined_burst_survives_sigkill_mid_stream() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("burst.db");
+    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let mut ws = crate::raw::raw_connect(addr.parse().expect("addr"), "ann").await;
+    ws.send(Message::text(r#"420["join",{"room":"k"}]"#))
+        .await
+        .expect("join");
+    // Thousands of chats in flight, many group commits under way, and the
+    // process killed while acks are still arriving.
+    for i in 1..=5000 {
+        let chat = format!(r#"42{i}["chat",{{"room":"k","message":"m{i}"}}]"#);
+        ws.feed(Message::text(chat)).await.expect("feed");
+    }
+    ws.flush().await.expect("flush");
+    let mut acked: Vec<i64> = Vec::new();
+    while acked.len() < 1000 {
+        let frame = ws.next().await.expect("open").expect("frame");
+        let text = frame.to_text().expect("text");
+        if let Some(rest) = text.strip_prefix("43") {
+            let start = rest.find('[').expect("ack args");
+            let ack: Value = serde_json::from_str(&rest[start..]).expect("ack json");
+            if let Some(id) = ack[0]["id"].as_i64() {
+                acked.push(id);
+            }
+        }
+    }
+    server.start_kill().expect("kill -9");
+    server.wait().await.expect("reaped");
+
+    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
+    let url = format!("http://{addr}/");
+    let c = TestClient::connect(&url, Connect::token(token("ann", None)))
+        .await
+        .expect("reconnect");
+    // Walk the whole history back and check every acked id is there, in order.
+    let mut stored: Vec<i64> = Vec::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let mut q = json!({"room": "k", "limit": 100});
+        if let Some(b) = before {
+            q["before"] = json!(b);
+        }
+        let page = c.ack("history", q).await;
+        let ids: Vec<i64> = page["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["id"].as_i64().expect("id"))
+            .collect();
+        stored.splice(0..0, ids.iter().copied());
+        if page["more"] != true {
+            break;
+        }
+        before = ids.first().copied();
+    }
+    assert!(stored.windows(2).all(|w| w[0] < w[1]), "ids increase");
+    let missing: Vec<&i64> = acked.iter().filter(|id| !stored.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "acked but lost after kill -9: {missing:?}"
+    );
+    assert!(stored.len() >= acked.len());
+}

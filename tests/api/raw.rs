@@ -61,7 +61,7 @@ async fn a_join_sent_the_instant_connect_is_answered_is_never_lost() {
 
 /// A raw WebSocket Socket.IO connection, authenticated, for bursts no client
 /// library sends: many packets written back to back before any answer.
-async fn raw_connect(
+pub(crate) async fn raw_connect(
     addr: std::net::SocketAddr,
     user: &str,
 ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
