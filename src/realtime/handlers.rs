@@ -34,7 +34,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
         "typing" => typing(conn, s, payload).await,
         "history" => history(conn, payload).await,
         "rooms" => list_rooms(conn, payload).await,
-        _ => return,
+        other => Err(AppError::payload(format!("unknown event {other:?}"))),
     };
     if let Err(e) = &result {
         tracing::debug!(sid = %s.id, %event, code = e.code(), "event refused");

@@ -54,7 +54,7 @@ pub(crate) struct Conn {
     overflowed: AtomicBool,
 }
 
-/// The events a client may send; anything else is ignored, as Socket.IO servers do.
+/// The events a client may send.
 const EVENTS: [&str; 6] = ["join", "leave", "chat", "typing", "history", "rooms"];
 
 /// Installs the default namespace on `io`.
@@ -93,6 +93,9 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
     for event in EVENTS {
         s.on(event, inbox::enqueue);
     }
+    // Unknown events go through the same queue, so one that asks for an ack
+    // gets an error instead of a callback that never fires.
+    s.on_fallback(inbox::enqueue);
     s.on_disconnect(handlers::disconnected);
     Ok(())
 }

@@ -224,3 +224,63 @@ async fn a_flood_of_events_is_answered_rate_limited_and_the_socket_survives() {
         }
     }
 }
+
+/// A raw long-polling session: sid after handshake and CONNECT.
+async fn polling_connect(app: &TestApp, user: &str) -> String {
+    let base = app.url("/socket.io/?EIO=4&transport=polling");
+    let open = app.http.get(&base).send().await.expect("handshake");
+    let open = open.text().await.expect("body");
+    let v: serde_json::Value = serde_json::from_str(&open[1..]).expect("open packet");
+    let sid = v["sid"].as_str().expect("sid").to_owned();
+    let url = format!("{base}&sid={sid}");
+    let auth = format!(r#"40{{"token":"{}"}}"#, token(user, None));
+    let r = app.http.post(&url).body(auth).send().await.expect("post");
+    assert!(r.status().is_success());
+    loop {
+        let body = app.http.get(&url).send().await.expect("poll");
+        let body = body.text().await.expect("body");
+        for packet in body.split('\u{1e}') {
+            if packet.starts_with("40") {
+                return url;
+            }
+            if packet == "2" {
+                app.http.post(&url).body("3").send().await.expect("pong");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_polling_batch_of_events_is_handled_in_the_order_sent() {
+    let app = spawn_app().await;
+    let mut reader = app.client("reader").await;
+    for round in 0..3 {
+        let room = format!("batch{round}");
+        reader.join(&room).await;
+        let url = polling_connect(&app, &format!("poller{round}")).await;
+        // One HTTP body carrying a join and 300 chats: the server decodes
+        // them in one go, so only its own ordering keeps them in sequence.
+        let mut packets = vec![format!(r#"420["join",{{"room":"{room}"}}]"#)];
+        for i in 1..=300 {
+            packets.push(format!(
+                r#"42{i}["chat",{{"room":"{room}","message":"{i}"}}]"#
+            ));
+        }
+        let r = app
+            .http
+            .post(&url)
+            .body(packets.join("\u{1e}"))
+            .send()
+            .await
+            .expect("post batch");
+        assert!(r.status().is_success());
+        let mut last_id = 0;
+        for i in 1..=300 {
+            let m = reader.next("chat").await;
+            assert_eq!(m["message"], i.to_string(), "delivery follows send order");
+            let id = m["id"].as_i64().expect("id");
+            assert!(id > last_id, "ids increase in delivery order");
+            last_id = id;
+        }
+    }
+}

@@ -145,3 +145,14 @@ async fn a_storage_failure_is_internal_and_leaks_nothing() {
     let list: Value = ann.ack("rooms", json!({})).await;
     assert_eq!(list["ok"], true);
 }
+
+#[tokio::test]
+async fn an_unknown_event_that_wants_an_ack_gets_an_error() {
+    let app = spawn_app().await;
+    let ann = app.client("ann").await;
+    let ack = ann.ack("shout", json!({"room": "r"})).await;
+    assert_eq!(ack["ok"], false);
+    assert_eq!(ack["error"], "invalid_payload");
+    assert!(ack["message"].as_str().expect("message").contains("shout"));
+    assert_eq!(ann.ack("rooms", json!({})).await["ok"], true);
+}
