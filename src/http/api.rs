@@ -148,7 +148,7 @@ pub(super) async fn post_message(
         message: text.into_string(),
     };
     st.writer
-        .submit(message, Box::new(move |r| drop(tx.send(r))))
+        .submit(message, Box::new(move |r| drop(tx.send(r.cloned()))))
         .await;
     let stored = rx.await.map_err(|_| AppError::Internal)??;
     Ok((StatusCode::CREATED, Json(stored)).into_response())

@@ -8,10 +8,10 @@ use socketioxide::extract::{AckSender, SocketRef};
 
 use super::inbox::Inbound;
 use super::{Conn, delivery, payload, presence};
-use crate::domain::{RoomName, now_ms};
+use crate::domain::{Message, RoomName, now_ms};
 use crate::error::{AppError, ack_of};
 use crate::rooms;
-use crate::store::{NewMessage, Page};
+use crate::store::{NewMessage, Page, StoreError};
 
 /// How many messages `join` returns without `since`, and at most with it.
 const JOIN_HISTORY: u32 = 50;
@@ -132,12 +132,9 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
         message: text.into_string(),
     };
     let socket = s.clone();
-    let done = Box::new(move |stored: Result<_, _>| {
+    let done = Box::new(move |stored: Result<&Message, StoreError>| {
         let reply = match stored {
-            Ok(m) => {
-                let m: crate::domain::Message = m;
-                json!({"ok": true, "id": m.id, "ts": m.ts})
-            }
+            Ok(m) => json!({"ok": true, "id": m.id, "ts": m.ts}),
             Err(e) => AppError::from(e).to_ack(),
         };
         // A lost ack is a lost guarantee: the client is disconnected, and

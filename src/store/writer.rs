@@ -10,11 +10,12 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{NewMessage, Store, StoreError, StoreResult};
+use super::{NewMessage, Store, StoreError};
 use crate::domain::Message;
 
-/// Called once with the stored message, or with why it was not stored.
-pub type Done = Box<dyn FnOnce(StoreResult<Message>) + Send>;
+/// Called once with the stored message, or with why it was not stored. It
+/// borrows the message: most callers only need its id and time.
+pub type Done = Box<dyn FnOnce(Result<&Message, StoreError>) + Send>;
 
 /// Committed batches in commit order, for whoever delivers them.
 pub type Committed = mpsc::Receiver<Vec<Message>>;
@@ -72,7 +73,7 @@ async fn run(
         match store.append(batch).await {
             Ok(stored) => {
                 for (done, m) in dones.drain(..).zip(&stored) {
-                    done(Ok(m.clone()));
+                    done(Ok(m));
                 }
                 // Delivery learns of the batch in commit order; a closed
                 // receiver only means nobody is listening (shutdown).
