@@ -39,11 +39,42 @@ async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
     (child, addr)
 }
 
+/// SIGKILLs `server`, starts a new one on the same file, and connects to it as ann.
+async fn kill_and_restart(mut server: Child, db: &Path) -> (Child, TestClient) {
+    server.start_kill().expect("kill -9");
+    server.wait().await.expect("reaped");
+    let (server, addr) = start_binary(db, Some(SECRET)).await;
+    let url = format!("http://{addr}/");
+    let client = TestClient::connect(&url, Connect::token(token("ann", None)))
+        .await
+        .expect("reconnect");
+    (server, client)
+}
+
+/// Every message of `room`, oldest first, read back through `history` pages.
+async fn whole_history(c: &TestClient, room: &str) -> Vec<Value> {
+    let mut all: Vec<Value> = Vec::new();
+    let mut before: Option<Value> = None;
+    loop {
+        let mut q = json!({"room": room, "limit": 100});
+        if let Some(b) = &before {
+            q["before"] = b.clone();
+        }
+        let page = c.ack("history", q).await;
+        let messages = page["messages"].as_array().expect("messages").clone();
+        before = messages.first().map(|m| m["id"].clone());
+        all.splice(0..0, messages);
+        if page["more"] != true {
+            return all;
+        }
+    }
+}
+
 #[tokio::test]
 async fn acked_chats_survive_sigkill() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("kill.db");
-    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let (server, addr) = start_binary(&db, Some(SECRET)).await;
     let url = format!("http://{addr}/");
     let mut c = TestClient::connect(&url, Connect::token(token("ann", None)))
         .await
@@ -55,30 +86,8 @@ async fn acked_chats_survive_sigkill() {
         acked.push(ack["id"].as_i64().expect("id"));
     }
     // SIGKILL right after the last ack: no chance to flush anything.
-    server.start_kill().expect("kill -9");
-    server.wait().await.expect("reaped");
-
-    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
-    let url = format!("http://{addr}/");
-    let c = TestClient::connect(&url, Connect::token(token("ann", None)))
-        .await
-        .expect("reconnect");
-    let newest = c
-        .ack("history", json!({"room": "durable", "limit": 100}))
-        .await;
-    let oldest = c
-        .ack(
-            "history",
-            json!({"room": "durable", "limit": 100, "before": newest["messages"][0]["id"]}),
-        )
-        .await;
-    assert_eq!(oldest["more"], false);
-    let all: Vec<&Value> = oldest["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .chain(newest["messages"].as_array().expect("messages"))
-        .collect();
+    let (_server, c) = kill_and_restart(server, &db).await;
+    let all = whole_history(&c, "durable").await;
     assert_eq!(all.len(), 200);
     for (i, m) in all.iter().enumerate() {
         assert_eq!(m["message"], format!("message {i}"));
@@ -134,7 +143,7 @@ async fn every_ack_of_a_pipelined_burst_survives_sigkill_mid_stream() {
 
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("burst.db");
-    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let (server, addr) = start_binary(&db, Some(SECRET)).await;
     let mut ws = crate::raw::raw_connect(addr.parse().expect("addr"), "ann").await;
     ws.send(Message::text(r#"420["join",{"room":"k"}]"#))
         .await
@@ -158,35 +167,12 @@ async fn every_ack_of_a_pipelined_burst_survives_sigkill_mid_stream() {
             }
         }
     }
-    server.start_kill().expect("kill -9");
-    server.wait().await.expect("reaped");
-
-    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
-    let url = format!("http://{addr}/");
-    let c = TestClient::connect(&url, Connect::token(token("ann", None)))
+    let (_server, c) = kill_and_restart(server, &db).await;
+    let stored: Vec<i64> = whole_history(&c, "k")
         .await
-        .expect("reconnect");
-    // Walk the whole history back and check every acked id is there, in order.
-    let mut stored: Vec<i64> = Vec::new();
-    let mut before: Option<i64> = None;
-    loop {
-        let mut q = json!({"room": "k", "limit": 100});
-        if let Some(b) = before {
-            q["before"] = json!(b);
-        }
-        let page = c.ack("history", q).await;
-        let ids: Vec<i64> = page["messages"]
-            .as_array()
-            .expect("messages")
-            .iter()
-            .map(|m| m["id"].as_i64().expect("id"))
-            .collect();
-        stored.splice(0..0, ids.iter().copied());
-        if page["more"] != true {
-            break;
-        }
-        before = ids.first().copied();
-    }
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
     assert!(stored.windows(2).all(|w| w[0] < w[1]), "ids increase");
     let missing: Vec<&i64> = acked.iter().filter(|id| !stored.contains(id)).collect();
     assert!(

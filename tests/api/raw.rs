@@ -81,6 +81,18 @@ pub(crate) async fn raw_connect(
     }
 }
 
+/// The next `n` chats carry messages "1" to "n", in that order, with increasing ids.
+async fn expect_chats_in_order(reader: &mut TestClient, n: usize) {
+    let mut last_id = 0;
+    for i in 1..=n {
+        let m = reader.next("chat").await;
+        assert_eq!(m["message"], i.to_string(), "delivery follows send order");
+        let id = m["id"].as_i64().expect("id");
+        assert!(id > last_id, "ids increase in delivery order");
+        last_id = id;
+    }
+}
+
 #[tokio::test]
 async fn a_burst_of_events_is_handled_in_the_order_sent() {
     let app = spawn_app().await;
@@ -99,14 +111,7 @@ async fn a_burst_of_events_is_handled_in_the_order_sent() {
             ws.feed(Message::text(chat)).await.expect("feed");
         }
         ws.flush().await.expect("flush");
-        let mut last_id = 0;
-        for i in 1..=300 {
-            let m = reader.next("chat").await;
-            assert_eq!(m["message"], i.to_string(), "delivery follows send order");
-            let id = m["id"].as_i64().expect("id");
-            assert!(id > last_id, "ids increase in delivery order");
-            last_id = id;
-        }
+        expect_chats_in_order(&mut reader, 300).await;
         let mut acked = 0;
         while acked < 300 {
             let frame = ws.next().await.expect("frame").expect("frame");
@@ -274,13 +279,6 @@ async fn a_polling_batch_of_events_is_handled_in_the_order_sent() {
             .await
             .expect("post batch");
         assert!(r.status().is_success());
-        let mut last_id = 0;
-        for i in 1..=300 {
-            let m = reader.next("chat").await;
-            assert_eq!(m["message"], i.to_string(), "delivery follows send order");
-            let id = m["id"].as_i64().expect("id");
-            assert!(id > last_id, "ids increase in delivery order");
-            last_id = id;
-        }
+        expect_chats_in_order(&mut reader, 300).await;
     }
 }
