@@ -29,3 +29,19 @@ pub async fn verify(password: String, hash: Option<String>) -> bool {
     .unwrap_or(false)
         && known
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn unknown_users_cost_a_real_hash_check() {
+        // The dummy must parse, or an unknown username would answer at once.
+        let dummy = argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH);
+        assert!(dummy.is_ok(), "{dummy:?}");
+        let h = hash("secret-pass".into()).await.expect("hash");
+        assert!(verify("secret-pass".into(), Some(h.clone())).await);
+        assert!(!verify("wrong-pass".into(), Some(h)).await);
+        assert!(!verify("secret-pass".into(), None).await);
+    }
+}
