@@ -15,10 +15,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
-use serde_json::json;
-
-use super::Conn;
-use crate::domain::now_ms;
+use super::{Conn, handlers};
 use crate::store::Committed;
 
 /// How long to keep trying to tell a stalled socket it is disconnected before
@@ -70,12 +67,7 @@ fn overflowed(s: &SocketRef) {
     s.leave_all();
     let s = s.clone();
     tokio::spawn(async move {
-        let ts = now_ms();
-        for room in rooms {
-            let notice =
-                json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
-            let _ = s.to(room).emit("leave", &notice).await;
-        }
+        handlers::announce_disconnect(&s, &conn, rooms).await;
         // The DISCONNECT packet needs room in the same full buffer: retry as
         // it drains. A client that reads nothing at all is closed by the
         // Engine.IO ping timeout instead.

@@ -194,8 +194,17 @@ pub(crate) async fn disconnected(s: SocketRef) {
         return;
     };
     tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
+    announce_disconnect(&s, &conn, s.rooms()).await;
+}
+
+/// Tells each of `rooms` that the socket left because it went away.
+pub(crate) async fn announce_disconnect(
+    s: &SocketRef,
+    conn: &Conn,
+    rooms: Vec<socketioxide_core::adapter::Room>,
+) {
     let ts = now_ms();
-    for room in s.rooms() {
+    for room in rooms {
         let notice =
             json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
         let _ = s.to(room).emit("leave", &notice).await;
