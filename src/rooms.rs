@@ -122,6 +122,36 @@ pub async fn invite(
     name: &RoomName,
     user_id: &str,
 ) -> Result<(), AppError> {
+    owned(store, who, name, user_id).await?;
+    store.add_member(name.as_str(), user_id).await?;
+    Ok(())
+}
+
+/// The owner removes `user_id`'s invitation; `not_found` when there was none.
+/// Returns the room, so the caller can take the user's sockets out of it.
+pub async fn remove_member(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    user_id: &str,
+) -> Result<RoomRecord, AppError> {
+    let room = owned(store, who, name, user_id).await?;
+    if !store.remove_member(name.as_str(), user_id).await? {
+        return Err(AppError::NotFound(format!(
+            "{user_id} is not a member of room {name}"
+        )));
+    }
+    Ok(room)
+}
+
+/// The room, when `who` owns it (members are the owner's to manage) and
+/// `user_id` could be a user id.
+async fn owned(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    user_id: &str,
+) -> Result<RoomRecord, AppError> {
     let room = store
         .room(name.as_str())
         .await?
@@ -134,8 +164,7 @@ pub async fn invite(
     if user_id.is_empty() || user_id.len() > 256 {
         return Err(AppError::payload("user must be a user id"));
     }
-    store.add_member(name.as_str(), user_id).await?;
-    Ok(())
+    Ok(room)
 }
 
 /// A page of a room's history for `who`, newest first unless `before` pages back

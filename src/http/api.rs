@@ -15,8 +15,8 @@ use super::{AppState, Caller};
 use crate::auth::session;
 use crate::domain::{MessageText, RoomName, Visibility};
 use crate::error::AppError;
-use crate::rooms;
 use crate::store::NewMessage;
+use crate::{realtime, rooms};
 
 type ApiResult = Result<Response, AppError>;
 
@@ -173,6 +173,17 @@ pub(super) async fn invite(
         Json(json!({"room": name.as_str(), "user": req.user})),
     )
         .into_response())
+}
+
+pub(super) async fn remove_member(
+    State(st): State<AppState>,
+    Caller(who): Caller,
+    Path((room, user)): Path<(String, String)>,
+) -> ApiResult {
+    let name = room_name(&room)?;
+    let record = rooms::remove_member(st.store.as_ref(), &who, &name, &user).await?;
+    realtime::evict(&st, &record, &user).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn health(State(st): State<AppState>) -> Response {

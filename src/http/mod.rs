@@ -7,7 +7,7 @@ mod identity;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::realtime::Ctx;
 
@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
             get(api::room_messages).post(api::post_message),
         )
         .route("/api/rooms/{room}/members", post(api::invite))
+        .route(
+            "/api/rooms/{room}/members/{user}",
+            delete(api::remove_member),
+        )
         .route("/healthz", get(api::health))
         .with_state(state)
 }

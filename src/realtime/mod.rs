@@ -4,6 +4,7 @@
 mod delivery;
 mod handlers;
 mod inbox;
+mod membership;
 mod payload;
 mod presence;
 
@@ -21,6 +22,7 @@ use crate::error::AppError;
 use crate::store::{Store, Writer};
 
 pub use delivery::deliver;
+pub use membership::evict;
 
 /// What the socket handlers share.
 pub struct Ctx {

@@ -121,6 +121,14 @@ impl TestApp {
         req.send().await.expect("http request")
     }
 
+    pub async fn delete(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.delete(self.url(path));
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("http request")
+    }
+
     /// Registers and logs in `username`; returns (token, session cookie pair).
     pub async fn register_and_login(&self, username: &str) -> (String, String) {
         let creds = json!({"username": username, "password": "correct horse"});
