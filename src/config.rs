@@ -1,7 +1,17 @@
 //! Settings: the one value every part of the server is configured from.
+//!
+//! Precedence: defaults < TOML file (`--config`) < environment < flags. The
+//! environment and flags arrive together from clap ([`crate::cli::ServeArgs`]);
+//! the file is parsed into the same struct, so a setting is one field there,
+//! one field here, and one line in [`Settings::apply`].
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::cli::ServeArgs;
 
 /// A secret string whose `Debug` never prints it.
 #[derive(Clone)]
@@ -11,6 +21,16 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +49,21 @@ pub struct Settings {
     /// Packets that may wait in one socket's outgoing buffer before the
     /// socket is disconnected as too slow.
     pub socket_buffer: usize,
+    /// Largest socket event or HTTP body, in bytes.
+    pub max_payload: usize,
+    /// Sustained messages per second one user may send (sockets and HTTP together).
+    pub message_rate: f64,
+    /// Messages one user may send in a burst above the sustained rate.
+    pub message_burst: u32,
+    /// Login attempts per minute, per username and per client address.
+    pub login_attempts: u32,
+    /// Sockets one user may have connected at once (on this node).
+    pub max_connections: u32,
+    /// Origins other than the server's own allowed to use the API and sockets.
+    pub allowed_origins: Vec<String>,
+    pub log_format: LogFormat,
+    /// How long shutdown waits for queued events before disconnecting.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Settings {
@@ -42,6 +77,102 @@ impl Settings {
             registration: true,
             session_ttl_secs: 7 * 24 * 3600,
             socket_buffer: 8192,
+            max_payload: 64 * 1024,
+            message_rate: 10.0,
+            message_burst: 30,
+            login_attempts: 10,
+            max_connections: 32,
+            allowed_origins: Vec::new(),
+            log_format: LogFormat::Text,
+            shutdown_timeout_secs: 10,
         }
     }
+
+    /// Defaults, then the config file (if `args` or the environment names
+    /// one), then `args` (the environment and flags).
+    pub fn load(args: ServeArgs) -> anyhow::Result<Self> {
+        let mut settings = Self::new("sqlite://roomcast.db");
+        if let Some(path) = &args.config {
+            settings.apply(read_file(path)?);
+        }
+        settings.apply(args);
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Overrides every setting `layer` has.
+    fn apply(&mut self, layer: ServeArgs) {
+        let ServeArgs {
+            config: _,
+            listen,
+            database,
+            jwt_secret,
+            no_auto_create,
+            no_registration,
+            session_ttl,
+            socket_buffer,
+            max_payload,
+            message_rate,
+            message_burst,
+            login_attempts,
+            max_connections,
+            allowed_origins,
+            log_format,
+            shutdown_timeout,
+        } = layer;
+        set(&mut self.listen, listen);
+        set(&mut self.database, database);
+        set(&mut self.jwt_secret, jwt_secret.map(|s| Some(Secret(s))));
+        set(&mut self.auto_create, no_auto_create.map(|no| !no));
+        set(&mut self.registration, no_registration.map(|no| !no));
+        set(&mut self.session_ttl_secs, session_ttl);
+        set(&mut self.socket_buffer, socket_buffer.map(|n| n as usize));
+        set(&mut self.max_payload, max_payload.map(|n| n as usize));
+        set(&mut self.message_rate, message_rate);
+        set(&mut self.message_burst, message_burst);
+        set(&mut self.login_attempts, login_attempts);
+        set(&mut self.max_connections, max_connections);
+        set(&mut self.allowed_origins, allowed_origins);
+        set(&mut self.log_format, log_format);
+        set(&mut self.shutdown_timeout_secs, shutdown_timeout);
+    }
+
+    /// Checks what the file could set out of range (flags are checked by clap).
+    fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (16..=1_000_000).contains(&self.socket_buffer),
+            "socket-buffer must be 16 to 1000000"
+        );
+        anyhow::ensure!(
+            self.max_payload >= 1024,
+            "max-payload must be at least 1024 bytes"
+        );
+        anyhow::ensure!(
+            self.message_rate > 0.0 && self.message_rate.is_finite(),
+            "message-rate must be a positive number"
+        );
+        anyhow::ensure!(self.message_burst >= 1, "message-burst must be at least 1");
+        anyhow::ensure!(
+            self.login_attempts >= 1,
+            "login-attempts must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "max-connections must be at least 1"
+        );
+        Ok(())
+    }
+}
+
+fn set<T>(slot: &mut T, value: Option<T>) {
+    if let Some(v) = value {
+        *slot = v;
+    }
+}
+
+/// Parses a TOML file whose keys are the `serve` flags without `--`.
+fn read_file(path: &Path) -> anyhow::Result<ServeArgs> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
 }
