@@ -496,6 +496,9 @@ async fn bench(cfg: Config) -> Result<bool, String> {
     let mut settings = Settings::new(db_url.clone());
     settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.jwt_secret = Some(Secret(SECRET.into()));
+    // The bench measures the server, not the per-user rate limit.
+    settings.message_rate = 1e9;
+    settings.message_burst = 1_000_000;
     let app = roomcast::app::build(settings)
         .await
         .map_err(|e| format!("build server: {e:#}"))?;

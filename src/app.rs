@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::Settings;
+use crate::limits::Limits;
 use crate::realtime::{self, Ctx};
 use crate::{http, store};
 
@@ -27,6 +29,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let store = store::open(&settings.database).await?;
     let auth = Auth::new(&settings, store.clone()).await?;
     let (writer, committed, _writer_task) = store::Writer::spawn(store.clone());
+    let limits = Limits::new(&settings);
+    // The engine closes a connection whose request or frame exceeds its limit,
+    // so it is set well above `max_payload`: events between the two are
+    // answered `invalid_payload` and the socket stays (realtime::inbox).
+    let engine_limit = settings.max_payload.saturating_mul(16);
 
     let (io_service, io) = SocketIo::builder()
         // A client that lets this fill is disconnected (realtime::delivery).
@@ -34,6 +41,9 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         // not pay for the capacity.
         .max_buffer_size(settings.socket_buffer)
         .ack_timeout(Duration::from_secs(10))
+        .max_payload(engine_limit as u64)
+        .ws_max_message_size(engine_limit)
+        .ws_max_frame_size(engine_limit)
         .build_svc();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
@@ -41,6 +51,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         writer,
         auth,
         auto_create: settings.auto_create,
+        limits,
     });
     realtime::attach(ctx.clone());
     tokio::spawn(realtime::deliver(io, committed));
@@ -49,7 +60,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
     let router = http::router(ctx.clone())
         .route_service("/socket.io/", io_service.clone())
-        .route_service("/socket.io", io_service);
+        .route_service("/socket.io", io_service)
+        .layer(DefaultBodyLimit::max(settings.max_payload));
     let listener = TcpListener::bind(settings.listen).await?;
     Ok(App {
         listener,
@@ -77,6 +89,9 @@ impl App {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, self.router).await
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).await
     }
 }

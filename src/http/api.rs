@@ -1,12 +1,13 @@
 //! `/api` routes of PROTOCOL §6.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
-use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -22,8 +23,13 @@ type ApiResult = Result<Response, AppError>;
 
 /// A JSON body, or the contract's `invalid_payload` when it is not one.
 fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    b.map(|Json(v)| v)
-        .map_err(|e| AppError::payload(format!("invalid JSON body: {}", e.body_text())))
+    b.map(|Json(v)| v).map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge("request body too large".into())
+        } else {
+            AppError::payload(format!("invalid JSON body: {}", e.body_text()))
+        }
+    })
 }
 
 fn room_name(raw: &str) -> Result<RoomName, AppError> {
@@ -47,9 +53,14 @@ pub(super) async fn register(
 
 pub(super) async fn login(
     State(st): State<AppState>,
+    // Absent when the app is served without connect info (then only the
+    // per-username limit applies).
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     b: Result<Json<Credentials>, JsonRejection>,
 ) -> ApiResult {
     let c = body(b)?;
+    st.limits
+        .login(&c.username, peer.map(|Extension(ConnectInfo(a))| a.ip()))?;
     let done = st.auth.login(&c.username, &c.password).await?;
     let cookie = session::set_cookie(&done.session, st.auth.ttl_secs());
     Ok((
@@ -141,6 +152,7 @@ pub(super) async fn post_message(
         _ => return Err(AppError::InvalidMessage("message must be a string".into())),
     };
     rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
+    st.limits.message(&who.user.id)?;
     let (tx, rx) = oneshot::channel();
     let message = NewMessage {
         room: name.to_string(),

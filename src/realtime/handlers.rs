@@ -115,6 +115,7 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
         if !joined(s, &name) {
             return Err(not_in_room(&name));
         }
+        conn.ctx.limits.message(&conn.identity.user.id)?;
         Ok((name, text))
     });
     let (name, text) = match parsed {
@@ -193,6 +194,7 @@ pub(crate) async fn disconnected(s: SocketRef) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };
+    conn.slot.release();
     tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
     announce_disconnect(&s, &conn, s.rooms()).await;
 }

@@ -62,6 +62,16 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
         let conn = s.extensions.get::<Arc<Conn>>().ok_or(NoConn)?;
         let Event(event) = Event::from_message_parts(s, v, ack_id).map_err(|_| NoConn)?;
         let Ok(ack) = AckSender::from_message_parts(s, v, ack_id);
+        if v.len() > conn.ctx.limits.max_payload {
+            // Answered, not a reason to disconnect (PROTOCOL §4): the engine's
+            // own, larger limit is what closes a connection (see `app`).
+            let err = AppError::payload(format!(
+                "payload too large: at most {} bytes",
+                conn.ctx.limits.max_payload
+            ));
+            let _ = ack.send(&err.to_ack());
+            return Ok(Queued);
+        }
         let Ok(TryData(payload)) = TryData::<Value>::from_message_parts(s, v, ack_id);
         let inbound = Inbound {
             event: event.to_string(),

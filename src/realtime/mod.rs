@@ -19,6 +19,7 @@ use socketioxide::handler::ConnectHandler;
 use crate::auth::{Auth, Identity};
 use crate::domain::RoomRecord;
 use crate::error::AppError;
+use crate::limits::{ConnectionSlot, Limits};
 use crate::store::{Store, Writer};
 
 pub use delivery::deliver;
@@ -31,6 +32,7 @@ pub struct Ctx {
     pub writer: Writer,
     pub auth: Auth,
     pub auto_create: bool,
+    pub limits: Arc<Limits>,
 }
 
 impl Ctx {
@@ -54,6 +56,8 @@ pub(crate) struct Conn {
     /// Set once the socket's outgoing buffer overflowed: it is being
     /// disconnected and must receive or handle nothing more.
     overflowed: AtomicBool,
+    /// This socket's place in the per-user connection limit.
+    slot: ConnectionSlot,
 }
 
 /// The events a client may send.
@@ -85,12 +89,16 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
         .get(axum::http::header::COOKIE)
         .and_then(|v| v.to_str().ok());
     let identity = ctx.auth.identify(token, cookie).await?;
+    let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {
+        tracing::info!(user = %identity.user.id, error = %e, "connection refused");
+    })?;
     tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,
         inbox: inbox::Inbox::default(),
         overflowed: AtomicBool::new(false),
+        slot,
     }));
     for event in EVENTS {
         s.on(event, inbox::enqueue);

@@ -18,6 +18,8 @@ async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
         .arg("--database")
         .arg(format!("sqlite://{}", db.display()))
         .env_remove("ROOMCAST_JWT_SECRET")
+        // These tests send bursts far above the default per-user rate.
+        .args(["--message-rate", "1000000000", "--message-burst", "1000000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true);

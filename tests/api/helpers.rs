@@ -35,6 +35,12 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::new(format!("sqlite://{}", db_path.display()));
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.jwt_secret = Some(Secret(SECRET.into()));
+    // Tests that are not about limits send bursts and log in often; the
+    // tests in limits.rs set their own.
+    settings.message_rate = 1e9;
+    settings.message_burst = 1_000_000;
+    settings.login_attempts = 10_000;
+    settings.max_connections = 10_000;
     configure(&mut settings);
     let app = roomcast::app::build(settings).await.expect("build app");
     let addr = app.local_addr().expect("bound address");

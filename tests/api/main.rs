@@ -9,6 +9,7 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod limits;
 mod members;
 mod py_client;
 mod raw;
