@@ -1,6 +1,7 @@
 //! Builds the server from settings (store, auth, writer, Socket.IO, routes)
 //! apart from running it, so `main` and the tests share it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,9 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::limits::Limits;
+use crate::metrics::Metrics;
 use crate::realtime::{self, Ctx};
+use crate::shutdown::Gate;
 use crate::{http, store};
 
 /// A bound, ready server.
@@ -22,14 +25,16 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     ctx: Arc<Ctx>,
+    shutdown_timeout: Duration,
 }
 
 /// Opens the database, binds the listener and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let store = store::open(&settings.database).await?;
     let auth = Auth::new(&settings, store.clone()).await?;
-    let (writer, committed, _writer_task) = store::Writer::spawn(store.clone());
-    let limits = Limits::new(&settings);
+    let metrics = Metrics::new()?;
+    let (writer, committed, _writer_task) =
+        store::Writer::spawn(store.clone(), metrics.commit_seconds.clone());
     // The engine closes a connection whose request or frame exceeds its limit,
     // so it is set well above `max_payload`: events between the two are
     // answered `invalid_payload` and the socket stays (realtime::inbox).
@@ -51,10 +56,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         writer,
         auth,
         auto_create: settings.auto_create,
-        limits,
+        limits: Limits::new(&settings),
+        gate: Gate::default(),
+        metrics: metrics.clone(),
     });
     realtime::attach(ctx.clone());
-    tokio::spawn(realtime::deliver(io, committed));
+    tokio::spawn(realtime::deliver(io, committed, metrics));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
@@ -67,6 +74,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         listener,
         router,
         ctx,
+        shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
     })
 }
 
@@ -83,6 +91,18 @@ impl App {
 
     /// Serves until the process ends.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(std::future::pending()).await
+    }
+
+    /// Serves until `signal` completes, then shuts down gracefully: stop
+    /// accepting connections and refuse new events (with an answer), let the
+    /// queued events finish, commit and ack every message already submitted,
+    /// then close every socket (clients see a transport close and reconnect,
+    /// as with Node's `io.close()`).
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         // axum leaves Nagle's algorithm on; small acks would wait for it.
         let listener = self.listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
@@ -92,6 +112,54 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, service).await
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        });
+        signal.await;
+        tracing::info!("shutting down");
+        let ctx = self.ctx;
+        ctx.gate.close();
+        let _ = stop_tx.send(());
+        if !ctx.gate.idle(self.shutdown_timeout).await {
+            tracing::warn!("queued events still running at the shutdown timeout");
+        }
+        ctx.writer.flush().await;
+        ctx.io.close().await;
+        // Open HTTP requests (long-polls end with the sockets) get the same time.
+        match tokio::time::timeout(self.shutdown_timeout, server).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
+            Err(_) => tracing::warn!("connections still open at the shutdown timeout"),
+        }
+        tracing::info!("shut down");
+        Ok(())
     }
+}
+
+/// Completes at SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT stops gracefully");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }

@@ -31,6 +31,10 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// The server cannot take this now (it is shutting down). Answered as
+    /// `internal` on sockets, which is what the contract has for it, and 503.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal,
 }
@@ -49,7 +53,7 @@ impl AppError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
-            Self::Internal => "internal",
+            Self::Unavailable(_) | Self::Internal => "internal",
         }
     }
 
@@ -67,6 +71,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

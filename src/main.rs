@@ -25,7 +25,7 @@ async fn main() -> anyhow::Result<()> {
             let mut out = std::io::stdout();
             writeln!(out, "roomcast listening on http://{addr}")?;
             out.flush()?;
-            app.run().await?;
+            app.run_until(app::shutdown_signal()).await?;
         }
     }
     Ok(())

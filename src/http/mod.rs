@@ -3,6 +3,7 @@
 mod api;
 mod client_js;
 mod identity;
+mod metrics;
 
 use std::sync::Arc;
 
@@ -36,5 +37,6 @@ pub fn router(state: AppState) -> Router {
             delete(api::remove_member),
         )
         .route("/healthz", get(api::health))
+        .route("/metrics", get(metrics::metrics))
         .with_state(state)
 }

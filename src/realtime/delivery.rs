@@ -16,6 +16,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::{SendError, SocketError};
 
 use super::{Conn, handlers};
+use crate::metrics::Metrics;
 use crate::store::Committed;
 
 /// How long to keep trying to tell a stalled socket it is disconnected before
@@ -23,8 +24,9 @@ use crate::store::Committed;
 const DISCONNECT_TRIES: u32 = 600;
 
 /// Sends committed messages to the sockets in their rooms, in commit (and so id) order.
-pub async fn deliver(io: SocketIo, mut committed: Committed) {
+pub async fn deliver(io: SocketIo, mut committed: Committed, metrics: Arc<Metrics>) {
     while let Some(batch) = committed.recv().await {
+        metrics.messages_stored.inc_by(batch.len() as u64);
         for run in batch.chunk_by(|a, b| a.room == b.room) {
             let mut sockets = io.within(run[0].room.clone()).sockets();
             for m in run {
@@ -35,7 +37,10 @@ pub async fn deliver(io: SocketIo, mut committed: Committed) {
                 // A socket that overflowed gets nothing more: no later message
                 // may reach it after one it missed.
                 sockets.retain(|s| match s.emit("chat", &json) {
-                    Ok(()) => true,
+                    Ok(()) => {
+                        metrics.deliveries.inc();
+                        true
+                    }
                     Err(e) => {
                         send_failed(s, &e);
                         false
@@ -62,6 +67,7 @@ fn overflowed(s: &SocketRef) {
     if conn.overflowed.swap(true, Ordering::SeqCst) {
         return;
     }
+    conn.ctx.metrics.slow_client_evictions.inc();
     tracing::warn!(sid = %s.id, user = %conn.identity.user.id, "outgoing buffer full: disconnecting a slow client");
     let rooms = s.rooms();
     s.leave_all();

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use socketioxide::extract::{AckSender, SocketRef};
@@ -25,10 +26,11 @@ pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
         event,
         payload,
         ack,
+        received,
     } = ev;
     let result = match event.as_str() {
         // `chat` acks only once its message is durable, from the writer.
-        "chat" => return chat(conn, s, payload, ack).await,
+        "chat" => return chat(conn, s, payload, ack, received).await,
         "join" => join(conn, s, payload).await,
         "leave" => leave(conn, s, payload).await,
         "typing" => typing(conn, s, payload).await,
@@ -38,11 +40,16 @@ pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
     };
     if let Err(e) = &result {
         tracing::debug!(sid = %s.id, %event, code = e.code(), "event refused");
+        conn.ctx.metrics.event_error(e.code());
     }
     // Without an ack id the client asked for no answer; `send` does nothing.
     if let Err(e) = ack.send(&ack_of(result)) {
         delivery::send_failed(s, &e);
     }
+    conn.ctx
+        .metrics
+        .ack_seconds
+        .observe(received.elapsed().as_secs_f64());
 }
 
 fn joined(s: &SocketRef, room: &RoomName) -> bool {
@@ -108,7 +115,14 @@ async fn leave(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Val
     Ok(json!({}))
 }
 
-async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender) {
+async fn chat(
+    conn: &Conn,
+    s: &SocketRef,
+    payload: Option<Value>,
+    ack: AckSender,
+    received: Instant,
+) {
+    let metrics = conn.ctx.metrics.clone();
     let parsed = payload::object(payload).and_then(|obj| {
         let name = payload::room(&obj)?;
         let text = payload::message(&obj)?;
@@ -121,6 +135,7 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
     let (name, text) = match parsed {
         Ok(p) => p,
         Err(e) => {
+            metrics.event_error(e.code());
             if let Err(e) = ack.send(&e.to_ack()) {
                 delivery::send_failed(s, &e);
             }
@@ -136,13 +151,20 @@ async fn chat(conn: &Conn, s: &SocketRef, payload: Option<Value>, ack: AckSender
     let done = Box::new(move |stored: Result<&Message, StoreError>| {
         let reply = match stored {
             Ok(m) => json!({"ok": true, "id": m.id, "ts": m.ts}),
-            Err(e) => AppError::from(e).to_ack(),
+            Err(e) => {
+                let e = AppError::from(e);
+                metrics.event_error(e.code());
+                e.to_ack()
+            }
         };
         // A lost ack is a lost guarantee: the client is disconnected, and
         // finds the stored message when it rejoins with `since`.
         if let Err(e) = ack.send(&reply) {
             delivery::send_failed(&socket, &e);
         }
+        metrics
+            .ack_seconds
+            .observe(received.elapsed().as_secs_f64());
     });
     conn.ctx.writer.submit(message, done).await;
 }
@@ -195,6 +217,7 @@ pub(crate) async fn disconnected(s: SocketRef) {
         return;
     };
     conn.slot.release();
+    conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
     announce_disconnect(&s, &conn, s.rooms()).await;
 }

@@ -9,6 +9,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use serde_json::Value;
 use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
@@ -17,6 +18,7 @@ use socketioxide::socket::Socket;
 
 use super::{Conn, handlers};
 use crate::error::AppError;
+use crate::shutdown::Busy;
 
 /// Events a socket may have waiting before new ones are refused with `rate_limited`.
 const MAX_QUEUED: usize = 1024;
@@ -27,6 +29,8 @@ pub(crate) struct Inbound {
     /// `None` when the event had no argument or it was not JSON.
     pub(crate) payload: Option<Value>,
     pub(crate) ack: AckSender,
+    /// When the packet was read, for the ack latency metric.
+    pub(crate) received: Instant,
 }
 
 #[derive(Default)]
@@ -69,7 +73,7 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
                 "payload too large: at most {} bytes",
                 conn.ctx.limits.max_payload
             ));
-            let _ = ack.send(&err.to_ack());
+            refuse(&conn, ack, &err);
             return Ok(Queued);
         }
         let Ok(TryData(payload)) = TryData::<Value>::from_message_parts(s, v, ack_id);
@@ -77,6 +81,7 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
             event: event.to_string(),
             payload: payload.ok(),
             ack,
+            received: Instant::now(),
         };
         push(conn, SocketRef::from(s.clone()), inbound);
         Ok(Queued)
@@ -86,20 +91,34 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
 fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
     let start = {
         let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.ctx.gate.is_closing() {
+            let err = AppError::Unavailable("server is shutting down; reconnect and retry".into());
+            refuse(&conn, inbound.ack, &err);
+            return;
+        }
         if state.queue.len() >= MAX_QUEUED {
             let err = AppError::RateLimited("too many events waiting; wait for acks".into());
-            let _ = inbound.ack.send(&err.to_ack());
+            refuse(&conn, inbound.ack, &err);
             return;
         }
         state.queue.push_back(inbound);
         !std::mem::replace(&mut state.draining, true)
     };
     if start {
-        tokio::spawn(drain(conn, socket));
+        // Counted before the task starts, so shutdown never sees a queue
+        // with no drainer as idle.
+        let busy = conn.ctx.gate.busy();
+        tokio::spawn(drain(conn, socket, busy));
     }
 }
 
-async fn drain(conn: Arc<Conn>, socket: SocketRef) {
+/// Answers an event that will not be handled.
+fn refuse(conn: &Conn, ack: AckSender, err: &AppError) {
+    conn.ctx.metrics.event_error(err.code());
+    let _ = ack.send(&err.to_ack());
+}
+
+async fn drain(conn: Arc<Conn>, socket: SocketRef, _busy: Busy) {
     loop {
         let next = {
             let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -20,6 +20,8 @@ use crate::auth::{Auth, Identity};
 use crate::domain::RoomRecord;
 use crate::error::AppError;
 use crate::limits::{ConnectionSlot, Limits};
+use crate::metrics::Metrics;
+use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
 
 pub use delivery::deliver;
@@ -33,6 +35,9 @@ pub struct Ctx {
     pub auth: Auth,
     pub auto_create: bool,
     pub limits: Arc<Limits>,
+    /// Closed by graceful shutdown (see `app::App::run`).
+    pub gate: Gate,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Ctx {
@@ -88,11 +93,15 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
         .headers
         .get(axum::http::header::COOKIE)
         .and_then(|v| v.to_str().ok());
+    if ctx.gate.is_closing() {
+        return Err(AppError::Unavailable("server is shutting down".into()));
+    }
     let identity = ctx.auth.identify(token, cookie).await?;
     let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {
         tracing::info!(user = %identity.user.id, error = %e, "connection refused");
     })?;
     tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
+    ctx.metrics.connected_sockets.inc();
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,

@@ -7,7 +7,8 @@
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use prometheus::Histogram;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::{NewMessage, Store, StoreError};
@@ -30,60 +31,103 @@ struct Pending {
     done: Done,
 }
 
+enum Job {
+    Write(Pending),
+    /// Answered once everything queued before it has committed.
+    Flush(oneshot::Sender<()>),
+}
+
 /// A handle to submit messages to the writer task. Cheap to clone; the task
 /// ends once every handle is dropped and the queue is drained.
 #[derive(Clone)]
 pub struct Writer {
-    tx: mpsc::Sender<Pending>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl Writer {
     /// Starts the writer task over `store`.
-    pub fn spawn(store: Arc<dyn Store>) -> (Self, Committed, JoinHandle<()>) {
+    /// `commit_seconds` observes how long each transaction takes.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        commit_seconds: Histogram,
+    ) -> (Self, Committed, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (committed_tx, committed_rx) = mpsc::channel(1024);
-        let task = tokio::spawn(run(store, rx, committed_tx));
+        let task = tokio::spawn(run(store, rx, committed_tx, commit_seconds));
         (Self { tx }, committed_rx, task)
     }
 
     /// Queues a message; `done` is called after its transaction commits (or fails).
     /// Messages submitted one after another from one task are stored in that order.
     pub async fn submit(&self, message: NewMessage, done: Done) {
-        if let Err(mpsc::error::SendError(p)) = self.tx.send(Pending { message, done }).await {
+        let job = Job::Write(Pending { message, done });
+        if let Err(mpsc::error::SendError(Job::Write(p))) = self.tx.send(job).await {
             (p.done)(Err(StoreError::Unavailable("writer stopped".into())));
+        }
+    }
+
+    /// Returns once every message submitted before the call has been
+    /// committed (or has failed) and its `done` has run.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Job::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
         }
     }
 }
 
 async fn run(
     store: Arc<dyn Store>,
-    mut rx: mpsc::Receiver<Pending>,
+    mut rx: mpsc::Receiver<Job>,
     committed: mpsc::Sender<Vec<Message>>,
+    commit_seconds: Histogram,
 ) {
-    let mut pending: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
+    let mut pending: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut dones: Vec<Done> = Vec::with_capacity(MAX_BATCH);
+    let mut flushes = Vec::new();
     while rx.recv_many(&mut pending, MAX_BATCH).await > 0 {
-        let batch: Vec<NewMessage> = pending
-            .drain(..)
-            .map(|p| {
-                dones.push(p.done);
-                p.message
-            })
-            .collect();
-        match store.append(batch).await {
-            Ok(stored) => {
-                for (done, m) in dones.drain(..).zip(&stored) {
-                    done(Ok(m));
+        let mut batch: Vec<NewMessage> = Vec::with_capacity(pending.len());
+        for job in pending.drain(..) {
+            match job {
+                Job::Write(p) => {
+                    dones.push(p.done);
+                    batch.push(p.message);
                 }
-                // Delivery learns of the batch in commit order; a closed
-                // receiver only means nobody is listening (shutdown).
-                let _ = committed.send(stored).await;
+                Job::Flush(tx) => flushes.push(tx),
             }
-            Err(e) => {
-                tracing::error!(error = %e, messages = dones.len(), "group commit failed");
-                for done in dones.drain(..) {
-                    done(Err(StoreError::Unavailable(e.to_string())));
-                }
+        }
+        if !batch.is_empty() {
+            let timer = commit_seconds.start_timer();
+            let result = store.append(batch).await;
+            timer.observe_duration();
+            finish(result, &mut dones, &committed).await;
+        }
+        // Everything queued before each flush was in this batch, now done.
+        for tx in flushes.drain(..) {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Tells each sender how its message fared, then hands the batch to delivery.
+async fn finish(
+    result: Result<Vec<Message>, StoreError>,
+    dones: &mut Vec<Done>,
+    committed: &mpsc::Sender<Vec<Message>>,
+) {
+    match result {
+        Ok(stored) => {
+            for (done, m) in dones.drain(..).zip(&stored) {
+                done(Ok(m));
+            }
+            // Delivery learns of the batch in commit order; a closed
+            // receiver only means nobody is listening (shutdown).
+            let _ = committed.send(stored).await;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, messages = dones.len(), "group commit failed");
+            for done in dones.drain(..) {
+                done(Err(StoreError::Unavailable(e.to_string())));
             }
         }
     }

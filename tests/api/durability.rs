@@ -10,7 +10,7 @@ use tokio::process::{Child, Command};
 use crate::helpers::*;
 
 /// The real `roomcast` binary on port 0; returns the process and its address.
-async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
+pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomcast"));
     cmd.arg("serve")
         .arg("--listen")
@@ -54,7 +54,7 @@ async fn kill_and_restart(mut server: Child, db: &Path) -> (Child, TestClient) {
 }
 
 /// Every message of `room`, oldest first, read back through `history` pages.
-async fn whole_history(c: &TestClient, room: &str) -> Vec<Value> {
+pub(crate) async fn whole_history(c: &TestClient, room: &str) -> Vec<Value> {
     let mut all: Vec<Value> = Vec::new();
     let mut before: Option<Value> = None;
     loop {

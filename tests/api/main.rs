@@ -4,7 +4,7 @@
 //! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod auth;
-mod durability;
+pub(crate) mod durability;
 mod events;
 mod helpers;
 mod http;
@@ -13,4 +13,5 @@ mod limits;
 mod members;
 mod py_client;
 mod raw;
+mod shutdown;
 mod validation;

@@ -1,0 +1,102 @@
+//! Prometheus metrics, one registry per server.
+//!
+//! The `prometheus` crate rather than the `metrics` facade: its registry is a
+//! value passed down like everything else, so two servers in one process
+//! (every test binary) never mix their numbers, and nothing is global.
+
+use std::sync::Arc;
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+/// Latency buckets from 100 µs to 5 s (acks wait for a commit, commits for an fsync).
+const LATENCY_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+pub struct Metrics {
+    registry: Registry,
+    pub connected_sockets: IntGauge,
+    rooms_with_sockets: IntGauge,
+    pub messages_stored: IntCounter,
+    pub deliveries: IntCounter,
+    event_errors: IntCounterVec,
+    pub ack_seconds: Histogram,
+    pub commit_seconds: Histogram,
+    pub slow_client_evictions: IntCounter,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Arc<Self>> {
+        let registry = Registry::new_custom(Some("roomcast".into()), None)?;
+        let histogram = |name: &str, help: &str| -> anyhow::Result<Histogram> {
+            let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+            let h = Histogram::with_opts(opts)?;
+            registry.register(Box::new(h.clone()))?;
+            Ok(h)
+        };
+        let ack_seconds = histogram(
+            "ack_seconds",
+            "Time from receiving a socket event to sending its ack",
+        )?;
+        let commit_seconds = histogram(
+            "db_commit_seconds",
+            "Time to commit one group-commit transaction of messages",
+        )?;
+        let gauge = |name: &str, help: &str| -> anyhow::Result<IntGauge> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let connected_sockets = gauge("connected_sockets", "Socket.IO sockets connected now")?;
+        let rooms_with_sockets = gauge("rooms_with_sockets", "Rooms with at least one socket")?;
+        let counter = |name: &str, help: &str| -> anyhow::Result<IntCounter> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let messages_stored = counter("messages_stored_total", "Messages committed")?;
+        let deliveries = counter(
+            "deliveries_total",
+            "Chat messages handed to a socket for sending",
+        )?;
+        let slow_client_evictions = counter(
+            "slow_client_evictions_total",
+            "Sockets disconnected because their outgoing buffer was full",
+        )?;
+        let event_errors = IntCounterVec::new(
+            Opts::new("event_errors_total", "Socket events answered with an error"),
+            &["code"],
+        )?;
+        registry.register(Box::new(event_errors.clone()))?;
+        Ok(Arc::new(Self {
+            registry,
+            connected_sockets,
+            rooms_with_sockets,
+            messages_stored,
+            deliveries,
+            event_errors,
+            ack_seconds,
+            commit_seconds,
+            slow_client_evictions,
+        }))
+    }
+
+    /// Counts an event answered with error `code`.
+    pub fn event_error(&self, code: &str) {
+        self.event_errors.with_label_values(&[code]).inc();
+    }
+
+    /// The Prometheus text exposition, with the room count measured now.
+    pub fn render(&self, rooms_with_sockets: usize) -> String {
+        self.rooms_with_sockets
+            .set(i64::try_from(rooms_with_sockets).unwrap_or(i64::MAX));
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "could not encode metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}

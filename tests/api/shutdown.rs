@@ -1,0 +1,132 @@
+//! Graceful shutdown: SIGTERM while clients send acked chats; the process
+//! exits 0 and every acked chat is in the history after a restart.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::durability::{start_binary, whole_history};
+use crate::helpers::*;
+
+/// What one client saw: ids of `ok` acks, and how many acks were errors.
+#[derive(Default, Debug)]
+struct Seen {
+    acked: Vec<i64>,
+    refused: Vec<Value>,
+    closed_by_server: bool,
+}
+
+/// Keeps up to 100 chats in flight to `room` over a raw WebSocket until
+/// the server closes the connection, and records every ack.
+async fn chatter(addr: std::net::SocketAddr, user: &str, room: &str) -> Seen {
+    let ws = crate::raw::raw_connect(addr, user).await;
+    let (mut sink, mut stream) = ws.split();
+    let join = format!(r#"420["join",{{"room":"{room}"}}]"#);
+    sink.send(Message::text(join)).await.expect("join");
+    let window = Arc::new(Semaphore::new(100));
+    let (user, room, w) = (user.to_owned(), room.to_owned(), window.clone());
+    let sender = tokio::spawn(async move {
+        for i in 1.. {
+            let Ok(permit) = w.acquire().await else {
+                return;
+            };
+            permit.forget();
+            let chat = format!(r#"42{i}["chat",{{"room":"{room}","message":"{user} {i}"}}]"#);
+            if sink.send(Message::text(chat)).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Seen::default();
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(WAIT, stream.next()).await {
+        if frame.is_close() {
+            seen.closed_by_server = true;
+            continue;
+        }
+        let Ok(text) = frame.to_text() else { continue };
+        if text == "1" {
+            seen.closed_by_server = true;
+        } else if let Some(rest) = text.strip_prefix("43") {
+            let Some(start) = rest.find('[') else {
+                continue;
+            };
+            let ack: Value = serde_json::from_str(&rest[start..]).expect("ack json");
+            match ack[0]["id"].as_i64() {
+                Some(id) => seen.acked.push(id),
+                None if ack[0]["ok"] == true => {} // the join ack
+                None => seen.refused.push(ack[0].clone()),
+            }
+            window.add_permits(1);
+        }
+    }
+    sender.abort();
+    seen
+}
+
+#[tokio::test]
+async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("term.db");
+    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let addr: std::net::SocketAddr = addr.parse().expect("addr");
+    let clients: Vec<_> = ["ann", "bob", "cat"]
+        .into_iter()
+        .map(|u| tokio::spawn(chatter(addr, u, "term")))
+        .collect();
+    // SIGTERM once some chats are stored, while most are still in flight.
+    let watcher = TestClient::connect(&format!("http://{addr}/"), Connect::token(token("w", None)))
+        .await
+        .expect("watcher");
+    let mut watcher = watcher;
+    watcher.join("term").await;
+    for _ in 0..200 {
+        watcher.next("chat").await;
+    }
+    let pid = server.id().expect("pid").to_string();
+    let status = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill -TERM");
+    assert!(status.success());
+
+    let exit = tokio::time::timeout(WAIT * 2, server.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert_eq!(exit.code(), Some(0), "graceful exit status");
+
+    let mut acked = Vec::new();
+    for c in clients {
+        let seen = c.await.expect("client task");
+        assert!(seen.closed_by_server, "the server closed the connection");
+        for r in &seen.refused {
+            // Late events are answered, not dropped: `internal` while shutting down.
+            assert_eq!(r["ok"], false);
+            assert_eq!(r["error"], "internal", "{r}");
+        }
+        acked.extend(seen.acked);
+    }
+    assert!(acked.len() >= 200, "chats were acked before SIGTERM");
+
+    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
+    let c = TestClient::connect(
+        &format!("http://{addr}/"),
+        Connect::token(token("ann", None)),
+    )
+    .await
+    .expect("reconnect");
+    let stored: Vec<i64> = whole_history(&c, "term")
+        .await
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    let missing: Vec<&i64> = acked.iter().filter(|id| !stored.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "acked but lost at shutdown: {missing:?}"
+    );
+}
