@@ -139,6 +139,9 @@ async fn chat(
             if let Err(e) = ack.send(&e.to_ack()) {
                 delivery::send_failed(s, &e);
             }
+            metrics
+                .ack_seconds
+                .observe(received.elapsed().as_secs_f64());
             return;
         }
     };

@@ -4,6 +4,7 @@
 //! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod auth;
+mod config;
 pub(crate) mod durability;
 mod events;
 mod helpers;
@@ -11,6 +12,7 @@ mod http;
 mod js_client;
 mod limits;
 mod members;
+mod metrics;
 mod py_client;
 mod raw;
 mod shutdown;

@@ -1,0 +1,133 @@
+//! Settings: defaults < config file < environment < flags, on the real binary.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+/// Starts `roomcast serve` with `args` and `env`, returns it and its address.
+async fn serve(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    cmd.arg("serve")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("ROOMCAST_NO_REGISTRATION")
+        .env_remove("ROOMCAST_CONFIG")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("start roomcast");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("roomcast printed its address")
+        .expect("read stdout");
+    let addr = line
+        .trim()
+        .strip_prefix("roomcast listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+async fn register_status(addr: &str, user: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("http://{addr}/api/register"))
+        .json(&json!({"username": user, "password": "correct horse"}))
+        .send()
+        .await
+        .expect("register")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_file_sets_what_env_and_flags_leave_alone_and_they_override_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("roomcast.toml");
+    std::fs::write(
+        &file,
+        "listen = \"127.0.0.1:0\"\ndatabase = \"sqlite://from-file.db\"\nno-registration = true\n",
+    )
+    .expect("write config");
+    let config = file.to_str().expect("path");
+
+    // File only: it picks the listen address, the database and closes registration.
+    let (_s, addr) = serve(dir.path(), &["--config", config], &[]).await;
+    assert_eq!(register_status(&addr, "ann").await, 403);
+    assert!(dir.path().join("from-file.db").exists());
+
+    // The environment beats the file (and ROOMCAST_CONFIG names it).
+    let env = [
+        ("ROOMCAST_CONFIG", config),
+        ("ROOMCAST_NO_REGISTRATION", "false"),
+    ];
+    let (_s, addr) = serve(dir.path(), &[], &env).await;
+    assert_eq!(register_status(&addr, "bob").await, 201);
+
+    // A flag beats the environment.
+    let (_s, addr) = serve(dir.path(), &["--no-registration"], &env).await;
+    assert_eq!(register_status(&addr, "cat").await, 403);
+}
+
+#[tokio::test]
+async fn a_config_file_with_an_unknown_key_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:0\"\nlisten-port = 80\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .args(["serve", "--config"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .await
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("listen-port"), "{err}");
+}
+
+#[tokio::test]
+async fn every_setting_in_the_readme_table_is_in_serve_help_and_back() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .expect("help");
+    let help = String::from_utf8_lossy(&out.stdout).to_string();
+    let flag_words = |text: &str| -> Vec<String> {
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(str::to_owned)
+            .collect()
+    };
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let table: Vec<String> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `--"))
+        .flat_map(flag_words)
+        .collect();
+    let in_help: Vec<String> = flag_words(&help)
+        .into_iter()
+        .filter(|f| f != "--help")
+        .collect();
+    for flag in &in_help {
+        assert!(
+            table.contains(flag),
+            "{flag} is missing from the README table"
+        );
+    }
+    for flag in &table {
+        assert!(
+            in_help.contains(flag),
+            "{flag} is in the README but not in serve --help"
+        );
+    }
+}
