@@ -23,6 +23,121 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (Socket.IO at /socket.io/, HTTP API at /api).
     Serve(ServeArgs),
+    /// Manage built-in accounts, directly in the database.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage rooms, directly in the database.
+    #[command(subcommand)]
+    Room(RoomCommand),
+    /// Print a JWT signed with the server's secret, for apps that connect
+    /// users without writing JWT code.
+    Token(TokenArgs),
+}
+
+/// Where the admin commands find the database and the secret: the same
+/// flags, environment and config file as `serve`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// TOML config file (as for `serve`).
+    #[arg(long, env = "ROOMCAST_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Database URL. [default: sqlite://roomcast.db]
+    #[arg(long, env = "ROOMCAST_DATABASE")]
+    pub database: Option<String>,
+    /// JWT secret; when absent, the one kept in the database.
+    #[arg(long, env = "ROOMCAST_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+impl From<StoreArgs> for ServeArgs {
+    fn from(a: StoreArgs) -> Self {
+        ServeArgs {
+            config: a.config,
+            database: a.database,
+            jwt_secret: a.jwt_secret,
+            ..ServeArgs::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password is read from stdin (or prompted for on a terminal).
+    Add {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Set an account's password, read from stdin (or prompted for).
+    Passwd {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List accounts: id, name, active or disabled.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Disable an account: it can no longer log in or connect (JWTs with
+    /// its id included), and its sessions end. Sockets already connected
+    /// stay until they disconnect.
+    Disable {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoomCommand {
+    /// List rooms: name, visibility, owner.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Create a room.
+    Create {
+        name: String,
+        /// User id of the owner (who manages members of a private room).
+        #[arg(long)]
+        owner: String,
+        /// Make it private: only the owner, invited members and tokens naming it.
+        #[arg(long)]
+        private: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete a room with its members and its whole history.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// User id (`sub` claim).
+    #[arg(long)]
+    pub sub: String,
+    /// Display name (`name` claim). [default: the user id]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Comma-separated private rooms the token may join (`rooms` claim).
+    #[arg(long, value_delimiter = ',')]
+    pub rooms: Vec<String>,
+    /// Lifetime in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: u64,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// The server's settings as flags, environment variables or config-file

@@ -1,5 +1,6 @@
 //! roomcast: a Socket.IO v5 rooms server with users and durable history.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;

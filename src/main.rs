@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use roomcast::cli::{Cli, Command};
-use roomcast::{app, config::Settings, telemetry};
+use roomcast::{admin, app, config::Settings, telemetry};
 
 // mimalloc instead of glibc malloc: delivery allocates a frame per socket per
 // message, and glibc's arena locks cost 40% of acked-chat throughput in
@@ -15,6 +15,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Admin commands log storage errors the same way the server does.
+        telemetry::init(roomcast::config::LogFormat::Text);
+    }
     match cli.command {
         Command::Serve(args) => {
             let settings = Settings::load(args)?;
@@ -27,6 +31,9 @@ async fn main() -> anyhow::Result<()> {
             out.flush()?;
             app.run_until(app::shutdown_signal()).await?;
         }
+        Command::User(cmd) => admin::user(cmd).await?,
+        Command::Room(cmd) => admin::room(cmd).await?,
+        Command::Token(args) => admin::token(args).await?,
     }
     Ok(())
 }

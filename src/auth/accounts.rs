@@ -32,16 +32,13 @@ impl Auth {
         if !self.registration {
             return Err(AppError::Forbidden("registration is closed".into()));
         }
+        self.create_account(username, password).await
+    }
+
+    /// Creates an account whether or not registration is open (`roomcast user add`).
+    pub async fn create_account(&self, username: &str, password: &str) -> Result<User, AppError> {
         let name = Username::parse(username).map_err(AppError::InvalidPayload)?;
-        let len = password.chars().count();
-        if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
-            return Err(AppError::payload(format!(
-                "password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"
-            )));
-        }
-        let hash = password::hash(password.to_owned())
-            .await
-            .map_err(|_| AppError::Internal)?;
+        let hash = hash_password(password).await?;
         let user = User {
             id: name.as_str().to_owned(),
             name: name.as_str().to_owned(),
@@ -56,6 +53,20 @@ impl Auth {
                 other => other.into(),
             })?;
         Ok(user)
+    }
+
+    /// Sets a new password (`roomcast user passwd`).
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+        let hash = hash_password(password).await?;
+        self.store
+            .set_password(username, &hash)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::NotFound => {
+                    AppError::NotFound(format!("no user {username}"))
+                }
+                other => other.into(),
+            })
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
@@ -91,4 +102,17 @@ impl Auth {
         }
         Ok(())
     }
+}
+
+/// Checks the length rule, then hashes with Argon2id.
+async fn hash_password(password: &str) -> Result<String, AppError> {
+    let len = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&len) {
+        return Err(AppError::payload(format!(
+            "password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )));
+    }
+    password::hash(password.to_owned())
+        .await
+        .map_err(|_| AppError::Internal)
 }

@@ -71,7 +71,15 @@ impl Auth {
     ) -> Result<Identity, AppError> {
         let refused = || AppError::Unauthorized("unauthorized".into());
         if let Some(token) = token {
-            return self.keys.verify(token).ok_or_else(refused);
+            let identity = self.keys.verify(token).ok_or_else(refused)?;
+            // A JWT for a built-in account that was disabled is refused too:
+            // disabling must shut the user out, not only their password.
+            if let Some(c) = self.store.credentials(&identity.user.id).await?
+                && c.disabled
+            {
+                return Err(refused());
+            }
+            return Ok(identity);
         }
         let Some(cookie) = cookie_header.and_then(session::from_cookie_header) else {
             return Err(refused());

@@ -1,6 +1,7 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
 mod sqlite;
+mod sqlite_admin;
 mod writer;
 
 use std::sync::Arc;
@@ -97,6 +98,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Answers when the database does (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+
+    // Administration (`roomcast user|room`). `NotFound` when the user or room does not exist.
+    /// Every built-in account, sorted by id, with whether it is disabled.
+    async fn users(&self) -> StoreResult<Vec<(User, bool)>>;
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<()>;
+    /// Disabling also ends the user's sessions.
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()>;
+    /// Every room, sorted by name.
+    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>>;
+    /// Deletes a room with its members and its messages.
+    async fn delete_room(&self, name: &str) -> StoreResult<()>;
 }
 
 /// Opens (creating and migrating when needed) the store a URL names.

@@ -18,13 +18,13 @@ use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
 const ROWS_PER_INSERT: usize = 500;
 
 pub(super) struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
     /// The next message id. Only the group-commit writer appends, and it holds
     /// this across its transaction, so ids follow commit order.
     next_id: Mutex<i64>,
 }
 
-fn db_err(e: sqlx::Error) -> StoreError {
+pub(super) fn db_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -57,7 +57,7 @@ impl SqliteStore {
     }
 }
 
-fn room_of(row: &SqliteRow) -> RoomRecord {
+pub(super) fn room_of(row: &SqliteRow) -> RoomRecord {
     let visibility: String = row.get("visibility");
     RoomRecord {
         name: row.get("name"),
@@ -304,5 +304,25 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(())
+    }
+
+    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
+        self.admin_users().await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<()> {
+        self.admin_set_password(user_id, password_hash).await
+    }
+
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
+        self.admin_set_disabled(user_id, disabled).await
+    }
+
+    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
+        self.admin_rooms().await
+    }
+
+    async fn delete_room(&self, name: &str) -> StoreResult<()> {
+        self.admin_delete_room(name).await
     }
 }

@@ -1,0 +1,51 @@
+//! `roomcast user|room|token`: administration straight on the database the
+//! server uses (SQLite in WAL mode lets it run beside a live server).
+
+mod rooms;
+mod users;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::auth::Auth;
+use crate::cli::{StoreArgs, TokenArgs};
+use crate::config::Settings;
+use crate::domain::{RoomName, User};
+use crate::store::{self, Store};
+
+pub use rooms::room;
+pub use users::user;
+
+/// The settings and store the admin flags (or the environment, or the config file) name.
+async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Store>)> {
+    let settings = Settings::load(args.into())?;
+    let store = store::open(&settings.database).await?;
+    Ok((settings, store))
+}
+
+/// Writes `lines` to stdout.
+fn print(lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `roomcast token`: prints a JWT signed with the server's secret.
+pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
+    let (settings, store) = open(args.store).await?;
+    anyhow::ensure!(!args.sub.is_empty(), "--sub must not be empty");
+    anyhow::ensure!(args.ttl > 0, "--ttl must be at least 1 second");
+    for room in &args.rooms {
+        RoomName::parse(room).map_err(|e| anyhow::anyhow!("--rooms: {e}"))?;
+    }
+    let auth = Auth::new(&settings, store).await?;
+    let user = User {
+        name: args.name.unwrap_or_else(|| args.sub.clone()),
+        id: args.sub,
+    };
+    let rooms = (!args.rooms.is_empty()).then_some(args.rooms);
+    print([auth.keys().issue(&user, args.ttl, rooms)])
+}

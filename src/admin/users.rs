@@ -1,0 +1,75 @@
+//! `roomcast user add|passwd|list|disable|enable`.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Context;
+
+use super::{open, print};
+use crate::auth::Auth;
+use crate::cli::UserCommand;
+use crate::store::StoreError;
+
+pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add { username, store } => {
+            let (settings, store) = open(store).await?;
+            let password = read_password()?;
+            let auth = Auth::new(&settings, store).await?;
+            let user = auth.create_account(&username, &password).await?;
+            print([format!("created user {}", user.id)])
+        }
+        UserCommand::Passwd { username, store } => {
+            let (settings, store) = open(store).await?;
+            let password = read_password()?;
+            let auth = Auth::new(&settings, store).await?;
+            auth.set_password(&username, &password).await?;
+            print([format!("password of {username} changed")])
+        }
+        UserCommand::List { store } => {
+            let (_, store) = open(store).await?;
+            let users = store.users().await?;
+            print(users.into_iter().map(|(u, disabled)| {
+                let state = if disabled { "disabled" } else { "active" };
+                format!("{}\t{}\t{state}", u.id, u.name)
+            }))
+        }
+        UserCommand::Disable { username, store } => set_disabled(username, store, true).await,
+        UserCommand::Enable { username, store } => set_disabled(username, store, false).await,
+    }
+}
+
+async fn set_disabled(
+    username: String,
+    store: crate::cli::StoreArgs,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    let (_, store) = open(store).await?;
+    match store.set_disabled(&username, disabled).await {
+        Ok(()) => {
+            let state = if disabled { "disabled" } else { "enabled" };
+            print([format!("user {username} {state}")])
+        }
+        Err(StoreError::NotFound) => anyhow::bail!("no user {username}"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A password from a prompt (typed twice, not echoed) on a terminal, else
+/// the first line of stdin: never from the command line, where other users
+/// of the machine could read it.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the passwords differ");
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on stdin");
+    Ok(password)
+}
