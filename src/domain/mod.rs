@@ -7,16 +7,17 @@ pub use message_text::MessageText;
 pub use names::{RoomName, Username};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A user as every payload shows it (PROTOCOL §2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: String,
     pub name: String,
 }
 
 /// Who may join a room (PROTOCOL §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Visibility {
     Public,
@@ -49,12 +50,14 @@ pub struct RoomRecord {
 }
 
 /// A stored chat message (PROTOCOL §4 "Message").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
+    /// Unique on the server, increasing within a room.
     pub id: i64,
     pub room: String,
     pub user: User,
     pub message: String,
+    /// Unix milliseconds.
     pub ts: i64,
 }
 

@@ -9,12 +9,17 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::openapi::{
+    ErrorBody, Health, LoggedIn, Membership, MessagePage, Registered, Room, RoomList,
+};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::{AppState, Caller};
 use crate::auth::session;
-use crate::domain::{MessageText, RoomName, Visibility};
+use crate::domain::{Message, MessageText, RoomName, Visibility};
 use crate::error::AppError;
 use crate::store::NewMessage;
 use crate::{realtime, rooms};
@@ -36,12 +41,20 @@ fn room_name(raw: &str) -> Result<RoomName, AppError> {
     RoomName::parse(raw).map_err(AppError::InvalidRoom)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct Credentials {
     username: String,
     password: String,
 }
 
+#[utoipa::path(post, path = "/api/register", tag = "accounts", security(()),
+    request_body = Credentials,
+    responses(
+        (status = 201, description = "Account created", body = Registered),
+        (status = 400, description = "Bad username, password or JSON", body = ErrorBody),
+        (status = 403, description = "Registration is closed", body = ErrorBody),
+        (status = 409, description = "Username taken", body = ErrorBody),
+    ))]
 pub(super) async fn register(
     State(st): State<AppState>,
     b: Result<Json<Credentials>, JsonRejection>,
@@ -51,6 +64,14 @@ pub(super) async fn register(
     Ok((StatusCode::CREATED, Json(json!({"user": user}))).into_response())
 }
 
+#[utoipa::path(post, path = "/api/login", tag = "accounts", security(()),
+    request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in; also sets the session cookie", body = LoggedIn),
+        (status = 400, description = "Bad JSON", body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts for this user or address", body = ErrorBody),
+    ))]
 pub(super) async fn login(
     State(st): State<AppState>,
     // Absent when the app is served without connect info (then only the
@@ -70,6 +91,8 @@ pub(super) async fn login(
         .into_response())
 }
 
+#[utoipa::path(post, path = "/api/logout", tag = "accounts", security(()),
+    responses((status = 204, description = "Session ended and cookie cleared")))]
 pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     st.auth.logout(cookie).await?;
@@ -80,19 +103,34 @@ pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Ap
         .into_response())
 }
 
+#[utoipa::path(get, path = "/api/rooms", tag = "rooms",
+    responses(
+        (status = 200, description = "Rooms the caller can see, by name", body = RoomList),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+    ))]
 pub(super) async fn list_rooms(State(st): State<AppState>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
     let rooms: Vec<Value> = list.iter().map(|r| st.room_json(r)).collect();
     Ok(Json(json!({"rooms": rooms})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct NewRoom {
     name: String,
+    /// `public` (the default) or `private`.
     #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
     visibility: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/rooms", tag = "rooms",
+    request_body = NewRoom,
+    responses(
+        (status = 201, description = "Created, owned by the caller", body = Room),
+        (status = 400, description = "Bad name, visibility or JSON", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 409, description = "Name taken", body = ErrorBody),
+    ))]
 pub(super) async fn create_room(
     State(st): State<AppState>,
     Caller(who): Caller,
@@ -109,6 +147,19 @@ pub(super) async fn create_room(
     Ok((StatusCode::CREATED, Json(st.room_json(&room))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/rooms/{room}/messages", tag = "messages",
+    params(
+        ("room" = String, Path, description = "Room name"),
+        ("before" = Option<i64>, Query, description = "Only messages with a smaller id"),
+        ("limit" = Option<u32>, Query, description = "1 to 100, default 50"),
+    ),
+    responses(
+        (status = 200, description = "A page of history, oldest first", body = MessagePage),
+        (status = 400, description = "Bad room name, before or limit", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "Private room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+    ))]
 pub(super) async fn room_messages(
     State(st): State<AppState>,
     Caller(who): Caller,
@@ -135,11 +186,25 @@ pub(super) async fn room_messages(
     Ok(Json(json!({"messages": h.messages, "more": h.more})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct PostMessage {
+    /// 1 to 4000 characters after trimming.
+    #[schema(value_type = String)]
     message: Value,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{room}/messages", tag = "messages",
+    params(("room" = String, Path, description = "Room name")),
+    request_body = PostMessage,
+    responses(
+        (status = 201, description = "Stored durably, and delivered like a socket `chat`", body = Message),
+        (status = 400, description = "Bad room name, message or JSON", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "Private room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "The caller's message rate is exceeded", body = ErrorBody),
+    ))]
 pub(super) async fn post_message(
     State(st): State<AppState>,
     Caller(who): Caller,
@@ -166,11 +231,22 @@ pub(super) async fn post_message(
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub(super) struct Invite {
+    /// The invited user's id.
     user: String,
 }
 
+#[utoipa::path(post, path = "/api/rooms/{room}/members", tag = "members",
+    params(("room" = String, Path, description = "Room name")),
+    request_body = Invite,
+    responses(
+        (status = 201, description = "Invited", body = Membership),
+        (status = 400, description = "Bad room name, user or JSON", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "The caller does not own the room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+    ))]
 pub(super) async fn invite(
     State(st): State<AppState>,
     Caller(who): Caller,
@@ -187,6 +263,18 @@ pub(super) async fn invite(
         .into_response())
 }
 
+#[utoipa::path(delete, path = "/api/rooms/{room}/members/{user}", tag = "members",
+    params(
+        ("room" = String, Path, description = "Room name"),
+        ("user" = String, Path, description = "The member's user id"),
+    ),
+    responses(
+        (status = 204, description = "Removed; their sockets without other access left the room"),
+        (status = 400, description = "Bad room name", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "The caller does not own the room", body = ErrorBody),
+        (status = 404, description = "No such room, or the user is not a member", body = ErrorBody),
+    ))]
 pub(super) async fn remove_member(
     State(st): State<AppState>,
     Caller(who): Caller,
@@ -198,6 +286,11 @@ pub(super) async fn remove_member(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "The server and its database answer", body = Health),
+        (status = 503, description = "The database does not answer"),
+    ))]
 pub(super) async fn health(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
         Ok(()) => Json(json!({"status": "ok"})).into_response(),

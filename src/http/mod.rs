@@ -4,6 +4,7 @@ mod api;
 mod client_js;
 mod identity;
 mod metrics;
+mod openapi;
 
 use std::sync::Arc;
 
@@ -38,5 +39,6 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(api::health))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi::document))
         .with_state(state)
 }

@@ -14,6 +14,7 @@ mod js_client;
 mod limits;
 mod members;
 mod metrics;
+mod openapi;
 mod py_client;
 mod raw;
 mod shutdown;
