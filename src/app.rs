@@ -14,11 +14,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::Settings;
+use crate::http::{self, Origins};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::realtime::{self, Ctx};
 use crate::shutdown::Gate;
-use crate::{http, store};
+use crate::store;
 
 /// A bound, ready server.
 pub struct App {
@@ -59,6 +60,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         limits: Limits::new(&settings),
         gate: Gate::default(),
         metrics: metrics.clone(),
+        origins: Origins::new(&settings.allowed_origins),
     });
     realtime::attach(ctx.clone());
     tokio::spawn(realtime::deliver(io, committed, metrics));
@@ -68,7 +70,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let router = http::router(ctx.clone())
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
-        .layer(DefaultBodyLimit::max(settings.max_payload));
+        .layer(DefaultBodyLimit::max(settings.max_payload))
+        .layer(axum::middleware::map_response(http::security_headers));
+    // Outermost, so preflight requests are answered before anything else.
+    let router = match ctx.origins.cors() {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
     let listener = TcpListener::bind(settings.listen).await?;
     Ok(App {
         listener,

@@ -2,9 +2,11 @@
 
 mod api;
 mod client_js;
+mod headers;
 mod identity;
 mod metrics;
 mod openapi;
+mod origin;
 
 use std::sync::Arc;
 
@@ -13,7 +15,9 @@ use axum::routing::{delete, get, post};
 
 use crate::realtime::Ctx;
 
+pub(crate) use headers::add as security_headers;
 pub use identity::Caller;
+pub use origin::Origins;
 
 /// Everything HTTP handlers need: the same context the sockets use, so an
 /// HTTP post is delivered exactly like a socket `chat`.

@@ -19,6 +19,7 @@ use socketioxide::handler::ConnectHandler;
 use crate::auth::{Auth, Identity};
 use crate::domain::RoomRecord;
 use crate::error::AppError;
+use crate::http::Origins;
 use crate::limits::{ConnectionSlot, Limits};
 use crate::metrics::Metrics;
 use crate::shutdown::Gate;
@@ -38,6 +39,8 @@ pub struct Ctx {
     /// Closed by graceful shutdown (see `app::App::run`).
     pub gate: Gate,
     pub metrics: Arc<Metrics>,
+    /// Browser origins allowed besides the server's own.
+    pub origins: Origins,
 }
 
 impl Ctx {
@@ -95,6 +98,10 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
         .and_then(|v| v.to_str().ok());
     if ctx.gate.is_closing() {
         return Err(AppError::Unavailable("server is shutting down".into()));
+    }
+    if !ctx.origins.allows(&s.req_parts().headers) {
+        tracing::info!(sid = %s.id, "connection refused: origin not allowed");
+        return Err(AppError::Forbidden("origin not allowed".into()));
     }
     let identity = ctx.auth.identify(token, cookie).await?;
     let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {

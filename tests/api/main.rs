@@ -15,6 +15,7 @@ mod limits;
 mod members;
 mod metrics;
 mod openapi;
+mod origins;
 mod py_client;
 mod raw;
 mod shutdown;
