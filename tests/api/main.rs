@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod js_client;
 mod limits;
+mod logs;
 mod members;
 mod metrics;
 mod openapi;
