@@ -302,3 +302,12 @@ impl TestClient {
         let _ = self.sio.disconnect().await;
     }
 }
+
+/// Sends SIGTERM to a child process (as `kill` or a service manager would).
+pub fn sigterm(child: &tokio::process::Child) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let pid = child.id().expect("child still running");
+    let pid = Pid::from_raw(i32::try_from(pid).expect("pid fits"));
+    kill(pid, Signal::SIGTERM).expect("SIGTERM");
+}

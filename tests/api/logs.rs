@@ -44,12 +44,7 @@ async fn json_logs_have_a_line_per_connection_and_none_per_message() {
         c.chat("lobby", "a-very-private-chat-text").await;
     }
     c.close().await;
-    let pid = server.id().expect("pid").to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .expect("kill");
+    sigterm(&server);
     let mut stderr = String::new();
     server
         .stderr

@@ -85,13 +85,7 @@ async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
     for _ in 0..200 {
         watcher.next("chat").await;
     }
-    let pid = server.id().expect("pid").to_string();
-    let status = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .expect("kill -TERM");
-    assert!(status.success());
+    sigterm(&server);
 
     let exit = tokio::time::timeout(WAIT * 2, server.wait())
         .await
