@@ -57,6 +57,8 @@ async fn an_oversized_event_is_refused_and_the_socket_stays_connected() {
     let app = spawn_app_with(|s| s.max_payload = 2048).await;
     let mut ann = app.client("ann").await;
     ann.join("lobby").await;
+    let mut bob = app.client("bob").await;
+    bob.join("lobby").await;
     let big = "x".repeat(3000);
     let ack = ann
         .ack("chat", json!({"room": "lobby", "message": big}))
@@ -64,8 +66,9 @@ async fn an_oversized_event_is_refused_and_the_socket_stays_connected() {
     assert_eq!(ack["ok"], false);
     assert_eq!(ack["error"], "invalid_payload");
     assert!(ack["message"].as_str().unwrap_or("").contains("too large"));
-    // Same socket, next event: fine.
+    // Same socket, next event: fine; the room saw only that one.
     ann.chat("lobby", "small").await;
+    assert_eq!(bob.next("chat").await["message"], "small");
     let h = ann.ack("history", json!({"room": "lobby"})).await;
     assert_eq!(h["messages"].as_array().map(Vec::len), Some(1));
 

@@ -164,6 +164,16 @@ async fn a_client_that_stops_reading_is_disconnected_without_a_gap() {
     let left = reader.next("leave").await;
     assert_eq!(left["user"]["id"], "stalled");
     assert_eq!(left["reason"], "disconnect");
+    let metrics = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    assert!(
+        metrics.contains("\nroomcast_slow_client_evictions_total 1\n"),
+        "the eviction is counted"
+    );
     // The stalled client got a gap-free prefix, then was disconnected.
     let first_id = first_id.expect("some message");
     let mut got = 0;
