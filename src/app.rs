@@ -130,14 +130,9 @@ impl App {
         });
         signal.await;
         tracing::info!("shutting down");
-        let ctx = self.ctx;
-        ctx.gate.close();
+        self.ctx.gate.close();
         let _ = stop_tx.send(());
-        if !ctx.gate.idle(self.shutdown_timeout).await {
-            tracing::warn!("queued events still running at the shutdown timeout");
-        }
-        ctx.writer.flush().await;
-        ctx.io.close().await;
+        finish_and_close(&self.ctx, self.shutdown_timeout).await;
         // Open HTTP requests (long-polls end with the sockets) get the same time.
         match tokio::time::timeout(self.shutdown_timeout, server).await {
             Ok(Ok(result)) => result?,
@@ -147,6 +142,16 @@ impl App {
         tracing::info!("shut down");
         Ok(())
     }
+}
+
+/// Lets the queued events finish, commits and acks every submitted message,
+/// then closes every socket.
+async fn finish_and_close(ctx: &Ctx, timeout: Duration) {
+    if !ctx.gate.idle(timeout).await {
+        tracing::warn!("queued events still running at the shutdown timeout");
+    }
+    ctx.writer.flush().await;
+    ctx.io.close().await;
 }
 
 /// Completes at SIGTERM or SIGINT (Ctrl-C).
