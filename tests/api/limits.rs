@@ -157,3 +157,43 @@ async fn connections_beyond_the_per_user_limit_get_connect_error() {
     }
     app.client("ann").await;
 }
+
+#[tokio::test]
+async fn only_a_frame_far_over_the_limit_closes_the_connection() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    // The engine's guard is 16 times `max_payload` (see docs/protocol.md §5a).
+    let app = spawn_app_with(|s| s.max_payload = 1024).await;
+    let mut ws = crate::raw::raw_connect(app.addr, "ann").await;
+    let over = "x".repeat(4 * 1024);
+    let frame = format!(r#"421["chat",{{"room":"r","message":"{over}"}}]"#);
+    ws.send(Message::text(frame)).await.expect("send");
+    let answer = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("answer")
+        .expect("open")
+        .expect("frame");
+    assert!(
+        answer.to_text().expect("text").starts_with("431[{"),
+        "answered, not closed: {answer:?}"
+    );
+    let huge = "x".repeat(32 * 1024);
+    let frame = format!(r#"422["chat",{{"room":"r","message":"{huge}"}}]"#);
+    let _ = ws.send(Message::text(frame)).await;
+    let mut closed = false;
+    while let Ok(next) = tokio::time::timeout(WAIT, ws.next()).await {
+        match next {
+            None | Some(Err(_)) => {
+                closed = true;
+                break;
+            }
+            Some(Ok(m)) if m.is_close() => {
+                closed = true;
+                break;
+            }
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(closed, "the connection was closed");
+}
