@@ -59,12 +59,13 @@ async fn a_join_sent_the_instant_connect_is_answered_is_never_lost() {
     );
 }
 
+/// A raw WebSocket connection.
+pub(crate) type RawWs =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// A raw WebSocket Socket.IO connection, authenticated, for bursts no client
 /// library sends: many packets written back to back before any answer.
-pub(crate) async fn raw_connect(
-    addr: std::net::SocketAddr,
-    user: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+pub(crate) async fn raw_connect(addr: std::net::SocketAddr, user: &str) -> RawWs {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = connect_async(url).await.expect("ws connect");
     let open = ws.next().await.expect("open").expect("open frame");
