@@ -12,6 +12,7 @@ mod helpers;
 mod http;
 mod injection;
 mod js_client;
+mod jwt_attacks;
 mod limits;
 mod logs;
 mod members;
