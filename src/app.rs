@@ -8,12 +8,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
-use crate::config::Settings;
+use crate::config::{Settings, Timeouts};
 use crate::http::{self, Origins};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -27,6 +26,7 @@ pub struct App {
     router: Router,
     ctx: Arc<Ctx>,
     shutdown_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 /// Opens the database, binds the listener and wires everything together.
@@ -47,6 +47,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         // not pay for the capacity.
         .max_buffer_size(settings.socket_buffer)
         .ack_timeout(Duration::from_secs(10))
+        // A handshake without CONNECT, or a session that stops polling or
+        // answering pings, is closed after these.
+        .connect_timeout(settings.timeouts.connect)
+        .ping_interval(settings.timeouts.ping_interval)
+        .ping_timeout(settings.timeouts.ping_timeout)
         .max_payload(engine_limit as u64)
         .ws_max_message_size(engine_limit)
         .ws_max_frame_size(engine_limit)
@@ -83,6 +88,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         router,
         ctx,
         shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
+        timeouts: settings.timeouts,
     })
 }
 
@@ -111,23 +117,15 @@ impl App {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // axum leaves Nagle's algorithm on; small acks would wait for it.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        });
+        let server = tokio::spawn(crate::serve::serve(
+            self.listener,
+            self.router,
+            self.timeouts.http_head,
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
         signal.await;
         tracing::info!("shutting down");
         self.ctx.gate.close();
@@ -135,7 +133,7 @@ impl App {
         finish_and_close(&self.ctx, self.shutdown_timeout).await;
         // Open HTTP requests (long-polls end with the sockets) get the same time.
         match tokio::time::timeout(self.shutdown_timeout, server).await {
-            Ok(Ok(result)) => result?,
+            Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
             Err(_) => tracing::warn!("connections still open at the shutdown timeout"),
         }

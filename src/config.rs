@@ -8,6 +8,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -64,6 +65,33 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long shutdown waits for queued events before disconnecting.
     pub shutdown_timeout_secs: u64,
+    /// Connection deadlines (docs/protocol.md §5b). Not flags: the defaults
+    /// are Node's (Socket.IO) and hyper's; tests shorten them.
+    pub timeouts: Timeouts,
+}
+
+/// How long a connection may do nothing useful before it is closed.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// To send an HTTP request head, or the next one on a keep-alive connection.
+    pub http_head: Duration,
+    /// From the Engine.IO handshake to the Socket.IO CONNECT (`connectTimeout`).
+    pub connect: Duration,
+    /// Engine.IO heartbeat (`pingInterval`, `pingTimeout`): a session that
+    /// neither polls nor answers a ping within their sum is closed.
+    pub ping_interval: Duration,
+    pub ping_timeout: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            http_head: Duration::from_secs(10),
+            connect: Duration::from_secs(20),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+        }
+    }
 }
 
 impl Settings {
@@ -85,6 +113,7 @@ impl Settings {
             allowed_origins: Vec::new(),
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
+            timeouts: Timeouts::default(),
         }
     }
 

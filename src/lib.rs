@@ -12,6 +12,7 @@ pub mod limits;
 pub mod metrics;
 pub mod realtime;
 pub mod rooms;
+pub mod serve;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;

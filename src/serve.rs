@@ -1,0 +1,129 @@
+//! The HTTP/1 accept loop, with the limits `axum::serve` does not set.
+//!
+//! `axum::serve` gives hyper no timer, so hyper's header-read timeout never
+//! runs: a TCP connection that sends nothing, or a request head one byte at
+//! a time, is held forever. This loop is `axum::serve` (connect info,
+//! `TCP_NODELAY`, upgrades for WebSocket, graceful shutdown) plus a timer, a
+//! deadline for the request head and a cap on its size.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::extract::Request;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+/// Bytes a request head (request line and headers) may take; beyond it the
+/// client gets 431 and the connection closes. Browsers with many cookies
+/// send a few KiB; Node's own default limit is 16 KiB.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Serves `router` on `listener` until `stop` completes, then stops
+/// accepting, asks every connection to finish its request and close, and
+/// returns once all have. `head_timeout` bounds how long a connection may
+/// take to send a request head, including the wait for the next request on
+/// an idle keep-alive connection.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    head_timeout: Duration,
+    stop: impl Future<Output = ()> + Send,
+) {
+    // Each connection task holds a receiver: `closed()` below completes when
+    // the last one is gone.
+    let (close_tx, close_rx) = watch::channel(());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::pin!(stop);
+    loop {
+        let (tcp, addr) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let conn = Conn {
+            router: router.clone(),
+            head_timeout,
+            stop: stop_rx.clone(),
+            _close: close_rx.clone(),
+        };
+        tokio::spawn(conn.run(tcp, addr));
+    }
+    drop(listener);
+    drop(close_rx);
+    let _ = stop_tx.send(true);
+    close_tx.closed().await;
+}
+
+struct Conn {
+    router: Router,
+    head_timeout: Duration,
+    stop: watch::Receiver<bool>,
+    _close: watch::Receiver<()>,
+}
+
+impl Conn {
+    async fn run(mut self, tcp: TcpStream, addr: SocketAddr) {
+        // Small acks would otherwise wait for Nagle's algorithm.
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let router = self.router.clone();
+        let service =
+            TowerToHyperService::new(tower::service_fn(move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(addr));
+                router.clone().oneshot(req.map(axum::body::Body::new))
+            }));
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.head_timeout)
+            .max_buf_size(MAX_HEAD_BYTES);
+        let conn = builder
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
+        tokio::pin!(conn);
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::trace!(error = %e, "connection ended with an error");
+                    }
+                    return;
+                }
+                changed = self.stop.changed(), if !stopping => {
+                    stopping = true;
+                    if changed.is_ok() {
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per-connection accept errors are the client's; others (out of file
+/// descriptors) are logged and retried after a pause, as hyper used to do.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
