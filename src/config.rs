@@ -65,7 +65,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long shutdown waits for queued events before disconnecting.
     pub shutdown_timeout_secs: u64,
-    /// Connection deadlines (docs/protocol.md §5b). Not flags: the defaults
+    /// Connection deadlines (docs/protocol.md §5d). Not flags: the defaults
     /// are Node's (Socket.IO) and hyper's; tests shorten them.
     pub timeouts: Timeouts,
 }

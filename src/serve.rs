@@ -20,10 +20,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-/// Bytes a request head (request line and headers) may take; beyond it the
-/// client gets 431 and the connection closes. Browsers with many cookies
-/// send a few KiB; Node's own default limit is 16 KiB.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Bytes hyper buffers while reading a request head (request line and
+/// headers); a head it cannot parse within them gets 431 and the connection
+/// closes. hyper checks the limit between reads, so a head of up to about
+/// twice this may pass; past that it never does. Node's default is 16 KiB;
+/// browsers with many cookies send a few KiB.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
 /// Serves `router` on `listener` until `stop` completes, then stops
 /// accepting, asks every connection to finish its request and close, and

@@ -3,6 +3,7 @@
 #![allow(unreachable_pub)]
 //! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
+mod abuse;
 mod admin;
 mod auth;
 mod config;
