@@ -23,4 +23,5 @@ mod origins;
 mod py_client;
 pub(crate) mod raw;
 mod shutdown;
+mod slow_consumer;
 mod validation;
