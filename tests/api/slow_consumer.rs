@@ -111,15 +111,16 @@ async fn reader(
                 .elapsed()
                 .saturating_sub(Duration::from_micros(sent_us));
             max_latency = max_latency.max(latency);
-            if next_seq % BATCH == 0 {
+            if next_seq.is_multiple_of(BATCH) {
                 let batch = next_seq / BATCH - 1;
                 let _ = done.send(BatchDone { batch, max_latency });
                 max_latency = Duration::ZERO;
             }
-        } else if text.starts_with(r#"42["leave""#) && text.contains(r#""id":"stalled""#) {
-            if let Some(left) = &left {
-                let _ = left.send(());
-            }
+        } else if let Some(left) = &left
+            && text.starts_with(r#"42["leave""#)
+            && text.contains(r#""id":"stalled""#)
+        {
+            let _ = left.send(());
         }
     }
 }
