@@ -6,6 +6,7 @@
 mod abuse;
 mod admin;
 mod auth;
+mod chaos;
 mod config;
 pub(crate) mod durability;
 mod events;
