@@ -5,7 +5,7 @@ mod delivery;
 mod handlers;
 mod inbox;
 mod membership;
-mod payload;
+pub mod payload;
 mod presence;
 
 use std::sync::Arc;

@@ -1,14 +1,15 @@
 //! Reading event payloads field by field, so each mistake gets its own code.
+//! Public for the fuzz targets (`fuzz/`), not for other crates.
 
 use serde_json::{Map, Value};
 
 use crate::domain::{MessageText, RoomName};
 use crate::error::AppError;
 
-pub(crate) type Object = Map<String, Value>;
+pub type Object = Map<String, Value>;
 
 /// The payload as a JSON object; anything else is `invalid_payload`.
-pub(crate) fn object(payload: Option<Value>) -> Result<Object, AppError> {
+pub fn object(payload: Option<Value>) -> Result<Object, AppError> {
     match payload {
         Some(Value::Object(map)) => Ok(map),
         _ => Err(AppError::payload("payload must be a JSON object")),
@@ -17,7 +18,7 @@ pub(crate) fn object(payload: Option<Value>) -> Result<Object, AppError> {
 
 /// The required `room` field: missing or not a string is `invalid_payload`,
 /// a string that is no room name is `invalid_room`.
-pub(crate) fn room(obj: &Object) -> Result<RoomName, AppError> {
+pub fn room(obj: &Object) -> Result<RoomName, AppError> {
     match obj.get("room") {
         Some(Value::String(s)) => RoomName::parse(s).map_err(AppError::InvalidRoom),
         Some(_) => Err(AppError::payload("room must be a string")),
@@ -27,7 +28,7 @@ pub(crate) fn room(obj: &Object) -> Result<RoomName, AppError> {
 
 /// The required `message` field: missing is `invalid_payload`; anything but
 /// a string of 1 to 4000 characters after trimming is `invalid_message`.
-pub(crate) fn message(obj: &Object) -> Result<MessageText, AppError> {
+pub fn message(obj: &Object) -> Result<MessageText, AppError> {
     match obj.get("message") {
         Some(Value::String(s)) => MessageText::parse(s).map_err(AppError::InvalidMessage),
         Some(_) => Err(AppError::InvalidMessage("message must be a string".into())),
@@ -36,7 +37,7 @@ pub(crate) fn message(obj: &Object) -> Result<MessageText, AppError> {
 }
 
 /// An optional integer field (a message id); `null` counts as absent.
-pub(crate) fn opt_id(obj: &Object, key: &str) -> Result<Option<i64>, AppError> {
+pub fn opt_id(obj: &Object, key: &str) -> Result<Option<i64>, AppError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => v
@@ -47,7 +48,7 @@ pub(crate) fn opt_id(obj: &Object, key: &str) -> Result<Option<i64>, AppError> {
 }
 
 /// The optional `limit` of `history`: 1 to 100, 50 when absent.
-pub(crate) fn limit(obj: &Object) -> Result<u32, AppError> {
+pub fn limit(obj: &Object) -> Result<u32, AppError> {
     match obj.get("limit") {
         None | Some(Value::Null) => Ok(50),
         Some(v) => v

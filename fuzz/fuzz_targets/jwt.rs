@@ -1,0 +1,77 @@
+//! JWTs: any string as a token, and any JSON as the claims of a token
+//! signed with the server's secret. Properties: nothing unsigned or signed
+//! with another key or algorithm is ever accepted; a signed token is
+//! accepted only with a non-empty string `sub` and an `exp` not in the
+//! past, and then the identity is exactly what the claims say.
+#![no_main]
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use libfuzzer_sys::fuzz_target;
+use roomcast::auth::jwt::Keys;
+use serde_json::Value;
+
+const SECRET: &[u8] = b"fuzz-secret-of-a-reasonable-length";
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(keys) = Keys::new(SECRET) else { return };
+    // 1. The bytes as a token: nobody can forge the MAC, so never valid.
+    if let Ok(token) = std::str::from_utf8(data) {
+        assert!(
+            keys.verify(token).is_none(),
+            "forged token accepted: {token:?}"
+        );
+    }
+    // 2. The bytes as claims, signed properly (HS256) and improperly.
+    let Ok(claims) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    let Ok(key) = EncodingKey::from_secret(SECRET) else {
+        return;
+    };
+    for alg in [Algorithm::HS384, Algorithm::HS512] {
+        if let Ok(t) = encode(&Header::new(alg), &claims, &key) {
+            assert!(keys.verify(&t).is_none(), "{alg:?} accepted");
+        }
+    }
+    if let Ok(t) = encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(b"other").expect("key"),
+    ) {
+        assert!(keys.verify(&t).is_none(), "another key accepted");
+    }
+    let Ok(token) = encode(&Header::new(Algorithm::HS256), &claims, &key) else {
+        return;
+    };
+    let Some(id) = keys.verify(&token) else {
+        return;
+    };
+    let sub = claims["sub"].as_str().expect("sub is a string");
+    assert!(!sub.is_empty());
+    assert_eq!(id.user.id, sub);
+    let name = claims["name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(sub);
+    assert_eq!(id.user.name, name);
+    let exp = claims["exp"].as_f64().expect("exp is a number");
+    let now = jsonwebtoken::get_current_timestamp() as f64;
+    // jsonwebtoken allows 60 s of leeway.
+    assert!(exp + 60.0 >= now, "expired token accepted");
+    if let Some(nbf) = claims.get("nbf").and_then(Value::as_f64) {
+        assert!(nbf <= now + 60.0, "token used before nbf");
+    }
+    let rooms: Vec<&str> = claims
+        .get("rooms")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        id.rooms.len(),
+        rooms
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+    assert!(rooms.iter().all(|r| id.rooms.contains(*r)));
+});
