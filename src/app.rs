@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::auth::Auth;
 use crate::config::Settings;
 use crate::realtime::{self, Ctx};
-use crate::{http, store};
+use crate::{http, store, web};
 
 /// A bound, ready server.
 pub struct App {
@@ -48,8 +48,10 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
     let router = http::router(ctx.clone())
+        .merge(web::router(ctx.clone()))
         .route_service("/socket.io/", io_service.clone())
-        .route_service("/socket.io", io_service);
+        .route_service("/socket.io", io_service)
+        .layer(axum::middleware::from_fn(web::csrf::guard));
     let listener = TcpListener::bind(settings.listen).await?;
     Ok(App {
         listener,

@@ -1,0 +1,150 @@
+//! Cross-site request forgery guard for everything the session cookie authenticates.
+//!
+//! The cookie is ambient: a browser attaches it to requests another site
+//! makes. A bearer token is not, so requests carrying `Authorization` are
+//! left alone. Otherwise a state-changing request (any method but
+//! GET/HEAD/OPTIONS) is refused with `403 {"error":"forbidden"}` when the
+//! browser says it comes from another origin (`Origin`, `Sec-Fetch-Site`),
+//! or when it has a body that is not JSON (a cross-site HTML form can only
+//! send form or text bodies). Login and register are covered too, so another
+//! site cannot sign a visitor into its own account (login CSRF).
+//!
+//! Socket.IO requests from another origin are not refused, since apps on
+//! other origins connect with a JWT in the CONNECT packet, which HTTP
+//! headers do not show. Their cookies are removed instead, so the session
+//! cookie never authenticates a cross-origin socket (WebSocket hijacking).
+
+use axum::extract::Request;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+
+/// What to do with a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// Serve it, but without its cookies.
+    StripCookies,
+    /// Refuse it, for this reason.
+    Refuse(&'static str),
+}
+
+/// The axum middleware (applied to the whole router by `app`).
+pub async fn guard(mut req: Request, next: Next) -> Response {
+    match verdict(req.method(), req.uri().path(), req.headers()) {
+        Verdict::Pass => next.run(req).await,
+        Verdict::StripCookies => {
+            req.headers_mut().remove(header::COOKIE);
+            next.run(req).await
+        }
+        Verdict::Refuse(why) => AppError::Forbidden(why.into()).into_response(),
+    }
+}
+
+/// The guard's decision for a request.
+pub fn verdict(method: &Method, path: &str, headers: &HeaderMap) -> Verdict {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let cross_site = match get("sec-fetch-site") {
+        Some(site) => !matches!(site, "same-origin" | "none"),
+        None => false,
+    };
+    let cross_origin = match get(header::ORIGIN.as_str()) {
+        Some(origin) => !same_origin(origin, get(header::HOST.as_str()).unwrap_or("")),
+        None => false,
+    };
+    let foreign = cross_site || cross_origin;
+    if path == "/socket.io" || path == "/socket.io/" {
+        return if foreign {
+            Verdict::StripCookies
+        } else {
+            Verdict::Pass
+        };
+    }
+    let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || headers.contains_key(header::AUTHORIZATION) {
+        return Verdict::Pass;
+    }
+    if foreign {
+        return Verdict::Refuse("cross-site request refused");
+    }
+    match get(header::CONTENT_TYPE.as_str()) {
+        Some(ct) if !is_json(ct) => Verdict::Refuse("expected Content-Type: application/json"),
+        _ => Verdict::Pass,
+    }
+}
+
+/// Whether `Origin` (`scheme://host[:port]`) names the host the request was sent to.
+fn same_origin(origin: &str, host: &str) -> bool {
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    matches!(authority, Some(a) if !host.is_empty() && a.eq_ignore_ascii_case(host))
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    essence.eq_ignore_ascii_case("application/json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().expect("header value"));
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_posts_pass_and_forged_ones_do_not() {
+        let ok = headers(&[
+            ("host", "chat.example:3000"),
+            ("origin", "http://chat.example:3000"),
+            ("sec-fetch-site", "same-origin"),
+            ("content-type", "application/json"),
+        ]);
+        assert_eq!(verdict(&Method::POST, "/api/rooms", &ok), Verdict::Pass);
+        let forged = headers(&[
+            ("host", "chat.example:3000"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(matches!(
+            verdict(&Method::POST, "/api/rooms", &forged),
+            Verdict::Refuse(_)
+        ));
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        assert!(matches!(
+            verdict(&Method::POST, "/api/login", &form),
+            Verdict::Refuse(_)
+        ));
+        let bearer = headers(&[
+            ("authorization", "Bearer x"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert_eq!(verdict(&Method::POST, "/api/rooms", &bearer), Verdict::Pass);
+    }
+
+    #[test]
+    fn cross_origin_sockets_lose_their_cookies() {
+        // A sibling port is same-site but not same-origin.
+        let sibling = headers(&[
+            ("host", "localhost:3000"),
+            ("origin", "http://localhost:8080"),
+        ]);
+        assert_eq!(
+            verdict(&Method::GET, "/socket.io/", &sibling),
+            Verdict::StripCookies
+        );
+        assert_eq!(verdict(&Method::GET, "/", &sibling), Verdict::Pass);
+        let own = headers(&[
+            ("host", "localhost:3000"),
+            ("origin", "http://localhost:3000"),
+        ]);
+        assert_eq!(verdict(&Method::POST, "/socket.io/", &own), Verdict::Pass);
+    }
+}
