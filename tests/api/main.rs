@@ -4,6 +4,7 @@
 //! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod auth;
+mod browser;
 mod durability;
 mod events;
 mod helpers;

@@ -47,7 +47,7 @@ export function avatar(user: { id: string; name: string }): HTMLElement {
 }
 
 export function clockTime(ts: number): string {
-  return new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(ts).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
 }
 
 export function fullTime(ts: number): string {

@@ -13,7 +13,7 @@ function roomLink(room: Room): HTMLLIElement {
     el(
       "a",
       { class: "room-link", href: `/r/${encodeURIComponent(room.name)}` },
-      el("span", { class: "room-hash", "aria-hidden": "true" }, room.visibility === "private" ? "🔒" : "#"),
+      el("span", { class: "room-hash", "aria-hidden": "true" }, "#"),
       el("span", { class: "room-link-name" }, room.name),
       room.visibility === "private" ? el("span", { class: "badge" }, "private") : null,
       el("span", { class: room.online > 0 ? "online-pill live" : "online-pill" }, count),
