@@ -13,3 +13,4 @@ mod js_client;
 mod py_client;
 mod raw;
 mod validation;
+mod web;
