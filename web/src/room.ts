@@ -26,6 +26,8 @@ class RoomPage {
   private loadingOlder = false;
   private lastTyping = 0;
   private membersReady = false;
+  private unread = 0;
+  private readonly title = document.title;
 
   constructor(
     private readonly room: string,
@@ -38,7 +40,15 @@ class RoomPage {
     this.wireComposer();
     this.wireScrollBack();
     this.wirePeopleToggle();
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.setUnread(0);
+    });
     this.socket.connect();
+  }
+
+  private setUnread(n: number): void {
+    this.unread = n;
+    document.title = n > 0 ? `(${n}) ${this.title}` : this.title;
   }
 
   private setState(state: "connecting" | "online" | "reconnecting" | "offline", text: string): void {
@@ -65,7 +75,8 @@ class RoomPage {
     });
     s.on("chat", (m: Message) => {
       if (m.room !== this.room) return;
-      this.timeline.add([m], m.user.id === this.me.id);
+      const added = this.timeline.add([m], m.user.id === this.me.id);
+      if (added && document.hidden) this.setUnread(this.unread + 1);
       this.presence.stopTyping(m.user.id);
     });
     s.on("join", (e: Event) => {
@@ -89,6 +100,7 @@ class RoomPage {
     this.setState("connecting", "Joining…");
     let ack = await call(this.socket, "join", this.joinPayload());
     const first = this.timeline.empty;
+    const restore = this.quietly();
     while (ack.ok) {
       const j = ack as JoinAck;
       if (first) this.timeline.more = j.more;
@@ -99,10 +111,12 @@ class RoomPage {
       if (first || !j.more) break;
       ack = await call(this.socket, "join", this.joinPayload());
     }
+    restore();
     if (!ack.ok) return this.refused(ack);
     say(this.error, "");
     this.joined = true;
     this.updateSend();
+    if (first && document.activeElement === document.body) this.input.focus();
     this.setState("online", "Connected");
     this.maybeLoadOlder();
   }
@@ -110,6 +124,14 @@ class RoomPage {
   private joinPayload(): { room: string; since?: number } {
     const since = this.timeline.newest;
     return since === null ? { room: this.room } : { room: this.room, since };
+  }
+
+  /** Silences the message log while a page of history goes in, so screen
+   * readers announce live messages, not fifty old ones at once. */
+  private quietly(): () => void {
+    const list = byId("messages");
+    list.setAttribute("aria-live", "off");
+    return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
   }
 
   private refused(ack: Extract<Ack, { ok: false }>): void {
@@ -212,24 +234,29 @@ class RoomPage {
     const before = this.timeline.oldest;
     if (!this.joined || this.loadingOlder || !this.timeline.more || before === null) return;
     this.loadingOlder = true;
-    const list = byId("messages");
-    list.setAttribute("aria-busy", "true");
     const ack = await call(this.socket, "history", { room: this.room, before, limit: 50 });
-    list.setAttribute("aria-busy", "false");
     this.loadingOlder = false;
     if (!ack.ok) return;
     this.timeline.more = ack.more as boolean;
+    const restore = this.quietly();
     this.timeline.add(ack.messages as Message[]);
+    restore();
     this.maybeLoadOlder();
   }
 
   private wirePeopleToggle(): void {
     const toggle = byId<HTMLButtonElement>("people-toggle");
     const sidebar = byId("sidebar");
-    toggle.addEventListener("click", () => {
-      const open = toggle.getAttribute("aria-expanded") !== "true";
+    const show = (open: boolean) => {
       toggle.setAttribute("aria-expanded", String(open));
       sidebar.classList.toggle("open", open);
+    };
+    toggle.addEventListener("click", () => show(toggle.getAttribute("aria-expanded") !== "true"));
+    sidebar.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && sidebar.classList.contains("open")) {
+        show(false);
+        toggle.focus();
+      }
     });
   }
 }
@@ -238,5 +265,4 @@ export function initRoom(): void {
   const data = document.body.dataset;
   const me = { id: data.userId ?? "", name: data.userName ?? "" };
   new RoomPage(data.room ?? "", me);
-  byId<HTMLTextAreaElement>("message").focus();
 }
