@@ -33,7 +33,15 @@ pub enum Verdict {
 
 /// The axum middleware (applied to the whole router by `app`).
 pub async fn guard(mut req: Request, next: Next) -> Response {
-    match verdict(req.method(), req.uri().path(), req.headers()) {
+    // HTTP/2 carries the host in the URI (`:authority`), not in `Host`.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("")
+        .to_owned();
+    match verdict(req.method(), req.uri().path(), req.headers(), &host) {
         Verdict::Pass => next.run(req).await,
         Verdict::StripCookies => {
             req.headers_mut().remove(header::COOKIE);
@@ -43,15 +51,15 @@ pub async fn guard(mut req: Request, next: Next) -> Response {
     }
 }
 
-/// The guard's decision for a request.
-pub fn verdict(method: &Method, path: &str, headers: &HeaderMap) -> Verdict {
+/// The guard's decision for a request sent to `host` (`name[:port]`).
+pub fn verdict(method: &Method, path: &str, headers: &HeaderMap, host: &str) -> Verdict {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let cross_site = match get("sec-fetch-site") {
         Some(site) => !matches!(site, "same-origin" | "none"),
         None => false,
     };
     let cross_origin = match get(header::ORIGIN.as_str()) {
-        Some(origin) => !same_origin(origin, get(header::HOST.as_str()).unwrap_or("")),
+        Some(origin) => !same_origin(origin, host),
         None => false,
     };
     let foreign = cross_site || cross_origin;
@@ -92,6 +100,8 @@ fn is_json(content_type: &str) -> bool {
 mod tests {
     use super::*;
 
+    const HOST: &str = "chat.example:3000";
+
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -103,48 +113,47 @@ mod tests {
     #[test]
     fn same_origin_posts_pass_and_forged_ones_do_not() {
         let ok = headers(&[
-            ("host", "chat.example:3000"),
             ("origin", "http://chat.example:3000"),
             ("sec-fetch-site", "same-origin"),
             ("content-type", "application/json"),
         ]);
-        assert_eq!(verdict(&Method::POST, "/api/rooms", &ok), Verdict::Pass);
-        let forged = headers(&[
-            ("host", "chat.example:3000"),
-            ("origin", "http://evil.example"),
-        ]);
+        assert_eq!(
+            verdict(&Method::POST, "/api/rooms", &ok, HOST),
+            Verdict::Pass
+        );
+        let forged = headers(&[("origin", "http://evil.example")]);
         assert!(matches!(
-            verdict(&Method::POST, "/api/rooms", &forged),
+            verdict(&Method::POST, "/api/rooms", &forged, HOST),
             Verdict::Refuse(_)
         ));
         let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
         assert!(matches!(
-            verdict(&Method::POST, "/api/login", &form),
+            verdict(&Method::POST, "/api/login", &form, HOST),
             Verdict::Refuse(_)
         ));
         let bearer = headers(&[
             ("authorization", "Bearer x"),
             ("origin", "http://evil.example"),
         ]);
-        assert_eq!(verdict(&Method::POST, "/api/rooms", &bearer), Verdict::Pass);
+        assert_eq!(
+            verdict(&Method::POST, "/api/rooms", &bearer, HOST),
+            Verdict::Pass
+        );
     }
 
     #[test]
     fn cross_origin_sockets_lose_their_cookies() {
         // A sibling port is same-site but not same-origin.
-        let sibling = headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://localhost:8080"),
-        ]);
+        let sibling = headers(&[("origin", "http://chat.example:8080")]);
         assert_eq!(
-            verdict(&Method::GET, "/socket.io/", &sibling),
+            verdict(&Method::GET, "/socket.io/", &sibling, HOST),
             Verdict::StripCookies
         );
-        assert_eq!(verdict(&Method::GET, "/", &sibling), Verdict::Pass);
-        let own = headers(&[
-            ("host", "localhost:3000"),
-            ("origin", "http://localhost:3000"),
-        ]);
-        assert_eq!(verdict(&Method::POST, "/socket.io/", &own), Verdict::Pass);
+        assert_eq!(verdict(&Method::GET, "/", &sibling, HOST), Verdict::Pass);
+        let own = headers(&[("origin", "https://chat.example:3000")]);
+        assert_eq!(
+            verdict(&Method::POST, "/socket.io/", &own, HOST),
+            Verdict::Pass
+        );
     }
 }

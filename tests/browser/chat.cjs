@@ -179,11 +179,18 @@ async function restart(ann, bob) {
   await waitFor("RESTARTED", 120_000);
   await Promise.all([h.waitOnline(ann), h.waitOnline(bob)]);
   // Posted while both pages were away: only the catch-up can bring these.
-  for (const p of [ann, bob]) await h.waitForMessage(p, "while you were away 5");
+  for (const p of [ann, bob]) await h.waitForMessage(p, "while you were away 60");
   await typeAndSend(ann, "after the restart");
   await h.waitForMessage(bob, "after the restart");
   await typeAndSend(bob, "all caught up");
   await h.waitForMessage(ann, "all caught up");
+}
+
+async function leaving(ann, bob) {
+  await bob.close();
+  await ann.locator("#messages .notice", { hasText: "bob left" }).waitFor();
+  await ann.locator('#people [data-user="bob"]').waitFor({ state: "detached" });
+  h.assert((await ann.locator("#online-count").textContent()) === "1", "only ann is online");
 }
 
 async function main() {
@@ -200,6 +207,7 @@ async function main() {
     await scrollBack(annCtx);
     await restart(ann, bob);
     const result = { ann: await h.shownIds(ann), bob: await h.shownIds(bob), problems };
+    await leaving(ann, bob);
     h.tell(`RESULT ${JSON.stringify(result)}`);
   } finally {
     await browser.close();

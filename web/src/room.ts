@@ -77,6 +77,8 @@ class RoomPage {
       if (m.room !== this.room) return;
       const added = this.timeline.add([m], m.user.id === this.me.id);
       if (added && document.hidden) this.setUnread(this.unread + 1);
+      // Reading older messages: say new ones came rather than yank the view.
+      if (added && !this.timeline.nearBottom()) byId("jump").hidden = false;
       this.presence.stopTyping(m.user.id);
     });
     s.on("join", (e: Event) => {
@@ -212,6 +214,15 @@ class RoomPage {
   }
 
   private wireScrollBack(): void {
+    const jump = byId<HTMLButtonElement>("jump");
+    jump.addEventListener("click", () => {
+      this.timeline.toBottom();
+      jump.hidden = true;
+      this.input.focus();
+    });
+    byId("timeline").addEventListener("scroll", () => {
+      if (!jump.hidden && this.timeline.nearBottom()) jump.hidden = true;
+    }, { passive: true });
     const top = byId("history-top");
     const button = byId<HTMLButtonElement>("load-older");
     button.addEventListener("click", () => void this.loadOlder());

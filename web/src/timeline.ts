@@ -73,7 +73,7 @@ export class Timeline {
     this.scroller.scrollTop = this.scroller.scrollHeight;
   }
 
-  private nearBottom(): boolean {
+  nearBottom(): boolean {
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
   }
