@@ -132,17 +132,21 @@ async fn cookie_connect(app: &TestApp, cookie: &str, origin: &str) -> String {
             .status()
             .is_success()
     );
-    let body = get(url)
-        .send()
-        .await
-        .expect("poll")
-        .text()
-        .await
-        .expect("body");
-    body.split('\u{1e}')
-        .find(|p| p.starts_with("4"))
-        .unwrap_or_else(|| panic!("no CONNECT answer in {body:?}"))
-        .to_owned()
+    // Polls until the answer to CONNECT, answering pings on the way.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let poll = get(url.clone()).send().await.expect("poll");
+        let body = poll.text().await.expect("body");
+        for packet in body.split('\u{1e}') {
+            if packet.starts_with('4') {
+                return packet.to_owned();
+            }
+            if packet == "2" {
+                app.http.post(&url).body("3").send().await.expect("pong");
+            }
+        }
+    }
+    panic!("no answer to CONNECT within {WAIT:?}");
 }
 
 #[tokio::test]
