@@ -138,6 +138,30 @@ pub async fn invite(
     Ok(())
 }
 
+/// The owner withdraws `user_id`'s invitation to `name`.
+pub async fn remove(
+    store: &dyn Store,
+    who: &Identity,
+    name: &RoomName,
+    user_id: &str,
+) -> Result<(), AppError> {
+    let room = store
+        .room(name.as_str())
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    if room.owner != who.user.id {
+        return Err(AppError::Forbidden(
+            "only the room's owner manages members".into(),
+        ));
+    }
+    match store.remove_member(name.as_str(), user_id).await {
+        Err(StoreError::NotFound) => Err(AppError::NotFound(format!(
+            "{user_id} is not a member of room {name}"
+        ))),
+        other => Ok(other?),
+    }
+}
+
 /// A page of a room's history for `who`, newest first unless `before` pages back
 /// (the `history` event and `GET /api/rooms/{room}/messages`).
 pub async fn history(

@@ -175,6 +175,18 @@ pub(super) async fn invite(
         .into_response())
 }
 
+/// The owner removes a member; their sockets leave the room at once.
+pub(super) async fn remove_member(
+    State(st): State<AppState>,
+    Caller(who): Caller,
+    Path((room, user)): Path<(String, String)>,
+) -> ApiResult {
+    let name = room_name(&room)?;
+    rooms::remove(st.store.as_ref(), &who, &name, &user).await?;
+    crate::realtime::evict(&st, name.as_str(), &user).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub(super) async fn health(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
         Ok(()) => Json(json!({"status": "ok"})).into_response(),

@@ -31,6 +31,10 @@ pub fn router(state: AppState) -> Router {
             get(api::room_messages).post(api::post_message),
         )
         .route("/api/rooms/{room}/members", post(api::invite))
+        .route(
+            "/api/rooms/{room}/members/{user}",
+            axum::routing::delete(api::remove_member),
+        )
         .route("/healthz", get(api::health))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 //! and delivery of stored messages to rooms.
 
 mod delivery;
+mod evict;
 mod handlers;
 mod inbox;
 mod payload;
@@ -21,6 +22,7 @@ use crate::error::AppError;
 use crate::store::{Store, Writer};
 
 pub use delivery::deliver;
+pub use evict::evict;
 
 /// What the socket handlers share.
 pub struct Ctx {

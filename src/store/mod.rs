@@ -85,6 +85,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_room(&self, room: &RoomRecord) -> StoreResult<()>;
     async fn is_member(&self, room: &str, user_id: &str) -> StoreResult<bool>;
     async fn add_member(&self, room: &str, user_id: &str) -> StoreResult<()>;
+    /// Removes an invitation; `NotFound` when there was none.
+    async fn remove_member(&self, room: &str, user_id: &str) -> StoreResult<()>;
     /// Public rooms, rooms the user owns and private rooms they were invited to.
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>>;
 

@@ -207,6 +207,19 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn remove_member(&self, room: &str, user_id: &str) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM members WHERE room = ? AND user_id = ?")
+            .bind(room)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {
         let rows = sqlx::query(
             "SELECT name, visibility, owner FROM rooms \

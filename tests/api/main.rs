@@ -10,6 +10,7 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod members;
 mod py_client;
 mod raw;
 mod validation;
