@@ -127,6 +127,17 @@ async function privateRoom(annCtx, bobCtx) {
   await typeAndSend(bob, "thanks for the invite");
   await h.waitForMessage(ann, "thanks for the invite");
 
+  // Removed again: bob's page is put out of the room at once.
+  await ann.getByLabel("Username").fill("bob");
+  await ann.getByRole("button", { name: "Remove" }).click();
+  await ann.locator("#member-note", { hasText: "bob was removed" }).waitFor();
+  await bob.locator("#room-error", { hasText: "You were removed" }).waitFor();
+  h.assert(await bob.locator("#message").isDisabled(), "a removed member cannot type");
+  await ann.locator('#people [data-user="bob"]').waitFor({ state: "detached" });
+  await ann.getByLabel("Username").fill("bob");
+  await ann.getByRole("button", { name: "Invite" }).click();
+  await ann.locator("#member-note", { hasText: "bob was invited" }).waitFor();
+
   // The lobby lists both rooms with who is online, at both widths.
   const lobby = await h.newPage(bobCtx, problems);
   await lobby.goto(`${base}/`);

@@ -9,7 +9,7 @@ import { Ack, call, connect } from "./socket";
 import { Timeline } from "./timeline";
 
 type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] };
-type Event = { room: string; user: User; ts: number };
+type Event = { room: string; user: User; ts: number; reason?: string };
 
 /** At most one `typing` signal per this many ms while someone types. */
 const TYPING_EVERY_MS = 2_000;
@@ -88,6 +88,7 @@ class RoomPage {
     });
     s.on("leave", (e: Event) => {
       if (e.room !== this.room) return;
+      if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
       this.presence.left(e.user);
       if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} left`, e.ts);
     });
@@ -134,6 +135,15 @@ class RoomPage {
     const list = byId("messages");
     list.setAttribute("aria-live", "off");
     return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
+  }
+
+  /** The owner removed us: this socket is out of the room for good. */
+  private removed(): void {
+    this.joined = false;
+    this.updateSend();
+    this.presence.reset([]);
+    say(this.error, `You were removed from #${this.room}.`);
+    this.setState("offline", "Not joined");
   }
 
   private refused(ack: Extract<Ack, { ok: false }>): void {
