@@ -86,8 +86,13 @@ pub(super) async fn room(
     }
 }
 
-pub(super) async fn login() -> Response {
-    html(StatusCode::OK, render(Page::Login, "Sign in", &[]))
+/// The sign-in form; someone already signed in goes straight to the lobby.
+pub(super) async fn login(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    match signed_in(&st, &headers).await {
+        Ok(Some(_)) => Redirect::to("/").into_response(),
+        Ok(None) => html(StatusCode::OK, render(Page::Login, "Sign in", &[])),
+        Err(res) => res,
+    }
 }
 
 pub(super) async fn register() -> Response {

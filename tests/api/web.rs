@@ -173,6 +173,12 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_back() {
         .get(app.url("/"))
         .header("cookie", "roomcast_session=nope");
     assert_eq!(forged.send().await.expect("page").status(), 303);
+    // Signed in, the sign-in page sends you on to your rooms.
+    let (_, cookie) = app.register_and_login("ann").await;
+    let r = http.get(app.url("/login")).header("cookie", &cookie);
+    let r = r.send().await.expect("page");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
 }
 
 #[tokio::test]
@@ -180,7 +186,13 @@ async fn pages_are_served_under_the_strict_content_security_policy() {
     let app = spawn_app().await;
     let (_, cookie) = app.register_and_login("ann").await;
     for path in ["/login", "/register", "/logout", "/", "/r/general"] {
-        let r = app.http.get(app.url(path)).header("cookie", &cookie);
+        // Signed out for /login, which sends a signed-in visitor on.
+        let cookie = if path == "/login" {
+            ""
+        } else {
+            cookie.as_str()
+        };
+        let r = app.http.get(app.url(path)).header("cookie", cookie);
         let r = r.send().await.expect("page");
         assert_eq!(r.status(), 200, "{path}");
         let csp = r.headers()["content-security-policy"]

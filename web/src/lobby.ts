@@ -47,7 +47,11 @@ export function initLobby(): void {
   for (const slot of document.querySelectorAll<HTMLElement>("[data-avatar]")) {
     slot.replaceWith(avatar({ id: me, name: slot.dataset.avatar ?? "?" }));
   }
-  const load = () => refresh(me).catch(() => undefined);
+  const load = () =>
+    refresh(me).catch((e) => {
+      // The session ended (signed out elsewhere, or expired).
+      if (e instanceof ApiError && e.code === "unauthorized") window.location.assign("/login");
+    });
   void load();
   // Counts change as people come and go; a light poll keeps them honest.
   window.setInterval(load, REFRESH_MS);
