@@ -10,10 +10,20 @@ export class Timeline {
   /** Whether older messages exist on the server. */
   more = false;
 
+  /** Whether the reader is at the bottom, following new messages. */
+  private pinned = true;
+
   constructor(
     private readonly list: HTMLOListElement,
     private readonly scroller: HTMLElement,
-  ) {}
+  ) {
+    scroller.addEventListener("scroll", () => (this.pinned = this.nearBottom()), { passive: true });
+    // A phone keyboard opening, or a window resized, must not push the
+    // newest messages out of view of someone who was reading them.
+    new ResizeObserver(() => {
+      if (this.pinned) this.toBottom();
+    }).observe(scroller);
+  }
 
   /** The newest id shown (what a reconnect asks to continue from). */
   get newest(): number | null {
