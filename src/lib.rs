@@ -15,3 +15,4 @@ pub mod rooms;
 pub mod shutdown;
 pub mod store;
 pub mod telemetry;
+pub mod web;

@@ -1,10 +1,12 @@
 //! Integration tests: the real server on a random port, driven through a
+//! real Socket.IO client (rust_socketio), HTTP, the official JS and Python
+//! clients, and a real browser.
 
 #![allow(unreachable_pub)]
-//! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod admin;
 mod auth;
+mod browser;
 mod config;
 pub(crate) mod durability;
 mod events;
@@ -21,3 +23,4 @@ mod py_client;
 mod raw;
 mod shutdown;
 mod validation;
+mod web;
