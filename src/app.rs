@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 use crate::realtime::{self, Ctx};
 use crate::shutdown::Gate;
 use crate::store;
+use crate::web;
 
 /// A bound, ready server.
 pub struct App {
@@ -73,8 +74,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
     let router = http::router(ctx.clone())
+        .merge(web::router(ctx.clone()))
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.origins.clone(),
+            web::csrf::guard,
+        ))
         .layer(DefaultBodyLimit::max(settings.max_payload))
         .layer(axum::middleware::map_response(http::security_headers));
     // Outermost, so preflight requests are answered before anything else.

@@ -35,6 +35,13 @@ impl Origins {
         (authority.is_some() && authority == host) || self.0.iter().any(|o| o == origin)
     }
 
+    /// Whether the request's `Origin` is one of the configured origins, which
+    /// are trusted like the server's own (the CSRF guard lets them use the cookie).
+    pub fn lists(&self, headers: &HeaderMap) -> bool {
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        matches!(origin, Some(o) if self.0.iter().any(|c| c == o))
+    }
+
     /// The CORS layer for the configured origins; `None` leaves cross-origin
     /// requests without CORS headers, which browsers then refuse.
     pub fn cors(&self) -> Option<CorsLayer> {

@@ -1,11 +1,13 @@
 //! Integration tests: the real server on a random port, driven through a
+//! real Socket.IO client (rust_socketio), HTTP, the official JS and Python
+//! clients, and a real browser.
 
 #![allow(unreachable_pub)]
-//! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod abuse;
 mod admin;
 mod auth;
+mod browser;
 mod chaos;
 mod config;
 pub(crate) mod durability;
@@ -26,3 +28,4 @@ pub(crate) mod raw;
 mod shutdown;
 mod slow_consumer;
 mod validation;
+mod web;

@@ -1,0 +1,176 @@
+//! The web pages in a real browser: `tests/browser/chat.cjs` drives Chromium
+//! (playwright-core) against the real binary, and this test restarts that
+//! binary when the script asks, then checks the pages against the database.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// The whole browser scenario, restart included.
+const SCENARIO: Duration = Duration::from_secs(300);
+
+/// The real `roomcast` binary on `listen`; returns once it is accepting.
+async fn start_server(db: &Path, listen: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .args(["serve", "--listen", listen, "--jwt-secret", SECRET])
+        // The scenario posts 120 messages at once to have history to scroll.
+        .args(["--message-rate", "1000", "--message-burst", "1000"])
+        .arg("--database")
+        .arg(format!("sqlite://{}", db.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start roomcast");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("roomcast printed its address")
+        .expect("read stdout");
+    let addr = line
+        .trim()
+        .strip_prefix("roomcast listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
+
+/// A port that was free a moment ago, so a restarted server can take the
+/// same URL the pages reconnect to.
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+async fn stop(server: &mut Child) {
+    server.start_kill().expect("kill -9");
+    server.wait().await.expect("reaped");
+}
+
+/// Posted while the pages are cut off. More than the 50 a plain `join`
+/// returns, so a page that did not ask for everything after its last id
+/// (`join {since}`) would show a gap.
+const CAUGHT_UP: usize = 60;
+
+/// While the pages are cut off: a second server on the same database
+/// stores messages they can only get by catching up.
+async fn post_while_away(db: &Path) {
+    let (mut server, addr) = start_server(db, "127.0.0.1:0").await;
+    let http = reqwest::Client::new();
+    let carol = token("carol", None);
+    for i in 1..=CAUGHT_UP {
+        let r = http
+            .post(format!("http://{addr}/api/rooms/design/messages"))
+            .bearer_auth(&carol)
+            .json(&json!({"message": format!("while you were away {i}")}))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 201);
+    }
+    stop(&mut server).await;
+}
+
+/// The ids the database holds for `room`, oldest first.
+async fn stored_ids(addr: &str, room: &str) -> Vec<i64> {
+    let r = reqwest::Client::new()
+        .get(format!("http://{addr}/api/rooms/{room}/messages?limit=100"))
+        .bearer_auth(token("auditor", None))
+        .send()
+        .await
+        .expect("history");
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["more"], false, "the room fits one page");
+    let messages = body["messages"].as_array().expect("messages");
+    messages.iter().filter_map(|m| m["id"].as_i64()).collect()
+}
+
+#[tokio::test]
+async fn two_people_chat_in_chromium_and_survive_a_restart() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("browser.db");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (mut server, addr) = start_server(&db, &listen).await;
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut node = Command::new("node")
+        .arg(format!("{root}/tests/browser/chat.cjs"))
+        .arg(format!("http://{addr}"))
+        .arg(format!("{root}/target/screenshots"))
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node (Node.js is needed for the tests)");
+    let mut to_node = node.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let mut stderr = node.stderr.take().expect("stderr");
+    let errors = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+
+    let mut result = None;
+    let scenario = async {
+        while let Some(line) = lines.next_line().await.expect("read node") {
+            match line.as_str() {
+                "KILL" => {
+                    stop(&mut server).await;
+                    to_node.write_all(b"KILLED\n").await.expect("tell node");
+                }
+                "DOWN" => {
+                    post_while_away(&db).await;
+                    server = start_server(&db, &listen).await.0;
+                    to_node.write_all(b"RESTARTED\n").await.expect("tell node");
+                }
+                other => match other.strip_prefix("RESULT ") {
+                    Some(json) => result = Some(serde_json::from_str::<Value>(json).expect("json")),
+                    None => println!("node: {other}"),
+                },
+            }
+        }
+    };
+    let finished = tokio::time::timeout(SCENARIO, scenario).await;
+    if finished.is_err() {
+        let _ = node.start_kill();
+    }
+    let status = node.wait().await.expect("node exit");
+    let errors = errors.await.expect("stderr");
+    assert!(finished.is_ok(), "browser scenario timed out\n{errors}");
+    assert!(status.success(), "browser scenario failed:\n{errors}");
+
+    let result = result.expect("the script reports what the pages show");
+    assert_eq!(
+        result["problems"],
+        json!([]),
+        "CSP violations, script errors or dialogs"
+    );
+    let stored = stored_ids(&addr, "design").await;
+    assert!(
+        stored.len() >= 20,
+        "the conversation was stored: {stored:?}"
+    );
+    for who in ["ann", "bob"] {
+        let shown: Vec<i64> = serde_json::from_value(result[who].clone()).expect("ids");
+        assert_eq!(
+            shown, stored,
+            "{who}'s page shows every message once, in order"
+        );
+    }
+    stop(&mut server).await;
+}

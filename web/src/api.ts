@@ -1,0 +1,68 @@
+// The JSON /api routes, with the session cookie (same origin).
+
+export interface User {
+  id: string;
+  name: string;
+}
+
+export interface Room {
+  name: string;
+  visibility: "public" | "private";
+  owner: string;
+  online: number;
+}
+
+export interface Message {
+  id: number;
+  room: string;
+  user: User;
+  message: string;
+  ts: number;
+}
+
+/** An `{"error","message"}` answer (or a network failure, code `network`). */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Calls `/api{path}`. The JSON content type is what the server's CSRF guard
+ * expects on every state-changing request, body or not.
+ */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`/api${path}`, {
+      method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError("network", "Cannot reach the server. Check your connection.", 0);
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) {
+    const err = (data ?? {}) as { error?: string; message?: string };
+    throw new ApiError(err.error ?? "http", err.message ?? `Request failed (${res.status})`, res.status);
+  }
+  return data as T;
+}
+
+/** Ends the session and goes to the sign-in page. */
+export async function logout(): Promise<void> {
+  await api("POST", "/logout");
+  window.location.assign("/login");
+}

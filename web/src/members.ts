@@ -1,0 +1,34 @@
+// The owner's invite/remove form of a private room.
+import { ApiError, api } from "./api";
+import { byId } from "./dom";
+
+export function initMembers(room: string): void {
+  const form = byId<HTMLFormElement>("member-form");
+  const input = byId<HTMLInputElement>("member-user");
+  const note = byId("member-note");
+  const path = `/rooms/${encodeURIComponent(room)}/members`;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const action = ((event as SubmitEvent).submitter as HTMLElement | null)?.dataset.member ?? "invite";
+    const user = input.value.trim();
+    if (!user) {
+      note.textContent = "Enter a username.";
+      input.focus();
+      return;
+    }
+    note.dataset.kind = "";
+    try {
+      if (action === "remove") {
+        await api("DELETE", `${path}/${encodeURIComponent(user)}`);
+        note.textContent = `${user} was removed from #${room}.`;
+      } else {
+        await api("POST", path, { user });
+        note.textContent = `${user} was invited to #${room}.`;
+      }
+      input.value = "";
+    } catch (e) {
+      note.dataset.kind = "error";
+      note.textContent = e instanceof ApiError ? e.message : "Something went wrong.";
+    }
+  });
+}

@@ -1,0 +1,88 @@
+// Who is online in the room, and who is typing.
+import type { User } from "./api";
+import { avatar, el } from "./dom";
+
+/** How long "typing…" lasts after someone's last keystroke signal. */
+const TYPING_MS = 4_000;
+
+export class Presence {
+  /** User id → the user and how many of their sockets we know are here. */
+  private readonly here = new Map<string, { user: User; sockets: number }>();
+  private readonly typists = new Map<string, { user: User; timer: number }>();
+
+  constructor(
+    private readonly me: User,
+    private readonly list: HTMLElement,
+    private readonly count: HTMLElement,
+    private readonly typingLine: HTMLElement,
+  ) {}
+
+  /** The `online` list of a join ack: the truth at that moment. */
+  reset(users: User[]): void {
+    this.here.clear();
+    for (const user of users) this.here.set(user.id, { user, sockets: 1 });
+    this.render();
+  }
+
+  joined(user: User): void {
+    const entry = this.here.get(user.id);
+    if (entry) entry.sockets += 1;
+    else this.here.set(user.id, { user, sockets: 1 });
+    this.render();
+  }
+
+  left(user: User): void {
+    const entry = this.here.get(user.id);
+    if (entry && --entry.sockets <= 0) this.here.delete(user.id);
+    this.stopTyping(user.id);
+    this.render();
+  }
+
+  typing(user: User): void {
+    if (user.id === this.me.id) return;
+    const old = this.typists.get(user.id);
+    if (old) window.clearTimeout(old.timer);
+    const timer = window.setTimeout(() => this.stopTyping(user.id), TYPING_MS);
+    this.typists.set(user.id, { user, timer });
+    this.renderTyping();
+  }
+
+  stopTyping(id: string): void {
+    const entry = this.typists.get(id);
+    if (!entry) return;
+    window.clearTimeout(entry.timer);
+    this.typists.delete(id);
+    this.renderTyping();
+  }
+
+  clearTyping(): void {
+    for (const id of [...this.typists.keys()]) this.stopTyping(id);
+  }
+
+  private render(): void {
+    const people = [...this.here.values()].map((e) => e.user);
+    people.sort((a, b) => Number(b.id === this.me.id) - Number(a.id === this.me.id) || a.name.localeCompare(b.name));
+    this.list.replaceChildren(
+      ...people.map((u) =>
+        el(
+          "li",
+          { class: "person", "data-user": u.id },
+          avatar(u),
+          el("span", { class: "person-name" }, u.name),
+          u.id === this.me.id ? el("span", { class: "muted small" }, "(you)") : null,
+          el("span", { class: "dot", "aria-hidden": "true" }),
+        ),
+      ),
+    );
+    this.count.textContent = String(people.length);
+  }
+
+  private renderTyping(): void {
+    const names = [...this.typists.values()].map((t) => t.user.name);
+    let text = "";
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = "Several people are typing…";
+    this.typingLine.textContent = text;
+  }
+}

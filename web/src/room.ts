@@ -1,0 +1,289 @@
+// The room page `/r/{room}`: joins over Socket.IO, shows history and live
+// messages, and catches up after a reconnect with `join {since}`.
+import type { Socket } from "socket.io-client";
+import type { Message, Room, User } from "./api";
+import { byId, el, say } from "./dom";
+import { initMembers } from "./members";
+import { Presence } from "./presence";
+import { Ack, call, connect } from "./socket";
+import { Timeline } from "./timeline";
+
+type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] };
+type Event = { room: string; user: User; ts: number; reason?: string };
+
+/** At most one `typing` signal per this many ms while someone types. */
+const TYPING_EVERY_MS = 2_000;
+
+class RoomPage {
+  private readonly socket: Socket;
+  private readonly timeline: Timeline;
+  private readonly presence: Presence;
+  private readonly input = byId<HTMLTextAreaElement>("message");
+  private readonly send = byId<HTMLButtonElement>("send");
+  private readonly conn = byId("conn");
+  private readonly error = byId("room-error");
+  private joined = false;
+  private loadingOlder = false;
+  private lastTyping = 0;
+  private membersReady = false;
+  private unread = 0;
+  private readonly title = document.title;
+
+  constructor(
+    private readonly room: string,
+    private readonly me: User,
+  ) {
+    this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
+    this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"));
+    this.socket = connect();
+    this.wireSocket();
+    this.wireComposer();
+    this.wireScrollBack();
+    this.wirePeopleToggle();
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.setUnread(0);
+    });
+    this.socket.connect();
+  }
+
+  private setUnread(n: number): void {
+    this.unread = n;
+    document.title = n > 0 ? `(${n}) ${this.title}` : this.title;
+  }
+
+  private setState(state: "connecting" | "online" | "reconnecting" | "offline", text: string): void {
+    this.conn.dataset.state = state;
+    this.conn.textContent = text;
+  }
+
+  private wireSocket(): void {
+    const s = this.socket;
+    s.on("connect", () => void this.join());
+    s.on("disconnect", () => {
+      this.joined = false;
+      this.presence.clearTyping();
+      this.updateSend();
+      this.setState("reconnecting", "Reconnecting…");
+    });
+    s.io.on("reconnect_attempt", (n: number) => this.setState("reconnecting", `Reconnecting… (attempt ${n})`));
+    s.on("connect_error", (err: Error) => {
+      if (err.message === "unauthorized") {
+        window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
+      } else {
+        this.setState("offline", "Offline, retrying…");
+      }
+    });
+    s.on("chat", (m: Message) => {
+      if (m.room !== this.room) return;
+      const added = this.timeline.add([m], m.user.id === this.me.id);
+      if (added && document.hidden) this.setUnread(this.unread + 1);
+      // Reading older messages: say new ones came rather than yank the view.
+      if (added && !this.timeline.nearBottom()) byId("jump").hidden = false;
+      this.presence.stopTyping(m.user.id);
+    });
+    s.on("join", (e: Event) => {
+      if (e.room !== this.room) return;
+      this.presence.joined(e.user);
+      if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} joined`, e.ts);
+    });
+    s.on("leave", (e: Event) => {
+      if (e.room !== this.room) return;
+      if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
+      this.presence.left(e.user);
+      if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} left`, e.ts);
+    });
+    s.on("typing", (e: { room: string; user: User }) => {
+      if (e.room === this.room) this.presence.typing(e.user);
+    });
+  }
+
+  /** Joins (first time: the latest page; after a reconnect: everything
+   * after the newest id shown, page by page), so nothing is missed. */
+  private async join(): Promise<void> {
+    this.setState("connecting", "Joining…");
+    let ack = await call(this.socket, "join", this.joinPayload());
+    const first = this.timeline.empty;
+    const restore = this.quietly();
+    while (ack.ok) {
+      const j = ack as JoinAck;
+      if (first) this.timeline.more = j.more;
+      this.timeline.add(j.history, first);
+      this.presence.reset(j.online);
+      this.showRoom(j.room);
+      // With `since`, `more` means newer messages remain beyond this page.
+      if (first || !j.more) break;
+      ack = await call(this.socket, "join", this.joinPayload());
+    }
+    restore();
+    if (!ack.ok) return this.refused(ack);
+    say(this.error, "");
+    this.joined = true;
+    this.updateSend();
+    if (first && document.activeElement === document.body) this.input.focus();
+    this.setState("online", "Connected");
+    this.maybeLoadOlder();
+  }
+
+  private joinPayload(): { room: string; since?: number } {
+    const since = this.timeline.newest;
+    return since === null ? { room: this.room } : { room: this.room, since };
+  }
+
+  /** Silences the message log while a page of history goes in, so screen
+   * readers announce live messages, not fifty old ones at once. */
+  private quietly(): () => void {
+    const list = byId("messages");
+    list.setAttribute("aria-live", "off");
+    return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
+  }
+
+  /** The owner removed us: this socket is out of the room for good. */
+  private removed(): void {
+    this.joined = false;
+    this.updateSend();
+    this.presence.reset([]);
+    say(this.error, `You were removed from #${this.room}.`);
+    this.setState("offline", "Not joined");
+  }
+
+  private refused(ack: Extract<Ack, { ok: false }>): void {
+    const text =
+      ack.error === "forbidden"
+        ? `#${this.room} is private. Ask its owner to invite you.`
+        : ack.error === "not_found"
+          ? `#${this.room} does not exist.`
+          : ack.message;
+    const retry = el("button", { type: "button", class: "ghost small" }, "Try again");
+    retry.addEventListener("click", () => void this.join());
+    this.error.replaceChildren(el("span", {}, text), " ", retry);
+    this.error.hidden = false;
+    this.setState("offline", "Not joined");
+  }
+
+  private showRoom(room: Room): void {
+    const badge = byId("room-visibility");
+    badge.textContent = room.visibility;
+    badge.hidden = room.visibility !== "private";
+    if (room.visibility === "private" && room.owner === this.me.id && !this.membersReady) {
+      this.membersReady = true;
+      byId("members").hidden = false;
+      initMembers(this.room);
+    }
+  }
+
+  private wireComposer(): void {
+    const form = byId<HTMLFormElement>("composer");
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void this.sendMessage();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        void this.sendMessage();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      this.updateSend();
+      this.autosize();
+      const now = Date.now();
+      if (this.joined && this.input.value.trim() && now - this.lastTyping > TYPING_EVERY_MS) {
+        this.lastTyping = now;
+        this.socket.emit("typing", { room: this.room });
+      }
+    });
+  }
+
+  private updateSend(): void {
+    this.input.disabled = !this.joined;
+    this.send.disabled = !this.joined || this.input.value.trim() === "";
+  }
+
+  private autosize(): void {
+    // CSSOM writes are allowed by the CSP (only inline style attributes are not).
+    this.input.style.height = "auto";
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 200)}px`;
+  }
+
+  private async sendMessage(): Promise<void> {
+    const text = this.input.value.trim();
+    if (!text || !this.joined) return;
+    this.input.value = "";
+    this.lastTyping = 0;
+    this.updateSend();
+    this.autosize();
+    const ack = await call(this.socket, "chat", { room: this.room, message: text });
+    if (!ack.ok) {
+      // Give the text back rather than lose it.
+      if (this.input.value === "") this.input.value = text;
+      this.updateSend();
+      say(this.error, `Not sent: ${ack.message}`);
+    } else {
+      say(this.error, "");
+    }
+  }
+
+  private wireScrollBack(): void {
+    const jump = byId<HTMLButtonElement>("jump");
+    jump.addEventListener("click", () => {
+      this.timeline.toBottom();
+      jump.hidden = true;
+      this.input.focus();
+    });
+    byId("timeline").addEventListener("scroll", () => {
+      if (!jump.hidden && this.timeline.nearBottom()) jump.hidden = true;
+    }, { passive: true });
+    const top = byId("history-top");
+    const button = byId<HTMLButtonElement>("load-older");
+    button.addEventListener("click", () => void this.loadOlder());
+    const seen = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) void this.loadOlder();
+    }, { root: byId("timeline") });
+    seen.observe(top);
+  }
+
+  private maybeLoadOlder(): void {
+    byId("load-older").hidden = !this.timeline.more;
+    byId("history-start").hidden = this.timeline.more || this.timeline.empty;
+    // A short page leaves nothing to scroll, so the reader could never reach the top.
+    const scroller = byId("timeline");
+    if (this.timeline.more && scroller.scrollHeight <= scroller.clientHeight) void this.loadOlder();
+  }
+
+  /** One `history` page before the oldest message shown. */
+  private async loadOlder(): Promise<void> {
+    const before = this.timeline.oldest;
+    if (!this.joined || this.loadingOlder || !this.timeline.more || before === null) return;
+    this.loadingOlder = true;
+    const ack = await call(this.socket, "history", { room: this.room, before, limit: 50 });
+    this.loadingOlder = false;
+    if (!ack.ok) return;
+    this.timeline.more = ack.more as boolean;
+    const restore = this.quietly();
+    this.timeline.add(ack.messages as Message[]);
+    restore();
+    this.maybeLoadOlder();
+  }
+
+  private wirePeopleToggle(): void {
+    const toggle = byId<HTMLButtonElement>("people-toggle");
+    const sidebar = byId("sidebar");
+    const show = (open: boolean) => {
+      toggle.setAttribute("aria-expanded", String(open));
+      sidebar.classList.toggle("open", open);
+    };
+    toggle.addEventListener("click", () => show(toggle.getAttribute("aria-expanded") !== "true"));
+    sidebar.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && sidebar.classList.contains("open")) {
+        show(false);
+        toggle.focus();
+      }
+    });
+  }
+}
+
+export function initRoom(): void {
+  const data = document.body.dataset;
+  const me = { id: data.userId ?? "", name: data.userName ?? "" };
+  new RoomPage(data.room ?? "", me);
+}
