@@ -8,11 +8,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::serve::ListenerExt;
 use socketioxide::SocketIo;
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
 use crate::config::Settings;
-use crate::realtime::{self, Ctx};
+use crate::realtime::{self, Adapter, Bus, Ctx};
 use crate::{http, store};
 
 /// A bound, ready server.
@@ -28,22 +29,36 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let auth = Auth::new(&settings, store.clone()).await?;
     let (writer, committed, _writer_task) = store::Writer::spawn(store.clone());
 
+    let bus = match &settings.redis {
+        Some(url) => Bus::connect(url).await?,
+        None => Bus::off(),
+    };
+    let adapter = RedisAdapterCtr::new_with_driver(
+        bus.clone(),
+        // A roomy queue for other nodes' broadcasts: the driver drops what
+        // does not fit.
+        RedisAdapterConfig::default().with_stream_buffer(65_536),
+    );
     let (io_service, io) = SocketIo::builder()
+        .with_adapter::<Adapter>(adapter)
         // A client that lets this fill is disconnected (realtime::delivery).
         // The buffer grows in small blocks as needed, so an idle socket does
         // not pay for the capacity.
         .max_buffer_size(settings.socket_buffer)
         .ack_timeout(Duration::from_secs(10))
         .build_svc();
+    let node_room = Ctx::new_node_room();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
+        bus: bus.clone(),
+        node_room: node_room.clone(),
         store,
         writer,
         auth,
         auto_create: settings.auto_create,
     });
-    realtime::attach(ctx.clone());
-    tokio::spawn(realtime::deliver(io, committed));
+    realtime::attach(ctx.clone()).await?;
+    tokio::spawn(realtime::deliver(io, node_room, bus.clustered(), committed));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).

@@ -27,13 +27,19 @@ pub struct ServeArgs {
     #[arg(long, env = "ROOMCAST_LISTEN", default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
 
-    /// Database URL: sqlite://PATH (created and migrated on start).
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (created or
+    /// migrated on start). Several nodes share one PostgreSQL database.
     #[arg(
         long,
         env = "ROOMCAST_DATABASE",
         default_value = "sqlite://roomcast.db"
     )]
     pub database: String,
+
+    /// Redis URL (redis://HOST:PORT): nodes on the same Redis and database act
+    /// as one server (PROTOCOL §7).
+    #[arg(long, env = "ROOMCAST_REDIS")]
+    pub redis: Option<String>,
 
     /// HS256 secret that signs and checks JWTs. When absent, a random secret is
     /// generated once and kept in the database, so tokens survive restarts.
@@ -64,6 +70,7 @@ impl From<ServeArgs> for Settings {
         Settings {
             listen: a.listen,
             database: a.database,
+            redis: a.redis,
             jwt_secret: a.jwt_secret.map(crate::config::Secret),
             auto_create: !a.no_auto_create,
             registration: !a.no_registration,

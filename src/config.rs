@@ -16,8 +16,10 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
     pub database: String,
+    /// `redis://HOST:PORT`: share rooms with the other nodes on that Redis.
+    pub redis: Option<String>,
     /// `None`: use (or create) the secret kept in the database.
     pub jwt_secret: Option<Secret>,
     /// `join` of an unknown room creates it (PROTOCOL §3).
@@ -37,6 +39,7 @@ impl Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             database: database.into(),
+            redis: None,
             jwt_secret: None,
             auto_create: true,
             registration: true,

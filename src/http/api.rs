@@ -71,7 +71,7 @@ pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Ap
 
 pub(super) async fn list_rooms(State(st): State<AppState>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let rooms: Vec<Value> = list.iter().map(|r| st.room_json(r)).collect();
+    let rooms = st.rooms_json(&list).await;
     Ok(Json(json!({"rooms": rooms})).into_response())
 }
 
@@ -95,7 +95,7 @@ pub(super) async fn create_room(
             .ok_or_else(|| AppError::payload("visibility must be \"public\" or \"private\""))?,
     };
     let room = rooms::create(st.store.as_ref(), &who, &name, visibility).await?;
-    Ok((StatusCode::CREATED, Json(st.room_json(&room))).into_response())
+    Ok((StatusCode::CREATED, Json(st.room_json(&room).await)).into_response())
 }
 
 pub(super) async fn room_messages(
@@ -175,9 +175,20 @@ pub(super) async fn invite(
         .into_response())
 }
 
+/// 200 when the database answers and, with Redis configured, Redis does too;
+/// 503 otherwise, naming what is down (a node without Redis still serves
+/// its own sockets, but not as part of the cluster).
 pub(super) async fn health(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Ok(()) => match st.bus.redis_up() {
+            None => Json(json!({"status": "ok"})).into_response(),
+            Some(true) => Json(json!({"status": "ok", "redis": "up"})).into_response(),
+            Some(false) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "degraded", "database": "up", "redis": "down"})),
+            )
+                .into_response(),
+        },
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (

@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use super::bus::Io;
+use super::bus::Sock;
+use serde_json::value::RawValue;
 use socketioxide::{SendError, SocketError};
 
 use super::{Conn, handlers};
@@ -22,11 +23,16 @@ use crate::store::Committed;
 /// leaving it to the Engine.IO ping timeout.
 const DISCONNECT_TRIES: u32 = 600;
 
-/// Sends committed messages to the sockets in their rooms, in commit (and so id) order.
-pub async fn deliver(io: SocketIo, mut committed: Committed) {
+/// Sends committed messages to the sockets in their rooms, in commit (and so
+/// id) order: this node's sockets one by one, other nodes' through the
+/// adapter (Redis), which they apply in publish order. A batch's order guard
+/// is dropped only after both, so the next writer of its rooms, on any node,
+/// publishes after it.
+pub async fn deliver(io: Io, node_room: String, clustered: bool, mut committed: Committed) {
     while let Some(batch) = committed.recv().await {
-        for run in batch.chunk_by(|a, b| a.room == b.room) {
-            let mut sockets = io.within(run[0].room.clone()).sockets();
+        for run in batch.messages.chunk_by(|a, b| a.room == b.room) {
+            let room = run[0].room.clone();
+            let mut sockets = io.local().within(room.clone()).sockets();
             for m in run {
                 // Serialized once, copied into each socket's packet.
                 let Ok(json) = serde_json::value::to_raw_value(m) else {
@@ -41,21 +47,39 @@ pub async fn deliver(io: SocketIo, mut committed: Committed) {
                         false
                     }
                 });
+                if clustered {
+                    to_other_nodes(&io, &room, &node_room, &json).await;
+                }
             }
         }
+        drop(batch.order);
+    }
+}
+
+/// Broadcasts a chat to the room's sockets on the other nodes. While Redis
+/// is down this fails (the bus logs it once); those clients find the
+/// message with `join {since}` or `history`.
+async fn to_other_nodes(io: &Io, room: &str, node_room: &str, json: &RawValue) {
+    let result = io
+        .to(room.to_owned())
+        .except(node_room.to_owned())
+        .emit("chat", json)
+        .await;
+    if let Err(e) = result {
+        tracing::debug!(error = %e, room, "chat not sent to other nodes");
     }
 }
 
 /// Handles a failed send to `s`: a full buffer disconnects it (see the
 /// module doc); a closed socket needs nothing.
-pub(crate) fn send_failed(s: &SocketRef, e: &SendError) {
+pub(crate) fn send_failed(s: &Sock, e: &SendError) {
     if matches!(e, SendError::Socket(SocketError::InternalChannelFull)) {
         overflowed(s);
     }
 }
 
 /// Takes a socket that could not be sent to out of its rooms and disconnects it.
-fn overflowed(s: &SocketRef) {
+fn overflowed(s: &Sock) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };

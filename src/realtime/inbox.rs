@@ -11,10 +11,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
-use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::extract::{AckSender, Event, TryData};
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
+use super::bus::{Adapter, Sock};
 use super::{Conn, handlers};
 use crate::error::AppError;
 
@@ -26,7 +27,7 @@ pub(crate) struct Inbound {
     pub(crate) event: String,
     /// `None` when the event had no argument or it was not JSON.
     pub(crate) payload: Option<Value>,
-    pub(crate) ack: AckSender,
+    pub(crate) ack: AckSender<Adapter>,
 }
 
 #[derive(Default)]
@@ -51,11 +52,11 @@ pub(crate) struct Queued;
 #[error("event could not be queued: no connection state or unreadable event")]
 pub(crate) struct NoConn;
 
-impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
+impl FromMessageParts<Adapter> for Queued {
     type Error = NoConn;
 
     fn from_message_parts(
-        s: &Arc<Socket>,
+        s: &Arc<Socket<Adapter>>,
         v: &mut socketioxide_core::Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, NoConn> {
@@ -68,12 +69,12 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
             payload: payload.ok(),
             ack,
         };
-        push(conn, SocketRef::from(s.clone()), inbound);
+        push(conn, Sock::from(s.clone()), inbound);
         Ok(Queued)
     }
 }
 
-fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
+fn push(conn: Arc<Conn>, socket: Sock, inbound: Inbound) {
     let start = {
         let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.queue.len() >= MAX_QUEUED {
@@ -89,7 +90,7 @@ fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
     }
 }
 
-async fn drain(conn: Arc<Conn>, socket: SocketRef) {
+async fn drain(conn: Arc<Conn>, socket: Sock) {
     loop {
         let next = {
             let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());

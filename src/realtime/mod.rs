@@ -1,6 +1,7 @@
 //! The Socket.IO side (PROTOCOL §4): authentication at connect, the events,
 //! and delivery of stored messages to rooms.
 
+mod bus;
 mod delivery;
 mod handlers;
 mod inbox;
@@ -11,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;
-use socketioxide::SocketIo;
-use socketioxide::extract::{SocketRef, TryData};
+
+use socketioxide::extract::TryData;
 use socketioxide::handler::ConnectHandler;
 
 use crate::auth::{Auth, Identity};
@@ -20,11 +21,16 @@ use crate::domain::RoomRecord;
 use crate::error::AppError;
 use crate::store::{Store, Writer};
 
+pub use bus::{Adapter, Bus, Io, Sock};
 pub use delivery::deliver;
 
 /// What the socket handlers share.
 pub struct Ctx {
-    pub io: SocketIo,
+    pub io: Io,
+    /// The adapter's pub/sub, for health checks.
+    pub bus: Bus,
+    /// The room all of this node's sockets sit in (see `presence`).
+    pub node_room: String,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub auth: Auth,
@@ -32,15 +38,25 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A room as payloads show it, with its live `online` count.
-    pub fn room_json(&self, room: &RoomRecord) -> Value {
-        let online = presence::online(&self.io, &room.name).len();
+    /// A room as payloads show it, with its live `online` count (all nodes).
+    pub async fn room_json(&self, room: &RoomRecord) -> Value {
+        let online = presence::online(&self.io, &room.name).await.len();
         serde_json::json!({
             "name": room.name,
             "visibility": room.visibility,
             "owner": room.owner,
             "online": online,
         })
+    }
+
+    /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
+    pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
+        futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await
+    }
+
+    /// A fresh node-room name, for [`Ctx::node_room`].
+    pub fn new_node_room() -> String {
+        presence::node_room()
     }
 }
 
@@ -63,16 +79,19 @@ const EVENTS: [&str; 6] = ["join", "leave", "chat", "typing", "history", "rooms"
 /// socketioxide runs it before it answers CONNECT, whereas a connect handler
 /// runs in a task of its own after the answer, so an event sent right after
 /// connecting could reach a socket with no handlers yet.
-pub fn attach(ctx: Arc<Ctx>) {
+/// With Redis, this subscribes the namespace's channels.
+pub async fn attach(ctx: Arc<Ctx>) -> anyhow::Result<()> {
     let io = ctx.io.clone();
-    let middleware = move |s: SocketRef, TryData(auth): TryData<Value>| {
+    let middleware = move |s: Sock, TryData(auth): TryData<Value>| {
         let ctx = ctx.clone();
         async move { authenticate(ctx, s, auth.ok()).await }
     };
-    io.ns("/", (async |_: SocketRef| {}).with(middleware));
+    io.ns("/", (async |_: Sock| {}).with(middleware))
+        .await
+        .map_err(|e| anyhow::anyhow!("Socket.IO adapter: {e}"))
 }
 
-async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Result<(), AppError> {
+async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(), AppError> {
     let token = auth
         .as_ref()
         .and_then(|a| a.get("token"))
@@ -84,6 +103,8 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
         .and_then(|v| v.to_str().ok());
     let identity = ctx.auth.identify(token, cookie).await?;
     tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
+    // Bookkeeping rooms: who is online, and which node holds the socket.
+    s.join([presence::user_room(&identity.user), ctx.node_room.clone()]);
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{NewMessage, Store, StoreError};
+use super::{Appended, NewMessage, Store, StoreError};
 use crate::domain::Message;
 
 /// Called once with the stored message, or with why it was not stored. It
@@ -18,7 +18,7 @@ use crate::domain::Message;
 pub type Done = Box<dyn FnOnce(Result<&Message, StoreError>) + Send>;
 
 /// Committed batches in commit order, for whoever delivers them.
-pub type Committed = mpsc::Receiver<Vec<Message>>;
+pub type Committed = mpsc::Receiver<Appended>;
 
 /// How many messages wait for the writer before senders wait too.
 const QUEUE: usize = 8192;
@@ -58,7 +58,7 @@ impl Writer {
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Pending>,
-    committed: mpsc::Sender<Vec<Message>>,
+    committed: mpsc::Sender<Appended>,
 ) {
     let mut pending: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     let mut dones: Vec<Done> = Vec::with_capacity(MAX_BATCH);
@@ -72,7 +72,7 @@ async fn run(
             .collect();
         match store.append(batch).await {
             Ok(stored) => {
-                for (done, m) in dones.drain(..).zip(&stored) {
+                for (done, m) in dones.drain(..).zip(&stored.messages) {
                     done(Ok(m));
                 }
                 // Delivery learns of the batch in commit order; a closed

@@ -284,6 +284,17 @@ impl TestClient {
         assert!(got.is_empty(), "unexpected {event}: {got:?}");
     }
 
+    /// Every `event` already received, without waiting (others stay queued).
+    pub fn drain(&mut self, event: &str) -> Vec<Value> {
+        while let Ok(item) = self.events.try_recv() {
+            self.pending.push_back(item);
+        }
+        let (hit, rest): (VecDeque<_>, VecDeque<_>) =
+            self.pending.drain(..).partition(|(n, _)| n == event);
+        self.pending = rest;
+        hit.into_iter().map(|(_, v)| v).collect()
+    }
+
     pub async fn close(self) {
         let _ = self.sio.disconnect().await;
     }

@@ -4,11 +4,15 @@
 //! real Socket.IO client (rust_socketio), HTTP, and the official JS client.
 
 mod auth;
+mod cluster;
+mod cluster_support;
 mod durability;
 mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod pg;
 mod py_client;
 mod raw;
+mod store_contract;
 mod validation;
