@@ -47,18 +47,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .max_buffer_size(settings.socket_buffer)
         .ack_timeout(Duration::from_secs(10))
         .build_svc();
-    let node_room = Ctx::new_node_room();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
         bus: bus.clone(),
-        node_room: node_room.clone(),
         store,
         writer,
         auth,
         auto_create: settings.auto_create,
     });
     realtime::attach(ctx.clone()).await?;
-    tokio::spawn(realtime::deliver(io, node_room, bus.clustered(), committed));
+    tokio::spawn(realtime::deliver(io, bus, committed));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).

@@ -27,6 +27,11 @@ pub type Io = SocketIo<Adapter>;
 /// A connected socket, over [`Adapter`].
 pub type Sock = SocketRef<Adapter>;
 
+/// The channel committed chats travel on (see `fanout`).
+const CHAT_CHANNEL: &str = "roomcast-chat";
+/// Batches from Redis that may wait for delivery before the driver drops one.
+const CHAT_BUFFER: usize = 65_536;
+
 /// How often the watchdog checks Redis.
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 
@@ -92,6 +97,16 @@ impl Bus {
     /// Whether this node shares its rooms with others.
     pub fn clustered(&self) -> bool {
         self.0.is_some()
+    }
+
+    /// Publishes a committed batch to every node, this one included.
+    pub(crate) async fn publish_chats(&self, body: Vec<u8>) -> Result<(), BusError> {
+        self.publish(CHAT_CHANNEL.into(), body).await
+    }
+
+    /// Every node's published batches, in the order Redis ran the publishes.
+    pub(crate) async fn chats(&self) -> Result<MessageStream<ChanItem>, BusError> {
+        self.subscribe(CHAT_CHANNEL.into(), CHAT_BUFFER).await
     }
 }
 

@@ -11,62 +11,51 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::bus::Io;
-use super::bus::Sock;
-use serde_json::value::RawValue;
+use super::bus::{Bus, Io, Sock};
+use super::fanout;
 use socketioxide::{SendError, SocketError};
 
 use super::{Conn, handlers};
+use crate::domain::Message;
 use crate::store::Committed;
 
 /// How long to keep trying to tell a stalled socket it is disconnected before
 /// leaving it to the Engine.IO ping timeout.
 const DISCONNECT_TRIES: u32 = 600;
 
-/// Sends committed messages to the sockets in their rooms, in commit (and so
-/// id) order: this node's sockets one by one, other nodes' through the
-/// adapter (Redis), which they apply in publish order. A batch's order guard
-/// is dropped only after both, so the next writer of its rooms, on any node,
-/// publishes after it.
-pub async fn deliver(io: Io, node_room: String, clustered: bool, mut committed: Committed) {
+/// Sends committed messages to the sockets of this node, in id order.
+/// Alone, batches come straight from the writer; in a cluster, from Redis
+/// (see `fanout`), in the one order every node sees.
+pub async fn deliver(io: Io, bus: Bus, committed: Committed) {
+    if bus.clustered() {
+        fanout::run(io, bus, committed).await;
+        return;
+    }
+    let mut committed = committed;
     while let Some(batch) = committed.recv().await {
-        for run in batch.messages.chunk_by(|a, b| a.room == b.room) {
-            let room = run[0].room.clone();
-            let mut sockets = io.local().within(room.clone()).sockets();
-            for m in run {
-                // Serialized once, copied into each socket's packet.
-                let Ok(json) = serde_json::value::to_raw_value(m) else {
-                    continue;
-                };
-                // A socket that overflowed gets nothing more: no later message
-                // may reach it after one it missed.
-                sockets.retain(|s| match s.emit("chat", &json) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        send_failed(s, &e);
-                        false
-                    }
-                });
-                if clustered {
-                    to_other_nodes(&io, &room, &node_room, &json).await;
-                }
-            }
-        }
-        drop(batch.order);
+        to_local_sockets(&io, &batch.messages);
     }
 }
 
-/// Broadcasts a chat to the room's sockets on the other nodes. While Redis
-/// is down this fails (the bus logs it once); those clients find the
-/// message with `join {since}` or `history`.
-async fn to_other_nodes(io: &Io, room: &str, node_room: &str, json: &RawValue) {
-    let result = io
-        .to(room.to_owned())
-        .except(node_room.to_owned())
-        .emit("chat", json)
-        .await;
-    if let Err(e) = result {
-        tracing::debug!(error = %e, room, "chat not sent to other nodes");
+/// Emits each message to every socket of this node in its room, in order.
+pub(crate) fn to_local_sockets(io: &Io, messages: &[Message]) {
+    for run in messages.chunk_by(|a, b| a.room == b.room) {
+        let mut sockets = io.local().within(run[0].room.clone()).sockets();
+        for m in run {
+            // Serialized once, copied into each socket's packet.
+            let Ok(json) = serde_json::value::to_raw_value(m) else {
+                continue;
+            };
+            // A socket that overflowed gets nothing more: no later message
+            // may reach it after one it missed.
+            sockets.retain(|s| match s.emit("chat", &json) {
+                Ok(()) => true,
+                Err(e) => {
+                    send_failed(s, &e);
+                    false
+                }
+            });
+        }
     }
 }
 

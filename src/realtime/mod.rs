@@ -3,6 +3,7 @@
 
 mod bus;
 mod delivery;
+mod fanout;
 mod handlers;
 mod inbox;
 mod payload;
@@ -29,8 +30,6 @@ pub struct Ctx {
     pub io: Io,
     /// The adapter's pub/sub, for health checks.
     pub bus: Bus,
-    /// The room all of this node's sockets sit in (see `presence`).
-    pub node_room: String,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub auth: Auth,
@@ -52,11 +51,6 @@ impl Ctx {
     /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
     pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
         futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await
-    }
-
-    /// A fresh node-room name, for [`Ctx::node_room`].
-    pub fn new_node_room() -> String {
-        presence::node_room()
     }
 }
 
@@ -103,8 +97,8 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         .and_then(|v| v.to_str().ok());
     let identity = ctx.auth.identify(token, cookie).await?;
     tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
-    // Bookkeeping rooms: who is online, and which node holds the socket.
-    s.join([presence::user_room(&identity.user), ctx.node_room.clone()]);
+    // A bookkeeping room: who is online, on any node (see `presence`).
+    s.join(presence::user_room(&identity.user));
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,

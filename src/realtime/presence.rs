@@ -1,10 +1,9 @@
 //! Who is online in a room, counted on every node.
 //!
-//! Each socket also sits in two rooms of its own whose names no chat room
-//! can have (`@` is not allowed in room names): `@user/{user as JSON}`, so
-//! the adapter's "rooms of the sockets in room R" (answered by every node
-//! through Redis) names R's users, and `@node/{id}`, so a broadcast can skip
-//! this node's sockets (see `delivery`).
+//! Each socket also sits in a room of its own whose name no chat room can
+//! have (`@` is not allowed in room names): `@user/{user as JSON}`, so the
+//! adapter's "rooms of the sockets in room R" (answered by every node through
+//! Redis) names R's users.
 
 use std::collections::HashSet;
 
@@ -17,11 +16,6 @@ const USER_ROOM: &str = "@user/";
 pub(crate) fn user_room(user: &User) -> String {
     let json = serde_json::to_string(user).unwrap_or_default();
     format!("{USER_ROOM}{json}")
-}
-
-/// A random room name for this node's sockets.
-pub(crate) fn node_room() -> String {
-    format!("@node/{:016x}", rand::random::<u64>())
 }
 
 /// Whether `room` is a chat room (not one of the bookkeeping rooms above).

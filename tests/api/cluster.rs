@@ -121,7 +121,7 @@ async fn clients_of_a_killed_node_resume_on_another_without_losing_acked_chats()
         for round in 0..3 {
             let sends = survivors
                 .iter()
-                .map(|c| c.chat("ops", &format!("during {round}")));
+                .map(|c| async move { c.chat("ops", &format!("during {round}")).await });
             ids.extend(
                 futures_util::future::join_all(sends)
                     .await
