@@ -141,7 +141,7 @@ async fn clients_of_a_killed_node_resume_on_another_without_losing_acked_chats()
 
     // The victims reconnect to node 0 and rejoin with the last id they saw.
     for &i in &victims {
-        let mut c = cluster.nodes[0].client(&format!("u{i}")).await;
+        let c = cluster.nodes[0].client(&format!("u{i}")).await;
         let since = seen[i].iter().max().copied().unwrap_or(0);
         let ack = c.ack("join", json!({"room": "ops", "since": since})).await;
         assert_eq!(ack["ok"], true, "{ack}");

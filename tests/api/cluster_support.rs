@@ -148,7 +148,8 @@ impl Node {
 pub struct Cluster {
     pub nodes: Vec<Node>,
     pub redis: RedisServer,
-    pub schema: PgSchema,
+    /// Kept for the cluster's lifetime: dropping it drops the schema.
+    _schema: PgSchema,
 }
 
 impl Cluster {
@@ -163,7 +164,7 @@ impl Cluster {
         Self {
             nodes,
             redis,
-            schema,
+            _schema: schema,
         }
     }
 }
