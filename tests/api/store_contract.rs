@@ -32,66 +32,99 @@ fn msg(room: &str, who: &str, text: &str) -> NewMessage {
 }
 
 async fn accounts_and_sessions(s: &dyn Store) {
-    assert_eq!(s.setting_or_insert("k", "first").await.unwrap(), "first");
-    assert_eq!(s.setting_or_insert("k", "second").await.unwrap(), "first");
+    assert_eq!(
+        s.setting_or_insert("k", "first").await.expect("store call"),
+        "first"
+    );
+    assert_eq!(
+        s.setting_or_insert("k", "second")
+            .await
+            .expect("store call"),
+        "first"
+    );
 
-    s.create_user(&user("ann"), "hash").await.unwrap();
+    s.create_user(&user("ann"), "hash")
+        .await
+        .expect("store call");
     assert!(matches!(
         s.create_user(&user("ann"), "other").await,
         Err(StoreError::Conflict)
     ));
-    let c = s.credentials("ann").await.unwrap().expect("ann exists");
+    let c = s
+        .credentials("ann")
+        .await
+        .expect("store call")
+        .expect("ann exists");
     assert_eq!(
         (c.user, c.password_hash.as_str(), c.disabled),
         (user("ann"), "hash", false)
     );
-    assert!(s.credentials("nobody").await.unwrap().is_none());
+    assert!(s.credentials("nobody").await.expect("store call").is_none());
 
-    s.create_session("tok", "ann", 2_000).await.unwrap();
+    s.create_session("tok", "ann", 2_000)
+        .await
+        .expect("store call");
     assert!(matches!(
         s.create_session("tok", "ann", 3_000).await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        s.session_user("tok", 1_999).await.unwrap(),
+        s.session_user("tok", 1_999).await.expect("store call"),
         Some(user("ann"))
     );
-    assert_eq!(s.session_user("tok", 2_000).await.unwrap(), None, "expired");
-    s.delete_session("tok").await.unwrap();
-    assert_eq!(s.session_user("tok", 0).await.unwrap(), None, "deleted");
-    s.ping().await.unwrap();
+    assert_eq!(
+        s.session_user("tok", 2_000).await.expect("store call"),
+        None,
+        "expired"
+    );
+    s.delete_session("tok").await.expect("store call");
+    assert_eq!(
+        s.session_user("tok", 0).await.expect("store call"),
+        None,
+        "deleted"
+    );
+    s.ping().await.expect("store call");
 }
 
 async fn rooms_and_members(s: &dyn Store) {
     s.create_room(&room("pub", Visibility::Public, "ann"))
         .await
-        .unwrap();
+        .expect("store call");
     s.create_room(&room("secret", Visibility::Private, "ann"))
         .await
-        .unwrap();
+        .expect("store call");
     s.create_room(&room("bobs", Visibility::Private, "bob"))
         .await
-        .unwrap();
+        .expect("store call");
     assert!(matches!(
         s.create_room(&room("pub", Visibility::Private, "bob"))
             .await,
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        s.room("secret").await.unwrap(),
+        s.room("secret").await.expect("store call"),
         Some(room("secret", Visibility::Private, "ann"))
     );
-    assert_eq!(s.room("none").await.unwrap(), None);
+    assert_eq!(s.room("none").await.expect("store call"), None);
 
-    assert!(!s.is_member("secret", "cat").await.unwrap());
-    s.add_member("secret", "cat").await.unwrap();
-    s.add_member("secret", "cat").await.unwrap();
-    assert!(s.is_member("secret", "cat").await.unwrap());
+    assert!(!s.is_member("secret", "cat").await.expect("store call"));
+    s.add_member("secret", "cat").await.expect("store call");
+    s.add_member("secret", "cat").await.expect("store call");
+    assert!(s.is_member("secret", "cat").await.expect("store call"));
 
     let names = |rs: Vec<RoomRecord>| rs.into_iter().map(|r| r.name).collect::<Vec<_>>();
-    assert_eq!(names(s.rooms_for("ann").await.unwrap()), ["pub", "secret"]);
-    assert_eq!(names(s.rooms_for("bob").await.unwrap()), ["bobs", "pub"]);
-    assert_eq!(names(s.rooms_for("cat").await.unwrap()), ["pub", "secret"]);
+    assert_eq!(
+        names(s.rooms_for("ann").await.expect("store call")),
+        ["pub", "secret"]
+    );
+    assert_eq!(
+        names(s.rooms_for("bob").await.expect("store call")),
+        ["bobs", "pub"]
+    );
+    assert_eq!(
+        names(s.rooms_for("cat").await.expect("store call")),
+        ["pub", "secret"]
+    );
 }
 
 async fn messages_and_pages(s: &dyn Store) {
@@ -104,12 +137,12 @@ async fn messages_and_pages(s: &dyn Store) {
             msg("a", "ann", "a2"),
         ])
         .await
-        .unwrap()
+        .expect("store call")
         .messages;
     let second = s
         .append((3..=6).map(|i| msg("a", "ann", &format!("a{i}"))).collect())
         .await
-        .unwrap()
+        .expect("store call")
         .messages;
     let ids: Vec<i64> = first.iter().chain(&second).map(|m| m.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
@@ -121,7 +154,10 @@ async fn messages_and_pages(s: &dyn Store) {
             .map(|m| m.message.clone())
             .collect::<Vec<_>>()
     };
-    let latest = s.history("a", Page::Latest { limit: 4 }).await.unwrap();
+    let latest = s
+        .history("a", Page::Latest { limit: 4 })
+        .await
+        .expect("store call");
     assert_eq!(
         (texts(&latest), latest.more),
         (
@@ -138,7 +174,7 @@ async fn messages_and_pages(s: &dyn Store) {
             },
         )
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (texts(&before), before.more),
         (vec!["a1".into(), "a2".into()], false)
@@ -152,17 +188,20 @@ async fn messages_and_pages(s: &dyn Store) {
             },
         )
         .await
-        .unwrap();
+        .expect("store call");
     assert_eq!(
         (texts(&after), after.more),
         (vec!["a3".into(), "a4".into(), "a5".into()], true)
     );
-    let b = s.history("b", Page::Latest { limit: 50 }).await.unwrap();
+    let b = s
+        .history("b", Page::Latest { limit: 50 })
+        .await
+        .expect("store call");
     assert_eq!(b.messages, vec![first[1].clone()]);
     assert!(
         s.history("none", Page::Latest { limit: 50 })
             .await
-            .unwrap()
+            .expect("store call")
             .messages
             .is_empty()
     );
@@ -176,25 +215,25 @@ async fn story(s: &dyn Store) {
 
 #[tokio::test]
 async fn sqlite_store_keeps_the_store_contract() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("store call");
     let s = store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
-        .unwrap();
+        .expect("store call");
     story(s.as_ref()).await;
 }
 
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract() {
     let schema = PgSchema::create().await;
-    let s = store::open(&schema.url).await.unwrap();
+    let s = store::open(&schema.url).await.expect("store call");
     story(s.as_ref()).await;
     // Opening again (a restart, or a second node) migrates nothing twice.
-    let again = store::open(&schema.url).await.unwrap();
+    let again = store::open(&schema.url).await.expect("store call");
     assert_eq!(
         again
             .history("a", Page::Latest { limit: 50 })
             .await
-            .unwrap()
+            .expect("store call")
             .messages
             .len(),
         6
@@ -208,8 +247,8 @@ async fn postgres_store_keeps_the_store_contract() {
 async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
     let schema = PgSchema::create().await;
     let nodes = [
-        store::open(&schema.url).await.unwrap(),
-        store::open(&schema.url).await.unwrap(),
+        store::open(&schema.url).await.expect("store call"),
+        store::open(&schema.url).await.expect("store call"),
     ];
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
@@ -222,17 +261,18 @@ async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
                 tokio::task::yield_now().await;
                 delivered
                     .lock()
-                    .unwrap()
+                    .expect("store call")
                     .extend(appended.messages.iter().map(|m| m.id));
                 drop(appended.order);
             }
         }));
     }
     for t in tasks {
-        t.await.unwrap();
+        t.await.expect("store call");
     }
-    let ids = delivered.lock().unwrap().clone();
-    assert_eq!(ids.len(), 2 * (14 * 1 + 13 * 2 + 13 * 3));
+    let ids = delivered.lock().expect("store call").clone();
+    // Batch sizes cycle 1, 2, 3 over 40 rounds: 14 + 13·2 + 13·3 per node.
+    assert_eq!(ids.len(), 2 * (14 + 13 * 2 + 13 * 3));
     assert!(
         ids.windows(2).all(|w| w[0] < w[1]),
         "delivery order is id order: {ids:?}"
