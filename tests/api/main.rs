@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod nginx;
 mod pg;
 mod py_client;
 mod raw;
