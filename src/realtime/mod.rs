@@ -48,6 +48,27 @@ impl Ctx {
         })
     }
 
+    /// Takes every socket of `user_id`, on every node, out of `room`, and
+    /// tells them and the room (`leave` with `"reason": "removed"`). For the
+    /// owner removing a member; access checks are the caller's.
+    pub async fn remove_from_room(&self, room: &str, user_id: &str) {
+        let online = presence::online(&self.io, room).await;
+        for user in online.into_iter().filter(|u| u.id == user_id) {
+            let theirs = presence::user_room(&user);
+            if let Err(e) = self.io.within(theirs.clone()).leave(room.to_owned()).await {
+                tracing::warn!(error = %e, room, "removal may not have reached every node");
+            }
+            let notice = serde_json::json!({
+                "room": room, "user": user, "ts": crate::domain::now_ms(), "reason": "removed",
+            });
+            let _ = self
+                .io
+                .to([room.to_owned(), theirs])
+                .emit("leave", &notice)
+                .await;
+        }
+    }
+
     /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
     pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
         futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await

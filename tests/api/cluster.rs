@@ -2,11 +2,15 @@
 //! Redis act as one server.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use roomcast::config::{Secret, Settings};
+use roomcast::realtime::Ctx;
 use serde_json::{Value, json};
 
 use crate::cluster_support::*;
 use crate::helpers::*;
+use crate::pg::PgSchema;
 
 fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().unwrap_or_else(|| panic!("no id in {v}"))
@@ -220,4 +224,54 @@ async fn every_node_delivers_again_after_redis_restarts_under_traffic() {
         }
         assert_once_in_order(&got, &after, &format!("client {i}"));
     }
+}
+
+/// A node in this process, so the test can call its `Ctx` (the owner's
+/// "remove member" route is built on `Ctx::remove_from_room`).
+async fn in_process_node(database: &str, redis: &str) -> (String, Arc<Ctx>) {
+    let mut settings = Settings::new(database);
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.jwt_secret = Some(Secret(SECRET.into()));
+    settings.redis = Some(redis.into());
+    let app = roomcast::app::build(settings).await.expect("build node");
+    let addr = app.local_addr().expect("bound address");
+    let ctx = app.ctx();
+    tokio::spawn(app.run());
+    (format!("http://{addr}/"), ctx)
+}
+
+#[tokio::test]
+async fn removing_a_member_takes_their_sockets_out_of_the_room_on_every_node() {
+    let schema = PgSchema::create().await;
+    let redis = RedisServer::start().await;
+    let (url_a, ctx_a) = in_process_node(&schema.url, &redis.url()).await;
+    let (url_b, _ctx_b) = in_process_node(&schema.url, &redis.url()).await;
+    let connect = |url: &str, sub: &str| {
+        let (url, how) = (url.to_owned(), Connect::token(token(sub, None)));
+        async move { TestClient::connect(&url, how).await.expect("connect") }
+    };
+    let mut owner = connect(&url_a, "olga").await;
+    let mut member = connect(&url_b, "mia").await;
+    owner.join("club").await;
+    member.join("club").await;
+
+    ctx_a.remove_from_room("club", "mia").await;
+    for c in [&mut member, &mut owner] {
+        let leave = c.next("leave").await;
+        assert_eq!(
+            (leave["user"]["id"].as_str(), leave["reason"].as_str()),
+            (Some("mia"), Some("removed"))
+        );
+    }
+    owner.chat("club", "members only").await;
+    owner.next("chat").await;
+    member
+        .none("chat", std::time::Duration::from_millis(300))
+        .await;
+    let refused = member
+        .ack("chat", json!({"room": "club", "message": "still here?"}))
+        .await;
+    assert_eq!(refused["error"], "not_in_room", "{refused}");
+    let rooms = owner.ack("rooms", json!({})).await;
+    assert_eq!(rooms["rooms"][0]["online"], 1, "{rooms}");
 }
