@@ -34,6 +34,8 @@ impl Nginx {
             .map(|l| match l.trim() {
                 "hash $remote_addr consistent;" => format!("{l}\n        {servers}"),
                 "listen 127.0.0.1:8080;" => format!("        listen 127.0.0.1:{port};"),
+                // One process: killing it on drop leaves no orphaned workers.
+                "daemon off;" => format!("{l}\nmaster_process off;"),
                 _ => l.to_owned(),
             })
             .collect::<Vec<_>>()
