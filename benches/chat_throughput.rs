@@ -10,7 +10,8 @@
 //! Environment (defaults): `BENCH_CLIENTS` (8), `BENCH_WINDOW` (64),
 //! `BENCH_SECS` (10), `BENCH_WARMUP_SECS` (2), `BENCH_MSG_LEN` (48),
 //! `BENCH_ALLOW_LOST` (0; 1 = lost broadcasts only warn), `RUST_LOG` (server
-//! logs, `roomcast=warn`).
+//! logs, `roomcast=warn`), `BENCH_DATABASE` (unset: a temporary SQLite file;
+//! `postgres://…`: a fresh schema in that database).
 //!
 //! Run: `cargo bench --bench chat_throughput`
 //! e.g. `BENCH_CLIENTS=32 BENCH_WINDOW=32 cargo bench --bench chat_throughput`
@@ -468,19 +469,37 @@ async fn check_store(addr: SocketAddr, db_url: &str) -> Result<Stored, String> {
         .and_then(|m| m.last())
         .and_then(|m| m["id"].as_i64());
 
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(1)
-        .connect(db_url)
+    let (count, min_id, max_id) = if db_url.starts_with("postgres") {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(db_url)
+            .await
+            .map_err(|e| format!("open {db_url}: {e}"))?;
+        let row: (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM messages WHERE room = $1",
+        )
+        .bind(ROOM)
+        .fetch_one(&pool)
         .await
-        .map_err(|e| format!("open {db_url}: {e}"))?;
-    let (count, min_id, max_id): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM messages WHERE room = ?",
-    )
-    .bind(ROOM)
-    .fetch_one(&pool)
-    .await
-    .map_err(|e| format!("count messages: {e}"))?;
-    pool.close().await;
+        .map_err(|e| format!("count messages: {e}"))?;
+        pool.close().await;
+        row
+    } else {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(db_url)
+            .await
+            .map_err(|e| format!("open {db_url}: {e}"))?;
+        let row: (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM messages WHERE room = ?",
+        )
+        .bind(ROOM)
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| format!("count messages: {e}"))?;
+        pool.close().await;
+        row
+    };
     Ok(Stored {
         http_last_id,
         count,
@@ -492,7 +511,23 @@ async fn check_store(addr: SocketAddr, db_url: &str) -> Result<Stored, String> {
 async fn bench(cfg: Config) -> Result<bool, String> {
     let cfg = Arc::new(cfg);
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-    let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    // BENCH_DATABASE=postgres://… runs on PostgreSQL, in a fresh schema.
+    let schema = match std::env::var("BENCH_DATABASE") {
+        Ok(url) if url.starts_with("postgres") => Some(PgBenchSchema::create(url).await?),
+        _ => None,
+    };
+    let db_url = match &schema {
+        Some(s) => s.url.clone(),
+        None => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
+    eprintln!(
+        "database: {}",
+        if schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    );
     let mut settings = Settings::new(db_url.clone());
     settings.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     settings.jwt_secret = Some(Secret(SECRET.into()));
@@ -764,5 +799,30 @@ fn main() -> ExitCode {
             eprintln!("chat_throughput: did not finish within {budget:?}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A fresh PostgreSQL schema for one bench run (left for inspection; named
+/// `bench_<random>`).
+struct PgBenchSchema {
+    url: String,
+}
+
+impl PgBenchSchema {
+    async fn create(admin: String) -> Result<Self, String> {
+        use sqlx::Connection;
+        let name = format!("bench_{:016x}", rand::random::<u64>());
+        let mut conn = sqlx::postgres::PgConnection::connect(&admin)
+            .await
+            .map_err(|e| format!("connect {admin}: {e}"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| format!("create schema: {e}"))?;
+        let sep = if admin.contains('?') { '&' } else { '?' };
+        eprintln!("PostgreSQL schema {name} (drop it when done)");
+        Ok(Self {
+            url: format!("{admin}{sep}options[search_path]={name}"),
+        })
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use socketioxide::SocketIo;
+use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
 use crate::auth::Auth;
@@ -16,7 +17,7 @@ use crate::config::{Settings, Timeouts};
 use crate::http::{self, Origins};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::realtime::{self, Ctx};
+use crate::realtime::{self, Adapter, Bus, Ctx};
 use crate::shutdown::Gate;
 use crate::store;
 use crate::web;
@@ -42,7 +43,18 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // answered `invalid_payload` and the socket stays (realtime::inbox).
     let engine_limit = settings.max_payload.saturating_mul(16);
 
+    let bus = match &settings.redis {
+        Some(url) => Bus::connect(url).await?,
+        None => Bus::off(),
+    };
+    let adapter = RedisAdapterCtr::new_with_driver(
+        bus.clone(),
+        // A roomy queue for other nodes' broadcasts: the driver drops what
+        // does not fit.
+        RedisAdapterConfig::default().with_stream_buffer(65_536),
+    );
     let (io_service, io) = SocketIo::builder()
+        .with_adapter::<Adapter>(adapter)
         // A client that lets this fill is disconnected (realtime::delivery).
         // The buffer grows in small blocks as needed, so an idle socket does
         // not pay for the capacity.
@@ -59,6 +71,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .build_svc();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
+        bus: bus.clone(),
         store,
         writer,
         auth,
@@ -68,8 +81,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         metrics: metrics.clone(),
         origins: Origins::new(&settings.allowed_origins),
     });
-    realtime::attach(ctx.clone());
-    tokio::spawn(realtime::deliver(io, committed, metrics));
+    realtime::attach(ctx.clone()).await?;
+    tokio::spawn(realtime::deliver(io, bus, committed, metrics));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).

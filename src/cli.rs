@@ -157,10 +157,16 @@ pub struct ServeArgs {
     #[arg(long, env = "ROOMCAST_LISTEN")]
     pub listen: Option<SocketAddr>,
 
-    /// Database URL: sqlite://PATH (created and migrated on start).
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (created or
+    /// migrated on start). Several nodes share one PostgreSQL database.
     /// [default: sqlite://roomcast.db]
     #[arg(long, env = "ROOMCAST_DATABASE")]
     pub database: Option<String>,
+
+    /// Redis URL (redis://HOST:PORT): nodes on the same Redis and database act
+    /// as one server (PROTOCOL §7).
+    #[arg(long, env = "ROOMCAST_REDIS")]
+    pub redis: Option<String>,
 
     /// HS256 secret that signs and checks JWTs. When absent, a random secret is
     /// generated once and kept in the database, so tokens survive restarts.

@@ -37,8 +37,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
-    /// `sqlite://PATH`.
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
     pub database: String,
+    /// `redis://HOST:PORT`: share rooms with the other nodes on that Redis.
+    pub redis: Option<String>,
     /// `None`: use (or create) the secret kept in the database.
     pub jwt_secret: Option<Secret>,
     /// `join` of an unknown room creates it (PROTOCOL §3).
@@ -100,6 +102,7 @@ impl Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             database: database.into(),
+            redis: None,
             jwt_secret: None,
             auto_create: true,
             registration: true,
@@ -135,6 +138,7 @@ impl Settings {
             config: _,
             listen,
             database,
+            redis,
             jwt_secret,
             no_auto_create,
             no_registration,
@@ -151,6 +155,7 @@ impl Settings {
         } = layer;
         set(&mut self.listen, listen);
         set(&mut self.database, database);
+        set(&mut self.redis, redis.map(Some));
         set(&mut self.jwt_secret, jwt_secret.map(|s| Some(Secret(s))));
         set(&mut self.auto_create, no_auto_create.map(|no| !no));
         set(&mut self.registration, no_registration.map(|no| !no));

@@ -110,7 +110,7 @@ pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Ap
     ))]
 pub(super) async fn list_rooms(State(st): State<AppState>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let rooms: Vec<Value> = list.iter().map(|r| st.room_json(r)).collect();
+    let rooms = st.rooms_json(&list).await;
     Ok(Json(json!({"rooms": rooms})).into_response())
 }
 
@@ -144,7 +144,7 @@ pub(super) async fn create_room(
             .ok_or_else(|| AppError::payload("visibility must be \"public\" or \"private\""))?,
     };
     let room = rooms::create(st.store.as_ref(), &who, &name, visibility).await?;
-    Ok((StatusCode::CREATED, Json(st.room_json(&room))).into_response())
+    Ok((StatusCode::CREATED, Json(st.room_json(&room).await)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/rooms/{room}/messages", tag = "messages",
@@ -282,18 +282,29 @@ pub(super) async fn remove_member(
 ) -> ApiResult {
     let name = room_name(&room)?;
     let record = rooms::remove_member(st.store.as_ref(), &who, &name, &user).await?;
-    realtime::evict(&st, &record, &user).await?;
+    realtime::evict(&st, &record, &user).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// 200 when the database answers and, with Redis configured, Redis does too;
+/// 503 otherwise, naming what is down (a node without Redis still serves
+/// its own sockets, but not as part of the cluster).
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
     responses(
-        (status = 200, description = "The server and its database answer", body = Health),
-        (status = 503, description = "The database does not answer"),
+        (status = 200, description = "The server, its database and (when configured) Redis answer", body = Health),
+        (status = 503, description = "The database or Redis does not answer"),
     ))]
 pub(super) async fn health(State(st): State<AppState>) -> Response {
     match st.store.ping().await {
-        Ok(()) => Json(json!({"status": "ok"})).into_response(),
+        Ok(()) => match st.bus.redis_up() {
+            None => Json(json!({"status": "ok"})).into_response(),
+            Some(true) => Json(json!({"status": "ok", "redis": "up"})).into_response(),
+            Some(false) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "degraded", "database": "up", "redis": "down"})),
+            )
+                .into_response(),
+        },
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (

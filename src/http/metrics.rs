@@ -5,11 +5,19 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
+use crate::realtime;
 
 pub(super) async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
-    // Rooms of the default namespace; socket ids count as rooms in
-    // socketioxide only with the `__private` prefix feature, which is off.
-    let rooms = st.io.rooms().await.map(|r| r.len()).unwrap_or(0);
+    // Chat rooms with a socket on this node (like every gauge here), without
+    // the bookkeeping rooms of `realtime::presence`. Socket ids count as rooms
+    // in socketioxide only with the `__private` prefix feature, which is off.
+    let rooms = st
+        .io
+        .local()
+        .rooms()
+        .await
+        .map(|r| r.iter().filter(|r| realtime::is_chat_room(r)).count())
+        .unwrap_or(0);
     (
         [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
         st.metrics.render(rooms),

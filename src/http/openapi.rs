@@ -81,8 +81,13 @@ pub(super) struct Membership {
 
 #[derive(Serialize, ToSchema)]
 pub(super) struct Health {
+    /// `ok`, or `degraded` (503) while Redis is down.
     #[schema(example = "ok")]
     status: String,
+    /// `up` or `down`; only with `--redis`.
+    redis: Option<String>,
+    /// `up`; only in a `degraded` answer.
+    database: Option<String>,
 }
 
 #[derive(OpenApi)]

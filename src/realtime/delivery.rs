@@ -11,11 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use socketioxide::SocketIo;
-use socketioxide::extract::SocketRef;
+use super::bus::{Bus, Io, Sock};
+use super::fanout;
 use socketioxide::{SendError, SocketError};
 
 use super::{Conn, handlers};
+use crate::domain::Message;
 use crate::metrics::Metrics;
 use crate::store::Committed;
 
@@ -23,44 +24,56 @@ use crate::store::Committed;
 /// leaving it to the Engine.IO ping timeout.
 const DISCONNECT_TRIES: u32 = 600;
 
-/// Sends committed messages to the sockets in their rooms, in commit (and so id) order.
-pub async fn deliver(io: SocketIo, mut committed: Committed, metrics: Arc<Metrics>) {
+/// Sends committed messages to the sockets of this node, in id order.
+/// Alone, batches come straight from the writer; in a cluster, from Redis
+/// (see `fanout`), in the one order every node sees.
+pub async fn deliver(io: Io, bus: Bus, committed: Committed, metrics: Arc<Metrics>) {
+    if bus.clustered() {
+        fanout::run(io, bus, committed, metrics).await;
+        return;
+    }
+    let mut committed = committed;
     while let Some(batch) = committed.recv().await {
-        metrics.messages_stored.inc_by(batch.len() as u64);
-        for run in batch.chunk_by(|a, b| a.room == b.room) {
-            let mut sockets = io.within(run[0].room.clone()).sockets();
-            for m in run {
-                // Serialized once, copied into each socket's packet.
-                let Ok(json) = serde_json::value::to_raw_value(m) else {
-                    continue;
-                };
-                // A socket that overflowed gets nothing more: no later message
-                // may reach it after one it missed.
-                sockets.retain(|s| match s.emit("chat", &json) {
-                    Ok(()) => {
-                        metrics.deliveries.inc();
-                        true
-                    }
-                    Err(e) => {
-                        send_failed(s, &e);
-                        false
-                    }
-                });
-            }
+        metrics.messages_stored.inc_by(batch.messages.len() as u64);
+        to_local_sockets(&io, &batch.messages, &metrics);
+    }
+}
+
+/// Emits each message to every socket of this node in its room, in order.
+pub(crate) fn to_local_sockets(io: &Io, messages: &[Message], metrics: &Metrics) {
+    for run in messages.chunk_by(|a, b| a.room == b.room) {
+        let mut sockets = io.local().within(run[0].room.clone()).sockets();
+        for m in run {
+            // Serialized once, copied into each socket's packet.
+            let Ok(json) = serde_json::value::to_raw_value(m) else {
+                continue;
+            };
+            // A socket that overflowed gets nothing more: no later message
+            // may reach it after one it missed.
+            sockets.retain(|s| match s.emit("chat", &json) {
+                Ok(()) => {
+                    metrics.deliveries.inc();
+                    true
+                }
+                Err(e) => {
+                    send_failed(s, &e);
+                    false
+                }
+            });
         }
     }
 }
 
 /// Handles a failed send to `s`: a full buffer disconnects it (see the
 /// module doc); a closed socket needs nothing.
-pub(crate) fn send_failed(s: &SocketRef, e: &SendError) {
+pub(crate) fn send_failed(s: &Sock, e: &SendError) {
     if matches!(e, SendError::Socket(SocketError::InternalChannelFull)) {
         overflowed(s);
     }
 }
 
 /// Takes a socket that could not be sent to out of its rooms and disconnects it.
-fn overflowed(s: &SocketRef) {
+fn overflowed(s: &Sock) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };

@@ -5,7 +5,9 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use socketioxide::extract::{AckSender, SocketRef};
+use socketioxide::extract::AckSender;
+
+use super::bus::{Adapter, Sock};
 
 use super::inbox::Inbound;
 use super::{Conn, delivery, payload, presence};
@@ -18,7 +20,7 @@ use crate::store::{NewMessage, Page, StoreError};
 const JOIN_HISTORY: u32 = 50;
 const REPLAY_LIMIT: u32 = 500;
 
-pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
+pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
     if conn.overflowed.load(Ordering::Relaxed) {
         return;
     }
@@ -52,11 +54,11 @@ pub(crate) async fn dispatch(conn: &Conn, s: &SocketRef, ev: Inbound) {
         .observe(received.elapsed().as_secs_f64());
 }
 
-fn joined(s: &SocketRef, room: &RoomName) -> bool {
+fn joined(s: &Sock, room: &RoomName) -> bool {
     s.rooms().iter().any(|r| r == room.as_str())
 }
 
-async fn join(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
     let obj = payload::object(payload)?;
     let name = payload::room(&obj)?;
     let since = payload::opt_id(&obj, "since")?;
@@ -91,14 +93,14 @@ async fn join(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Valu
         let _ = ctx.io.to(name.to_string()).emit("join", &notice).await;
     }
     Ok(json!({
-        "room": conn.ctx.room_json(&room),
+        "room": conn.ctx.room_json(&room).await,
         "history": history.messages,
         "more": history.more,
-        "online": presence::online(&ctx.io, name.as_str()),
+        "online": presence::online(&ctx.io, name.as_str()).await,
     }))
 }
 
-async fn leave(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
     let obj = payload::object(payload)?;
     let name = payload::room(&obj)?;
     if !joined(s, &name) {
@@ -117,9 +119,9 @@ async fn leave(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Val
 
 async fn chat(
     conn: &Conn,
-    s: &SocketRef,
+    s: &Sock,
     payload: Option<Value>,
-    ack: AckSender,
+    ack: AckSender<Adapter>,
     received: Instant,
 ) {
     let metrics = conn.ctx.metrics.clone();
@@ -172,7 +174,7 @@ async fn chat(
     conn.ctx.writer.submit(message, done).await;
 }
 
-async fn typing(conn: &Conn, s: &SocketRef, payload: Option<Value>) -> Result<Value, AppError> {
+async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
     let obj = payload::object(payload)?;
     let name = payload::room(&obj)?;
     if !joined(s, &name) {
@@ -210,12 +212,12 @@ async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<Value, AppErr
         payload::object(payload)?;
     }
     let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
-    let rooms: Vec<Value> = list.iter().map(|r| conn.ctx.room_json(r)).collect();
+    let rooms = conn.ctx.rooms_json(&list).await;
     Ok(json!({"rooms": rooms}))
 }
 
 /// Tells each room the socket was in that it left (PROTOCOL §4).
-pub(crate) async fn disconnected(s: SocketRef) {
+pub(crate) async fn disconnected(s: Sock) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };
@@ -227,12 +229,12 @@ pub(crate) async fn disconnected(s: SocketRef) {
 
 /// Tells each of `rooms` that the socket left because it went away.
 pub(crate) async fn announce_disconnect(
-    s: &SocketRef,
+    s: &Sock,
     conn: &Conn,
     rooms: Vec<socketioxide_core::adapter::Room>,
 ) {
     let ts = now_ms();
-    for room in rooms {
+    for room in rooms.into_iter().filter(|r| presence::is_chat_room(r)) {
         let notice =
             json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
         let _ = s.to(room).emit("leave", &notice).await;

@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::Value;
-use socketioxide::extract::{AckSender, Event, SocketRef, TryData};
+use socketioxide::extract::{AckSender, Event, TryData};
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
+use super::bus::{Adapter, Sock};
 use super::{Conn, handlers};
 use crate::error::AppError;
 use crate::shutdown::Busy;
@@ -28,7 +29,7 @@ pub(crate) struct Inbound {
     pub(crate) event: String,
     /// `None` when the event had no argument or it was not JSON.
     pub(crate) payload: Option<Value>,
-    pub(crate) ack: AckSender,
+    pub(crate) ack: AckSender<Adapter>,
     /// When the packet was read, for the ack latency metric.
     pub(crate) received: Instant,
 }
@@ -55,11 +56,11 @@ pub(crate) struct Queued;
 #[error("event could not be queued: no connection state or unreadable event")]
 pub(crate) struct NoConn;
 
-impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
+impl FromMessageParts<Adapter> for Queued {
     type Error = NoConn;
 
     fn from_message_parts(
-        s: &Arc<Socket>,
+        s: &Arc<Socket<Adapter>>,
         v: &mut socketioxide_core::Value,
         ack_id: &Option<i64>,
     ) -> Result<Self, NoConn> {
@@ -83,12 +84,12 @@ impl FromMessageParts<socketioxide::adapter::LocalAdapter> for Queued {
             ack,
             received: Instant::now(),
         };
-        push(conn, SocketRef::from(s.clone()), inbound);
+        push(conn, Sock::from(s.clone()), inbound);
         Ok(Queued)
     }
 }
 
-fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
+fn push(conn: Arc<Conn>, socket: Sock, inbound: Inbound) {
     let start = {
         let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
         if conn.ctx.gate.is_closing() {
@@ -113,12 +114,12 @@ fn push(conn: Arc<Conn>, socket: SocketRef, inbound: Inbound) {
 }
 
 /// Answers an event that will not be handled.
-fn refuse(conn: &Conn, ack: AckSender, err: &AppError) {
+fn refuse(conn: &Conn, ack: AckSender<Adapter>, err: &AppError) {
     conn.ctx.metrics.event_error(err.code());
     let _ = ack.send(&err.to_ack());
 }
 
-async fn drain(conn: Arc<Conn>, socket: SocketRef, _busy: Busy) {
+async fn drain(conn: Arc<Conn>, socket: Sock, _busy: Busy) {
     loop {
         let next = {
             let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -1,7 +1,9 @@
 //! The Socket.IO side (PROTOCOL §4): authentication at connect, the events,
 //! and delivery of stored messages to rooms.
 
+mod bus;
 mod delivery;
+mod fanout;
 mod handlers;
 mod inbox;
 mod membership;
@@ -12,8 +14,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;
-use socketioxide::SocketIo;
-use socketioxide::extract::{SocketRef, TryData};
+
+use socketioxide::extract::TryData;
 use socketioxide::handler::ConnectHandler;
 
 use crate::auth::{Auth, Identity};
@@ -25,12 +27,16 @@ use crate::metrics::Metrics;
 use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
 
+pub use bus::{Adapter, Bus, Io, Sock};
 pub use delivery::deliver;
 pub use membership::evict;
+pub use presence::is_chat_room;
 
 /// What the socket handlers share.
 pub struct Ctx {
-    pub io: SocketIo,
+    pub io: Io,
+    /// The adapter's pub/sub, for health checks.
+    pub bus: Bus,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub auth: Auth,
@@ -44,15 +50,47 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// A room as payloads show it, with its live `online` count.
-    pub fn room_json(&self, room: &RoomRecord) -> Value {
-        let online = presence::online(&self.io, &room.name).len();
+    /// A room as payloads show it, with its live `online` count (all nodes).
+    pub async fn room_json(&self, room: &RoomRecord) -> Value {
+        let online = presence::online(&self.io, &room.name).await.len();
         serde_json::json!({
             "name": room.name,
             "visibility": room.visibility,
             "owner": room.owner,
             "online": online,
         })
+    }
+
+    /// Takes every socket of `user_id`, on every node, out of `room`, and
+    /// tells them and the room (`leave` with `"reason": "removed"`). For the
+    /// owner removing a member; access checks are the caller's (see
+    /// `membership::evict`), except that sockets whose token's `rooms` claim
+    /// names the room stay.
+    pub async fn remove_from_room(&self, room: &str, user_id: &str) {
+        let online = presence::online(&self.io, room).await;
+        // Sockets whose token names the room keep it.
+        let keeps = presence::claim_room(user_id, room);
+        for user in online.into_iter().filter(|u| u.id == user_id) {
+            let theirs = presence::user_room(&user);
+            let leaving = self.io.within(theirs.clone()).except(keeps.clone());
+            if let Err(e) = leaving.leave(room.to_owned()).await {
+                tracing::warn!(error = %e, room, "removal may not have reached every node");
+            }
+            let notice = serde_json::json!({
+                "room": room, "user": user, "ts": crate::domain::now_ms(), "reason": "removed",
+            });
+            let _ = self
+                .io
+                .to([room.to_owned(), theirs])
+                .except(keeps.clone())
+                .emit("leave", &notice)
+                .await;
+        }
+    }
+
+    /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
+    pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
+        futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await
     }
 }
 
@@ -77,16 +115,19 @@ const EVENTS: [&str; 6] = ["join", "leave", "chat", "typing", "history", "rooms"
 /// socketioxide runs it before it answers CONNECT, whereas a connect handler
 /// runs in a task of its own after the answer, so an event sent right after
 /// connecting could reach a socket with no handlers yet.
-pub fn attach(ctx: Arc<Ctx>) {
+/// With Redis, this subscribes the namespace's channels.
+pub async fn attach(ctx: Arc<Ctx>) -> anyhow::Result<()> {
     let io = ctx.io.clone();
-    let middleware = move |s: SocketRef, TryData(auth): TryData<Value>| {
+    let middleware = move |s: Sock, TryData(auth): TryData<Value>| {
         let ctx = ctx.clone();
         async move { authenticate(ctx, s, auth.ok()).await }
     };
-    io.ns("/", (async |_: SocketRef| {}).with(middleware));
+    io.ns("/", (async |_: Sock| {}).with(middleware))
+        .await
+        .map_err(|e| anyhow::anyhow!("Socket.IO adapter: {e}"))
 }
 
-async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Result<(), AppError> {
+async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(), AppError> {
     let token = auth
         .as_ref()
         .and_then(|a| a.get("token"))
@@ -109,6 +150,11 @@ async fn authenticate(ctx: Arc<Ctx>, s: SocketRef, auth: Option<Value>) -> Resul
     })?;
     tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
     ctx.metrics.connected_sockets.inc();
+    // A bookkeeping room: who is online, on any node (see `presence`).
+    s.join(presence::user_room(&identity.user));
+    for room in &identity.rooms {
+        s.join(presence::claim_room(&identity.user.id, room));
+    }
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,

@@ -1,21 +1,55 @@
-//! Who is online in a room: the users of the sockets the adapter has in it.
+//! Who is online in a room, counted on every node.
+//!
+//! Each socket also sits in a room of its own whose name no chat room can
+//! have (`@` is not allowed in room names): `@user/{user as JSON}`, so the
+//! adapter's "rooms of the sockets in room R" (answered by every node through
+//! Redis) names R's users.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
-use socketioxide::SocketIo;
-
-use super::Conn;
+use super::bus::Io;
 use crate::domain::User;
 
-/// The distinct users with a socket in `room`, in no particular order.
-pub(crate) fn online(io: &SocketIo, room: &str) -> Vec<User> {
+const USER_ROOM: &str = "@user/";
+const CLAIM_ROOM: &str = "@claim/";
+
+/// The room every socket of `user` sits in.
+pub(crate) fn user_room(user: &User) -> String {
+    let json = serde_json::to_string(user).unwrap_or_default();
+    format!("{USER_ROOM}{json}")
+}
+
+/// The room a socket of `user_id` sits in when its token's `rooms` claim
+/// names `room`: removing the user's membership leaves such sockets in place.
+pub(crate) fn claim_room(user_id: &str, room: &str) -> String {
+    let json = serde_json::to_string(&(user_id, room)).unwrap_or_default();
+    format!("{CLAIM_ROOM}{json}")
+}
+
+/// Whether `room` is a chat room (not one of the bookkeeping rooms above).
+pub fn is_chat_room(room: &str) -> bool {
+    !room.starts_with('@')
+}
+
+/// The distinct users with a socket in `room` on any node, in no particular
+/// order. Without Redis (or while it is down) only this node's are counted.
+pub(crate) async fn online(io: &Io, room: &str) -> Vec<User> {
+    let rooms = match io.within(room.to_owned()).rooms().await {
+        Ok(rooms) => rooms,
+        Err(e) => {
+            tracing::debug!(error = %e, "online: counting this node only");
+            io.local()
+                .within(room.to_owned())
+                .rooms()
+                .await
+                .unwrap_or_default()
+        }
+    };
     let mut seen = HashSet::new();
-    io.within(room.to_owned())
-        .sockets()
-        .into_iter()
-        .filter_map(|s| s.extensions.get::<Arc<Conn>>())
-        .filter(|c| seen.insert(c.identity.user.id.clone()))
-        .map(|c| c.identity.user.clone())
+    rooms
+        .iter()
+        .filter_map(|r| r.strip_prefix(USER_ROOM))
+        .filter_map(|json| serde_json::from_str::<User>(json).ok())
+        .filter(|u| seen.insert(u.id.clone()))
         .collect()
 }

@@ -1,5 +1,7 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
+mod postgres;
+mod postgres_admin;
 mod sqlite;
 mod sqlite_admin;
 mod writer;
@@ -53,6 +55,18 @@ pub struct HistoryPage {
     pub more: bool,
 }
 
+/// Held by a backend until a stored batch has been delivered, so that no
+/// node delivers a later message of the same rooms before it (see
+/// `postgres.rs`); dropping it lets the next writer of those rooms go on.
+pub type OrderGuard = Box<dyn Send + Sync>;
+
+/// A committed batch, with ids and times, in id order.
+pub struct Appended {
+    pub messages: Vec<Message>,
+    /// `None` when the backend has a single writer (SQLite).
+    pub order: Option<OrderGuard>,
+}
+
 /// What the login route needs to check a password.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -92,8 +106,9 @@ pub trait Store: Send + Sync + 'static {
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>>;
 
     /// Stores a batch in one transaction and returns it with ids and times,
-    /// in order. Called only by the [`Writer`].
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Vec<Message>>;
+    /// in order. Called only by the [`Writer`]; its guard must be kept until
+    /// the batch has been delivered.
+    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Appended>;
     async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage>;
 
     /// Answers when the database does (for health checks).
@@ -115,6 +130,9 @@ pub trait Store: Send + Sync + 'static {
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        _ => anyhow::bail!("unsupported database URL {url:?}: expected sqlite://PATH"),
+        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+        _ => anyhow::bail!(
+            "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"
+        ),
     }
 }

@@ -11,7 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 use tokio::sync::Mutex;
 
-use super::{Credentials, HistoryPage, NewMessage, Page, Store, StoreError, StoreResult};
+use super::{Appended, Credentials, HistoryPage, NewMessage, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.
@@ -231,7 +231,7 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(room_of).collect())
     }
 
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Vec<Message>> {
+    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Appended> {
         let mut next_id = self.next_id.lock().await;
         let ts = now_ms();
         let stored: Vec<Message> = batch
@@ -261,7 +261,11 @@ impl Store for SqliteStore {
         }
         tx.commit().await.map_err(db_err)?;
         *next_id += stored.len() as i64;
-        Ok(stored)
+        // One writer task and one process per file: commit order is id order.
+        Ok(Appended {
+            messages: stored,
+            order: None,
+        })
     }
 
     async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage> {

@@ -11,7 +11,7 @@ use prometheus::Histogram;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{NewMessage, Store, StoreError};
+use super::{Appended, NewMessage, Store, StoreError};
 use crate::domain::Message;
 
 /// Called once with the stored message, or with why it was not stored. It
@@ -19,7 +19,7 @@ use crate::domain::Message;
 pub type Done = Box<dyn FnOnce(Result<&Message, StoreError>) + Send>;
 
 /// Committed batches in commit order, for whoever delivers them.
-pub type Committed = mpsc::Receiver<Vec<Message>>;
+pub type Committed = mpsc::Receiver<Appended>;
 
 /// How many messages wait for the writer before senders wait too.
 const QUEUE: usize = 8192;
@@ -79,7 +79,7 @@ impl Writer {
 async fn run(
     store: Arc<dyn Store>,
     mut rx: mpsc::Receiver<Job>,
-    committed: mpsc::Sender<Vec<Message>>,
+    committed: mpsc::Sender<Appended>,
     commit_seconds: Histogram,
 ) {
     let mut pending: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -111,13 +111,13 @@ async fn run(
 
 /// Tells each sender how its message fared, then hands the batch to delivery.
 async fn finish(
-    result: Result<Vec<Message>, StoreError>,
+    result: Result<Appended, StoreError>,
     dones: &mut Vec<Done>,
-    committed: &mpsc::Sender<Vec<Message>>,
+    committed: &mpsc::Sender<Appended>,
 ) {
     match result {
         Ok(stored) => {
-            for (done, m) in dones.drain(..).zip(&stored) {
+            for (done, m) in dones.drain(..).zip(&stored.messages) {
                 done(Ok(m));
             }
             // Delivery learns of the batch in commit order; a closed

@@ -110,9 +110,8 @@ async fn jwt_identity_appears_in_payloads() {
     );
 }
 
-#[tokio::test]
-async fn session_cookie_from_login_authenticates_the_socket_until_logout() {
-    let app = spawn_app().await;
+async fn session_cookie_from_login_authenticates_the_socket_until_logout(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let (token, cookie) = app.register_and_login("carol").await;
     for transport in [TransportType::Polling, TransportType::Websocket] {
         let how = Connect {
@@ -165,9 +164,8 @@ async fn a_bad_token_is_refused_even_with_a_good_cookie() {
     refused_with_unauthorized(app.connect(how).await);
 }
 
-#[tokio::test]
-async fn registration_and_login_errors_follow_the_contract() {
-    let app = spawn_app().await;
+async fn registration_and_login_errors_follow_the_contract(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let ok = json!({"username": "erin", "password": "long enough"});
     assert_eq!(
         app.post("/api/register", ok.clone(), None).await.status(),
@@ -244,3 +242,8 @@ async fn api_routes_need_an_identity() {
     let ok = token("u", None);
     assert_eq!(app.get("/api/rooms", Some(&ok)).await.status(), 200);
 }
+
+crate::on_both_backends!(
+    session_cookie_from_login_authenticates_the_socket_until_logout,
+    registration_and_login_errors_follow_the_contract,
+);

@@ -9,9 +9,8 @@ use crate::helpers::*;
 
 const QUIET: Duration = Duration::from_millis(300);
 
-#[tokio::test]
-async fn join_ack_has_room_history_more_and_online() {
-    let app = spawn_app().await;
+async fn join_ack_has_room_history_more_and_online(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let mut ann = app.client("ann").await;
     let ack = ann.join("general").await;
     assert_eq!(
@@ -186,9 +185,8 @@ async fn typing_reaches_the_others_in_the_room() {
     assert_eq!(not_in["error"], "not_in_room");
 }
 
-#[tokio::test]
-async fn history_pages_backwards() {
-    let app = spawn_app().await;
+async fn history_pages_backwards(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let mut ann = app.client("ann").await;
     ann.join("r").await;
     let mut ids = Vec::new();
@@ -232,9 +230,8 @@ async fn history_pages_backwards() {
     assert_eq!(missing["error"], "not_found");
 }
 
-#[tokio::test]
-async fn join_since_replays_what_was_missed() {
-    let app = spawn_app().await;
+async fn join_since_replays_what_was_missed(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let mut ann = app.client("ann").await;
     ann.join("r").await;
     ann.chat("r", "seen").await;
@@ -264,9 +261,8 @@ async fn join_since_replays_what_was_missed() {
     assert_eq!(up_to_date["more"], false);
 }
 
-#[tokio::test]
-async fn rooms_lists_what_the_user_may_see_with_online_counts() {
-    let app = spawn_app().await;
+async fn rooms_lists_what_the_user_may_see_with_online_counts(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let owner = token("olga", None);
     for (name, vis) in [("pub", "public"), ("secret", "private"), ("vip", "private")] {
         let r = app
@@ -319,9 +315,8 @@ async fn rooms_lists_what_the_user_may_see_with_online_counts() {
     );
 }
 
-#[tokio::test]
-async fn private_rooms_admit_owner_invited_and_claimed_only() {
-    let app = spawn_app().await;
+async fn private_rooms_admit_owner_invited_and_claimed_only(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let owner = token("olga", None);
     let r = app
         .post(
@@ -396,9 +391,8 @@ async fn without_auto_create_unknown_rooms_are_not_found() {
     assert_eq!(ann.ack("join", json!({"room": "made"})).await["ok"], true);
 }
 
-#[tokio::test]
-async fn chats_sent_without_waiting_keep_their_order() {
-    let app = spawn_app().await;
+async fn chats_sent_without_waiting_keep_their_order(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let mut ann = app.client("ann").await;
     let mut bob = app.client("bob").await;
     ann.join("r").await;
@@ -446,3 +440,12 @@ async fn many_clients_that_join_right_after_connecting_are_all_answered() {
     let list = clients[0].ack("rooms", json!({})).await;
     assert_eq!(list["rooms"][0]["online"], 100);
 }
+
+crate::on_both_backends!(
+    join_ack_has_room_history_more_and_online,
+    history_pages_backwards,
+    join_since_replays_what_was_missed,
+    rooms_lists_what_the_user_may_see_with_online_counts,
+    private_rooms_admit_owner_invited_and_claimed_only,
+    chats_sent_without_waiting_keep_their_order,
+);

@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::pg::PgSchema;
+
 pub const SECRET: &str = "test-secret-of-a-reasonable-length";
 /// How long a test waits for something that should happen.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -20,8 +22,37 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
+    /// The SQLite file (unused on PostgreSQL).
     pub db_path: std::path::PathBuf,
     _dir: TempDir,
+    _schema: Option<PgSchema>,
+}
+
+/// Which store a test's server runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `on_sqlite::NAME` and
+/// `on_postgres::NAME`: the contract holds on both stores.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            })*
+        }
+        mod on_postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            })*
+        }
+    };
 }
 
 /// Boots the real server on port 0 with a fresh SQLite file.
@@ -30,9 +61,22 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(Backend::Sqlite, configure).await
+}
+
+/// Boots the real server on port 0 with a fresh SQLite file or PostgreSQL schema.
+pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_path = dir.path().join("test.db");
-    let mut settings = Settings::new(format!("sqlite://{}", db_path.display()));
+    let schema = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgSchema::create().await),
+    };
+    let url = match &schema {
+        Some(s) => s.url.clone(),
+        None => format!("sqlite://{}", db_path.display()),
+    };
+    let mut settings = Settings::new(url);
     settings.listen = "127.0.0.1:0".parse().expect("addr");
     settings.jwt_secret = Some(Secret(SECRET.into()));
     // Tests that are not about limits send bursts and log in often; the
@@ -50,6 +94,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         http: reqwest::Client::new(),
         db_path,
         _dir: dir,
+        _schema: schema,
     }
 }
 
@@ -296,6 +341,17 @@ impl TestClient {
         }
         let got: Vec<_> = self.pending.iter().filter(|(n, _)| n == event).collect();
         assert!(got.is_empty(), "unexpected {event}: {got:?}");
+    }
+
+    /// Every `event` already received, without waiting (others stay queued).
+    pub fn drain(&mut self, event: &str) -> Vec<Value> {
+        while let Ok(item) = self.events.try_recv() {
+            self.pending.push_back(item);
+        }
+        let (hit, rest): (VecDeque<_>, VecDeque<_>) =
+            self.pending.drain(..).partition(|(n, _)| n == event);
+        self.pending = rest;
+        hit.into_iter().map(|(_, v)| v).collect()
     }
 
     pub async fn close(self) {

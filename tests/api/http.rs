@@ -27,9 +27,8 @@ async fn health_answers_when_the_database_does() {
     assert_eq!(r.status(), 200);
 }
 
-#[tokio::test]
-async fn rooms_can_be_created_and_listed() {
-    let app = spawn_app().await;
+async fn rooms_can_be_created_and_listed(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let t = token("olga", None);
     let r = app
         .post(
@@ -80,9 +79,8 @@ async fn rooms_can_be_created_and_listed() {
     assert_eq!(other["rooms"], json!([]));
 }
 
-#[tokio::test]
-async fn an_http_post_is_delivered_like_a_chat() {
-    let app = spawn_app().await;
+async fn an_http_post_is_delivered_like_a_chat(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
     let mut ann = app.client("ann").await;
     ann.join("r").await;
     let bot = token("bot", None);
@@ -145,3 +143,8 @@ async fn an_http_post_is_delivered_like_a_chat() {
         assert_eq!(r.status(), 400, "{q}");
     }
 }
+
+crate::on_both_backends!(
+    rooms_can_be_created_and_listed,
+    an_http_post_is_delivered_like_a_chat,
+);

@@ -1,0 +1,170 @@
+//! Real `roomcast` processes on one PostgreSQL schema and a private
+//! `redis-server` (never the machine's shared Redis, which the cluster tests
+//! restart), for the tests in `cluster.rs`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+use crate::pg::PgSchema;
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub async fn wait_listening(port: u16) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing listens on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A `redis-server` of the test's own, on a free port, killed when dropped.
+pub struct RedisServer {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub async fn start() -> Self {
+        let mut r = Self {
+            port: free_port(),
+            child: None,
+        };
+        r.spawn().await;
+        r
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)");
+        self.child = Some(child);
+        wait_listening(self.port).await;
+    }
+
+    /// Kills the server (every node loses its connection).
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+        }
+    }
+
+    /// Starts it again on the same port, empty.
+    pub async fn restart(&mut self) {
+        self.spawn().await;
+    }
+}
+
+/// One roomcast process.
+pub struct Node {
+    pub addr: String,
+    pub child: Child,
+}
+
+impl Node {
+    pub async fn start(database: &str, redis: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .args(["--database", database, "--redis", redis])
+            .env("ROOMCAST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start roomcast");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
+            .await
+            .expect("roomcast printed its address")
+            .expect("read stdout");
+        let addr = line
+            .trim()
+            .strip_prefix("roomcast listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Self { addr, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub async fn client(&self, sub: &str) -> TestClient {
+        TestClient::connect(&self.url(), Connect::token(token(sub, None)))
+            .await
+            .unwrap_or_else(|e| panic!("{sub} connects to {}: {e}", self.addr))
+    }
+
+    /// `/healthz` status code.
+    pub async fn health(&self) -> u16 {
+        match reqwest::get(format!("http://{}/healthz", self.addr)).await {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        }
+    }
+
+    /// Waits until `/healthz` answers `status`.
+    pub async fn wait_health(&self, status: u16) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.health().await != status {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} /healthz never answered {status}",
+                self.addr
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// `n` nodes on a fresh schema and a private Redis.
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub redis: RedisServer,
+    /// Kept for the cluster's lifetime: dropping it drops the schema.
+    _schema: PgSchema,
+}
+
+impl Cluster {
+    pub async fn start(n: usize) -> Self {
+        let schema = PgSchema::create().await;
+        let redis = RedisServer::start().await;
+        // The first node migrates the schema; the others then find it done.
+        let mut nodes = vec![Node::start(&schema.url, &redis.url()).await];
+        for _ in 1..n {
+            nodes.push(Node::start(&schema.url, &redis.url()).await);
+        }
+        Self {
+            nodes,
+            redis,
+            _schema: schema,
+        }
+    }
+}

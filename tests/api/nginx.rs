@@ -1,0 +1,113 @@
+//! The README's deployment: `deploy/nginx.conf` run for real by Debian's
+//! nginx in front of two nodes, with clients on polling (upgrading to
+//! WebSocket) and WebSocket going through it.
+
+use std::process::Stdio;
+
+use rust_socketio::TransportType;
+use tokio::process::{Child, Command};
+
+use crate::cluster_support::*;
+use crate::helpers::*;
+
+/// nginx with `deploy/nginx.conf`, its listen port and upstreams rewritten,
+/// as a child process with everything under a temporary prefix.
+struct Nginx {
+    port: u16,
+    _child: Child,
+    _prefix: tempfile::TempDir,
+}
+
+impl Nginx {
+    async fn start(upstreams: &[&str]) -> Self {
+        let conf =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
+                .expect("deploy/nginx.conf");
+        let port = free_port();
+        let servers: String = upstreams
+            .iter()
+            .map(|a| format!("server {a};\n        "))
+            .collect();
+        let conf: String = conf
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("server 127.0.0.1:300"))
+            .map(|l| match l.trim() {
+                "hash $remote_addr consistent;" => format!("{l}\n        {servers}"),
+                "listen 127.0.0.1:8080;" => format!("        listen 127.0.0.1:{port};"),
+                // One process: killing it on drop leaves no orphaned workers.
+                "daemon off;" => format!("{l}\nmaster_process off;"),
+                _ => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let prefix = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(prefix.path().join("tmp")).expect("tmp dir");
+        let conf_path = prefix.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).expect("write nginx.conf");
+        let child = Command::new(nginx_binary())
+            .arg("-p")
+            .arg(prefix.path())
+            .arg("-e")
+            .arg(prefix.path().join("error.log"))
+            .arg("-c")
+            .arg(&conf_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("nginx (apt-get install nginx)");
+        wait_listening(port).await;
+        Self {
+            port,
+            _child: child,
+            _prefix: prefix,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+fn nginx_binary() -> &'static str {
+    if std::path::Path::new("/usr/sbin/nginx").exists() {
+        "/usr/sbin/nginx"
+    } else {
+        "nginx"
+    }
+}
+
+#[tokio::test]
+async fn two_nodes_behind_the_deploy_nginx_config_act_as_one() {
+    let cluster = Cluster::start(2).await;
+    let nginx = Nginx::start(&[&cluster.nodes[0].addr, &cluster.nodes[1].addr]).await;
+    let url = nginx.url();
+    let through = |sub: &str, t: TransportType| {
+        let how = Connect::token(token(sub, None)).transport(t);
+        let url = url.clone();
+        async move { TestClient::connect(&url, how).await }
+    };
+    let mut polling = through("polly", TransportType::Any)
+        .await
+        .expect("polling via nginx");
+    let mut ws = through("wanda", TransportType::Websocket)
+        .await
+        .expect("websocket via nginx");
+    let mut direct0 = cluster.nodes[0].client("dora").await;
+    let mut direct1 = cluster.nodes[1].client("dirk").await;
+    for c in [&mut polling, &mut ws, &mut direct0, &mut direct1] {
+        c.join("edge").await;
+    }
+    let sent = polling.chat("edge", "through nginx").await;
+    for c in [&mut ws, &mut direct0, &mut direct1, &mut polling] {
+        assert_eq!(c.next("chat").await["id"], sent["id"]);
+    }
+    let back = direct1.chat("edge", "and back").await;
+    for c in [&mut polling, &mut ws] {
+        assert_eq!(c.next("chat").await["id"], back["id"]);
+    }
+    let health = reqwest::get(format!("{}healthz", nginx.url()))
+        .await
+        .expect("healthz via nginx");
+    assert_eq!(health.status(), 200);
+}
