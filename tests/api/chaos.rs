@@ -3,15 +3,17 @@
 //! history exactly once, nothing is stored twice, nothing unsent appears.
 //!
 //! The faults come from a [`Deployment`]. On SQLite the only process is
-//! roomcast itself, so the fault is SIGKILL and restart. A PostgreSQL and
-//! Redis deployment (issue 5) adds its own faults (restarting a private
-//! PostgreSQL or Redis, never the machine's shared ones) by implementing
-//! the same trait; the writers and the audit do not change.
+//! roomcast itself, so the fault is SIGKILL and restart. The cluster
+//! deployment (`chaos_cluster.rs`: two nodes on a private PostgreSQL and a
+//! private Redis, never the machine's shared ones) rotates through killing a
+//! node, restarting Redis and crashing PostgreSQL; the writers and the audit
+//! do not change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::process::Child;
@@ -24,16 +26,21 @@ use crate::raw::RawWs;
 
 const ROOM: &str = "chaos";
 const WRITERS: usize = 4;
-const ROUNDS: usize = 10;
 /// Acked chats (all writers together) between two faults.
 const ACKS_PER_ROUND: usize = 60;
 
 /// Something the chaos loop can run and hurt.
-trait Deployment {
-    /// The address clients should use now.
-    fn addr(&self) -> String;
-    /// Injects fault number `round`, and recovers from it.
-    async fn fault(&mut self, round: usize);
+pub(crate) trait Deployment {
+    /// The nodes' addresses now; writer `i` uses node `i % len`.
+    fn addrs(&self) -> Vec<String>;
+    /// Injects fault number `round`, and recovers from it. Returns what it did.
+    async fn fault(&mut self, round: usize) -> &'static str;
+    /// Whether a chat may be refused (error ack) during a fault: a node
+    /// whose database is down acks an error, which leaves the chat's fate
+    /// unknown just like a cut connection. A lone SQLite node never refuses.
+    fn may_refuse(&self) -> bool {
+        false
+    }
 }
 
 /// One roomcast process on a SQLite file: killed with SIGKILL and restarted.
@@ -59,16 +66,17 @@ impl SqliteNode {
 }
 
 impl Deployment for SqliteNode {
-    fn addr(&self) -> String {
-        self.addr.clone()
+    fn addrs(&self) -> Vec<String> {
+        vec![self.addr.clone()]
     }
 
-    async fn fault(&mut self, _round: usize) {
+    async fn fault(&mut self, _round: usize) -> &'static str {
         self.server.start_kill().expect("SIGKILL");
         self.server.wait().await.expect("reaped");
         let (server, addr) = start_binary(&self.db, Some(SECRET)).await;
         self.server = server;
         self.addr = addr;
+        "SIGKILL roomcast"
     }
 }
 
@@ -77,18 +85,36 @@ impl Deployment for SqliteNode {
 struct Ledger {
     /// Texts acked `ok`.
     acked: BTreeSet<String>,
-    /// Texts sent whose fate is unknown (the connection died first).
+    /// Texts sent whose fate is unknown (the connection died first, or the
+    /// ack was an error).
     unknown: BTreeSet<String>,
+    /// How many of `unknown` were refused with an error ack.
+    refused: usize,
 }
 
-/// Connects and joins; `None` if the server is not (yet) there.
-async fn connect(addr: &str, user: &str) -> Option<RawWs> {
+/// How a chat fared.
+enum Acked {
+    /// Committed, with this id.
+    Ok(i64),
+    /// Error ack: may or may not be stored (a commit can succeed and its
+    /// connection break before PostgreSQL says so).
+    Refused,
+}
+
+/// Connects and joins, with `since` once the writer has seen an id (as a
+/// reconnecting client does); `None` if the server is not (yet) there or
+/// the join fails.
+async fn connect(addr: &str, user: &str, since: Option<i64>) -> Option<RawWs> {
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
     ws.next().await?.ok()?;
     let auth = format!(r#"40{{"token":"{}"}}"#, token(user, None));
     ws.send(Message::text(auth)).await.ok()?;
-    let join = format!(r#"420["join",{{"room":"{ROOM}"}}]"#);
+    let join = match since {
+        Some(id) => serde_json::json!(["join", {"room": ROOM, "since": id}]),
+        None => serde_json::json!(["join", {"room": ROOM}]),
+    };
+    let join = format!("420{join}");
     let mut joined = false;
     while let Ok(Some(Ok(m))) = tokio::time::timeout(WAIT, ws.next()).await {
         let text = m.to_text().ok()?;
@@ -102,21 +128,25 @@ async fn connect(addr: &str, user: &str) -> Option<RawWs> {
     None
 }
 
-/// Sends one chat and waits for its ack: `Some(ok)`, or `None` when the
-/// connection failed first (the chat may or may not be stored).
-async fn chat(ws: &mut RawWs, ack_id: u64, text: &str) -> Option<bool> {
+/// Sends one chat and waits for its ack, or `None` when the connection
+/// failed first (the chat may or may not be stored).
+async fn chat(ws: &mut RawWs, ack_id: u64, text: &str) -> Option<Acked> {
     let frame = format!(
         "42{ack_id}{}",
         serde_json::json!(["chat", {"room": ROOM, "message": text}])
     );
     ws.send(Message::text(frame)).await.ok()?;
-    let prefix = format!("43{ack_id}[");
+    let prefix = format!("43{ack_id}");
     while let Ok(Some(Ok(m))) = tokio::time::timeout(WAIT, ws.next()).await {
         let Ok(t) = m.to_text() else { continue };
         if t == "2" {
             ws.send(Message::text("3")).await.ok()?;
-        } else if t.starts_with(&prefix) {
-            return Some(t.contains(r#""ok":true"#));
+        } else if let Some(body) = t.strip_prefix(&prefix).filter(|b| b.starts_with('[')) {
+            let ack: serde_json::Value = serde_json::from_str(body).ok()?;
+            return Some(match ack[0]["id"].as_i64() {
+                Some(id) if ack[0]["ok"] == true => Acked::Ok(id),
+                _ => Acked::Refused,
+            });
         }
     }
     None
@@ -124,27 +154,42 @@ async fn chat(ws: &mut RawWs, ack_id: u64, text: &str) -> Option<bool> {
 
 /// Chats `w{id}-{n}` one after another until `stop`, reconnecting to the
 /// current address after each failure. Never resends a chat.
-async fn writer(id: usize, mut addrs: watch::Receiver<String>, progress: Arc<Progress>) -> Ledger {
+async fn writer(
+    id: usize,
+    mut addrs: watch::Receiver<Vec<String>>,
+    progress: Arc<Progress>,
+    may_refuse: bool,
+) -> Ledger {
     let mut ledger = Ledger::default();
     let mut n = 0u64;
+    let mut since = None;
     let user = format!("writer{id}");
     while !progress.stop.load(Ordering::SeqCst) {
-        let addr = addrs.borrow_and_update().clone();
-        let Some(mut ws) = connect(&addr, &user).await else {
-            // Killed: the restart publishes a new address.
-            let _ = tokio::time::timeout(WAIT, addrs.changed()).await;
+        let addr = {
+            let all = addrs.borrow_and_update();
+            all[id % all.len()].clone()
+        };
+        let Some(mut ws) = connect(&addr, &user, since).await else {
+            // Killed: the restart publishes a new address. Database down:
+            // try again shortly (a retry interval, not a synchronization).
+            let _ = tokio::time::timeout(Duration::from_millis(200), addrs.changed()).await;
             continue;
         };
         while !progress.stop.load(Ordering::SeqCst) {
             n += 1;
             let text = format!("w{id}-{n}");
             match chat(&mut ws, n, &text).await {
-                Some(true) => {
+                Some(Acked::Ok(stored)) => {
+                    since = Some(stored);
                     ledger.acked.insert(text);
                     progress.acks.fetch_add(1, Ordering::SeqCst);
                     progress.acked.notify_waiters();
                 }
-                Some(false) => panic!("chat {text} refused"),
+                Some(Acked::Refused) => {
+                    assert!(may_refuse, "chat {text} refused");
+                    ledger.unknown.insert(text);
+                    ledger.refused += 1;
+                }
                 None => {
                     ledger.unknown.insert(text);
                     break;
@@ -179,24 +224,29 @@ impl Progress {
     }
 }
 
-async fn run_chaos(mut deployment: impl Deployment) {
-    let (addr_tx, addr_rx) = watch::channel(deployment.addr());
+/// Runs `rounds` faults under traffic, then audits the history.
+pub(crate) async fn run_chaos(mut deployment: impl Deployment, rounds: usize) {
+    let started = Instant::now();
+    let (addr_tx, addr_rx) = watch::channel(deployment.addrs());
     let progress = Arc::new(Progress::default());
+    let may_refuse = deployment.may_refuse();
     let writers: Vec<_> = (0..WRITERS)
-        .map(|id| tokio::spawn(writer(id, addr_rx.clone(), progress.clone())))
+        .map(|id| tokio::spawn(writer(id, addr_rx.clone(), progress.clone(), may_refuse)))
         .collect();
-    for round in 0..ROUNDS {
+    let mut faults = BTreeMap::new();
+    for round in 0..rounds {
         progress.until((round + 1) * ACKS_PER_ROUND).await;
-        deployment.fault(round).await;
-        addr_tx.send_replace(deployment.addr());
+        *faults.entry(deployment.fault(round).await).or_insert(0) += 1;
+        addr_tx.send_replace(deployment.addrs());
     }
-    progress.until((ROUNDS + 1) * ACKS_PER_ROUND).await;
+    progress.until((rounds + 1) * ACKS_PER_ROUND).await;
     progress.stop.store(true, Ordering::SeqCst);
     let mut ledgers = Vec::new();
     for w in writers {
         ledgers.push(w.await.expect("writer"));
     }
-    audit(&deployment.addr(), &ledgers).await;
+    audit(&deployment.addrs()[0], &ledgers).await;
+    println!("chaos: faults {faults:?}, {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// Every acked chat is stored exactly once; nothing is stored twice;
@@ -230,10 +280,11 @@ async fn audit(addr: &str, ledgers: &[Ledger]) {
     let unsent: Vec<_> = count.keys().filter(|t| !sent(t)).collect();
     assert!(unsent.is_empty(), "stored but never sent: {unsent:?}");
     let unknown: usize = ledgers.iter().map(|l| l.unknown.len()).sum();
+    let refused: usize = ledgers.iter().map(|l| l.refused).sum();
     let unknown_stored = history.len() - acked;
     println!(
-        "chaos: {ROUNDS} faults, {acked} acked chats all stored once; \
-         {unknown} cut off before their ack, {unknown_stored} of them stored"
+        "chaos: {acked} acked chats all stored once; {unknown} unacked \
+         ({refused} error acks, the rest cut off), {unknown_stored} of them stored"
     );
     let ids: Vec<i64> = history.iter().filter_map(|m| m["id"].as_i64()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
@@ -241,5 +292,5 @@ async fn audit(addr: &str, ledgers: &[Ledger]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_and_restart_under_steady_traffic_loses_and_duplicates_nothing() {
-    run_chaos(SqliteNode::start().await).await;
+    run_chaos(SqliteNode::start().await, 10).await;
 }

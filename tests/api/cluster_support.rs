@@ -89,9 +89,15 @@ pub struct Node {
 
 impl Node {
     pub async fn start(database: &str, redis: &str) -> Self {
+        Self::start_with(database, redis, &[]).await
+    }
+
+    /// Starts a node with `extra` flags after the usual ones.
+    pub async fn start_with(database: &str, redis: &str, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
             .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
             .args(["--database", database, "--redis", redis])
+            .args(extra)
             .env("ROOMCAST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
