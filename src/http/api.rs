@@ -21,7 +21,7 @@ use super::{AppState, Caller};
 use crate::auth::session;
 use crate::domain::{Message, MessageText, RoomName, Visibility};
 use crate::error::AppError;
-use crate::store::NewMessage;
+use crate::store::{NewMessage, StoreError};
 use crate::{realtime, rooms};
 
 type ApiResult = Result<Response, AppError>;
@@ -286,6 +286,9 @@ pub(super) async fn remove_member(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// How long `/healthz` waits for the database.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// 200 when the database answers and, with Redis configured, Redis does too;
 /// 503 otherwise, naming what is down (a node without Redis still serves
 /// its own sockets, but not as part of the cluster).
@@ -295,7 +298,13 @@ pub(super) async fn remove_member(
         (status = 503, description = "The database or Redis does not answer"),
     ))]
 pub(super) async fn health(State(st): State<AppState>) -> Response {
-    match st.store.ping().await {
+    // A database that is down makes the pool retry until its acquire
+    // timeout (10 s on PostgreSQL); a health check must answer well within
+    // a load balancer's own timeout, so it gives up sooner.
+    let ping = tokio::time::timeout(HEALTH_TIMEOUT, st.store.ping())
+        .await
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("no answer in time".into())));
+    match ping {
         Ok(()) => match st.bus.redis_up() {
             None => Json(json!({"status": "ok"})).into_response(),
             Some(true) => Json(json!({"status": "ok", "redis": "up"})).into_response(),

@@ -246,7 +246,10 @@ pub(crate) async fn run_chaos(mut deployment: impl Deployment, rounds: usize) {
         ledgers.push(w.await.expect("writer"));
     }
     audit(&deployment.addrs()[0], &ledgers).await;
-    println!("chaos: faults {faults:?}, {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "chaos: faults {faults:?}, {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// Every acked chat is stored exactly once; nothing is stored twice;

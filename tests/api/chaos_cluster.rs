@@ -59,6 +59,10 @@ impl Deployment for PgRedisCluster {
             }
             _ => {
                 self.pg.crash().await;
+                // Down, and saying so, under traffic; then back on its own.
+                let down = std::time::Instant::now();
+                futures_util::future::join_all(self.nodes.iter().map(|n| n.wait_health(503))).await;
+                println!("PostgreSQL down: /healthz 503 after {:?}", down.elapsed());
                 self.pg.up().await;
                 "crash PostgreSQL"
             }
