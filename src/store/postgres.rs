@@ -318,7 +318,7 @@ impl Store for PgStore {
             "SELECT name, visibility, owner FROM rooms \
              WHERE visibility = 'public' OR owner = $1 \
                 OR name IN (SELECT room FROM members WHERE user_id = $1) \
-             ORDER BY name",
+             ORDER BY name COLLATE \"C\"",
         )
         .bind(user_id)
         .fetch_all(&self.pool)

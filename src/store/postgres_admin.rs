@@ -1,5 +1,9 @@
 //! PostgreSQL backend: member removal and the administration queries of
 //! `roomcast user|room` (the same statements as `sqlite_admin`).
+//!
+//! Lists sort with `COLLATE "C"`, byte order like SQLite's default: the
+//! database's own collation may be a language's (Debian's default cluster
+//! takes the system locale), which would list "ann" before "Zed".
 
 use sqlx::Row;
 
@@ -28,7 +32,7 @@ impl PgStore {
     }
 
     pub(super) async fn admin_users(&self) -> StoreResult<Vec<(User, bool)>> {
-        let rows = sqlx::query("SELECT id, name, disabled FROM users ORDER BY id")
+        let rows = sqlx::query(r#"SELECT id, name, disabled FROM users ORDER BY id COLLATE "C""#)
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
@@ -78,10 +82,11 @@ impl PgStore {
     }
 
     pub(super) async fn admin_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
-        let rows = sqlx::query("SELECT name, visibility, owner FROM rooms ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let rows =
+            sqlx::query(r#"SELECT name, visibility, owner FROM rooms ORDER BY name COLLATE "C""#)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_err)?;
         Ok(rows.iter().map(room_of).collect())
     }
 

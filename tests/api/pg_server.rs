@@ -64,6 +64,11 @@ pub struct PgServer {
 impl PgServer {
     /// Creates a cluster (trust auth) and starts it.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`start`](Self::start), with more `initdb` flags (e.g. a locale).
+    pub async fn start_with(initdb_flags: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         if is_root() {
             let chown = std::process::Command::new("chown")
@@ -78,7 +83,9 @@ impl PgServer {
         };
         let mut initdb = as_postgres(&bin("initdb"));
         initdb
-            .args(["--auth=trust", "--username=postgres", "--no-sync", "-D"])
+            .args(["--auth=trust", "--username=postgres", "--no-sync"])
+            .args(initdb_flags)
+            .arg("-D")
             .arg(pg.data());
         run(initdb, "initdb").await;
         pg.up().await;

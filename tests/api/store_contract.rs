@@ -7,6 +7,7 @@ use roomcast::domain::{RoomRecord, User, Visibility};
 use roomcast::store::{self, NewMessage, Page, Store, StoreError};
 
 use crate::pg::PgSchema;
+use crate::pg_server::PgServer;
 
 fn user(id: &str) -> User {
     User {
@@ -207,10 +208,115 @@ async fn messages_and_pages(s: &dyn Store) {
     );
 }
 
+/// Issue 4's methods: member removal and what `roomcast user|room` uses.
+async fn administration(s: &dyn Store) {
+    assert!(s.remove_member("secret", "cat").await.expect("store call"));
+    assert!(!s.is_member("secret", "cat").await.expect("store call"));
+    assert!(
+        !s.remove_member("secret", "cat").await.expect("store call"),
+        "not a member any more"
+    );
+    assert!(!s.remove_member("none", "cat").await.expect("store call"));
+
+    // Byte order on both backends, whatever the database's collation.
+    s.create_user(&user("Zed"), "z").await.expect("store call");
+    s.create_user(&user("bob"), "b").await.expect("store call");
+    let listed = |v: Vec<(User, bool)>| {
+        v.into_iter()
+            .map(|(u, off)| (u.id, off))
+            .collect::<Vec<_>>()
+    };
+    let all = |ids: [(&str, bool); 3]| ids.map(|(id, off)| (id.to_owned(), off)).to_vec();
+    assert_eq!(
+        listed(s.users().await.expect("store call")),
+        all([("Zed", false), ("ann", false), ("bob", false)])
+    );
+
+    s.set_password("bob", "new hash").await.expect("store call");
+    let bob = s.credentials("bob").await.expect("store call");
+    assert_eq!(bob.map(|c| c.password_hash), Some("new hash".into()));
+    assert!(matches!(
+        s.set_password("nobody", "h").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Disabling ends sessions; enabling again does not bring them back.
+    s.create_session("bob-tok", "bob", i64::MAX)
+        .await
+        .expect("store call");
+    s.set_disabled("bob", true).await.expect("store call");
+    assert_eq!(
+        listed(s.users().await.expect("store call")),
+        all([("Zed", false), ("ann", false), ("bob", true)])
+    );
+    assert!(
+        s.credentials("bob")
+            .await
+            .expect("store call")
+            .is_some_and(|c| c.disabled)
+    );
+    s.set_disabled("bob", false).await.expect("store call");
+    assert_eq!(
+        s.session_user("bob-tok", 0).await.expect("store call"),
+        None
+    );
+    assert!(matches!(
+        s.set_disabled("nobody", true).await,
+        Err(StoreError::NotFound)
+    ));
+
+    s.create_room(&room("Zoo", Visibility::Public, "bob"))
+        .await
+        .expect("store call");
+    let names = |rs: Vec<RoomRecord>| rs.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(s.all_rooms().await.expect("store call")),
+        ["Zoo", "bobs", "pub", "secret"]
+    );
+    assert_eq!(
+        names(s.rooms_for("bob").await.expect("store call")),
+        ["Zoo", "bobs", "pub"]
+    );
+}
+
+/// Deleting a room takes its members and history with it, and nothing else.
+async fn room_deletion(s: &dyn Store) {
+    s.add_member("bobs", "cat").await.expect("store call");
+    assert!(
+        matches!(s.delete_room("a").await, Err(StoreError::NotFound)),
+        "\"a\" has messages but was never created"
+    );
+    s.append(vec![msg("bobs", "bob", "hello")])
+        .await
+        .expect("store call");
+    s.delete_room("bobs").await.expect("store call");
+    assert_eq!(s.room("bobs").await.expect("store call"), None);
+    assert!(!s.is_member("bobs", "cat").await.expect("store call"));
+    let gone = s.history("bobs", Page::Latest { limit: 50 }).await;
+    assert!(gone.expect("store call").messages.is_empty());
+    assert!(matches!(
+        s.delete_room("bobs").await,
+        Err(StoreError::NotFound)
+    ));
+    // A room created again under the name starts empty, with no members.
+    s.create_room(&room("bobs", Visibility::Private, "bob"))
+        .await
+        .expect("store call");
+    assert!(!s.is_member("bobs", "cat").await.expect("store call"));
+    let a = s.history("a", Page::Latest { limit: 50 }).await;
+    assert_eq!(
+        a.expect("store call").messages.len(),
+        6,
+        "other rooms keep theirs"
+    );
+}
+
 async fn story(s: &dyn Store) {
     accounts_and_sessions(s).await;
     rooms_and_members(s).await;
     messages_and_pages(s).await;
+    administration(s).await;
+    room_deletion(s).await;
 }
 
 #[tokio::test]
@@ -238,6 +344,16 @@ async fn postgres_store_keeps_the_store_contract() {
             .len(),
         6
     );
+}
+
+/// A database created with a natural-language collation (as Debian's
+/// default cluster is, from the system locale) sorts "ann" before "Zed";
+/// the store must still list in byte order, as SQLite does.
+#[tokio::test]
+async fn postgres_store_keeps_the_store_contract_under_a_language_collation() {
+    let pg = PgServer::start_with(&["--locale-provider=icu", "--icu-locale=en"]).await;
+    let s = store::open(&pg.url()).await.expect("store call");
+    story(s.as_ref()).await;
 }
 
 /// Two nodes append to one room at once. Each "delivers" (records its ids)
