@@ -19,7 +19,7 @@ async fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Out {
     let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
         .args(args)
         .arg("--database")
-        .arg(format!("sqlite://{}", app.db_path.display()))
+        .arg(app.database_url())
         .env_remove("ROOMCAST_JWT_SECRET")
         .env_remove("ROOMCAST_CONFIG")
         .stdin(Stdio::piped())
@@ -51,7 +51,16 @@ async fn login_status(app: &TestApp, user: &str, password: &str) -> u16 {
 
 #[tokio::test]
 async fn user_add_passwd_list_and_disable_work_on_a_live_server() {
-    let app = spawn_app_with(|s| s.registration = false).await;
+    user_admin(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn user_add_passwd_list_and_disable_work_on_a_live_postgres_server() {
+    user_admin(Backend::Postgres).await;
+}
+
+async fn user_admin(backend: Backend) {
+    let app = spawn_app_on(backend, |s| s.registration = false).await;
     let out = cli(&app, &["user", "add", "ann"], "first password\n").await;
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(login_status(&app, "ann", "first password").await, 200);
@@ -121,9 +130,18 @@ async fn user_add_passwd_list_and_disable_work_on_a_live_server() {
 
 #[tokio::test]
 async fn room_create_list_delete_and_a_token_for_a_private_room() {
+    room_admin(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn room_create_list_delete_and_a_token_for_a_private_room_on_postgres() {
+    room_admin(Backend::Postgres).await;
+}
+
+async fn room_admin(backend: Backend) {
     // No configured secret: the server keeps one in the database, and
     // `roomcast token` must sign with that same secret.
-    let app = spawn_app_with(|s| s.jwt_secret = None).await;
+    let app = spawn_app_on(backend, |s| s.jwt_secret = None).await;
     let out = cli(
         &app,
         &["room", "create", "staff", "--owner", "olga", "--private"],

@@ -140,6 +140,14 @@ impl Connect {
 }
 
 impl TestApp {
+    /// The `--database` URL of the app's store (for the CLI).
+    pub fn database_url(&self) -> String {
+        match &self._schema {
+            Some(schema) => schema.url.clone(),
+            None => format!("sqlite://{}", self.db_path.display()),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }
