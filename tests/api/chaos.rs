@@ -121,8 +121,16 @@ async fn connect(addr: &str, user: &str, since: Option<i64>) -> Option<RawWs> {
         if text.starts_with("40") && !joined {
             joined = true;
             ws.send(Message::text(join.clone())).await.ok()?;
-        } else if text.starts_with("430[") {
-            return text.contains(r#""ok":true"#).then_some(ws);
+        } else if let Some(body) = text.strip_prefix("430") {
+            let ack: serde_json::Value = serde_json::from_str(body).ok()?;
+            let ack = &ack[0];
+            // The replay is what came after the writer's last acked chat.
+            let ids = ack["history"].as_array().into_iter().flatten();
+            let replayed: Vec<i64> = ids.filter_map(|m| m["id"].as_i64()).collect();
+            if let (Some(since), Some(first)) = (since, replayed.first()) {
+                assert!(*first > since, "join since {since} replayed {first}");
+            }
+            return (ack["ok"] == true).then_some(ws);
         }
     }
     None
@@ -182,6 +190,7 @@ async fn writer(
                 Some(Acked::Ok(stored)) => {
                     since = Some(stored);
                     ledger.acked.insert(text);
+                    progress.each[id].fetch_add(1, Ordering::SeqCst);
                     progress.acks.fetch_add(1, Ordering::SeqCst);
                     progress.acked.notify_waiters();
                 }
@@ -204,6 +213,8 @@ async fn writer(
 #[derive(Default)]
 struct Progress {
     acks: AtomicUsize,
+    /// Acks per writer.
+    each: [AtomicUsize; WRITERS],
     acked: Notify,
     stop: AtomicBool,
 }
@@ -211,14 +222,29 @@ struct Progress {
 impl Progress {
     /// Waits until the writers have `target` acks in all.
     async fn until(&self, target: usize) {
+        self.until_true(|p| p.acks.load(Ordering::SeqCst) >= target)
+            .await;
+    }
+
+    fn each(&self) -> [usize; WRITERS] {
+        std::array::from_fn(|i| self.each[i].load(Ordering::SeqCst))
+    }
+
+    /// Waits until every writer has had a chat acked since `then`: every
+    /// node serves again, not just the cluster as a whole.
+    async fn until_each_past(&self, then: [usize; WRITERS]) {
+        self.until_true(|p| p.each().iter().zip(then).all(|(now, then)| *now > then))
+            .await;
+    }
+
+    async fn until_true(&self, done: impl Fn(&Self) -> bool) {
         loop {
             let acked = self.acked.notified();
-            let n = self.acks.load(Ordering::SeqCst);
-            if n >= target {
+            if done(self) {
                 return;
             }
             if tokio::time::timeout(WAIT, acked).await.is_err() {
-                panic!("traffic stalled at {n} acks");
+                panic!("traffic stalled: acks per writer {:?}", self.each());
             }
         }
     }
@@ -239,7 +265,9 @@ pub(crate) async fn run_chaos(mut deployment: impl Deployment, rounds: usize) {
         *faults.entry(deployment.fault(round).await).or_insert(0) += 1;
         addr_tx.send_replace(deployment.addrs());
     }
+    let after_faults = progress.each();
     progress.until((rounds + 1) * ACKS_PER_ROUND).await;
+    progress.until_each_past(after_faults).await;
     progress.stop.store(true, Ordering::SeqCst);
     let mut ledgers = Vec::new();
     for w in writers {

@@ -5,9 +5,14 @@
 
 use crate::chaos::{Deployment, run_chaos};
 use crate::cluster_support::{Node, RedisServer};
+use crate::helpers::token;
 use crate::pg_server::PgServer;
 
 const NODES: usize = 2;
+/// The round whose PostgreSQL outage outlasts the pools' acquire timeout.
+const LONG_OUTAGE: usize = 5;
+/// The room `chaos.rs` writes to.
+const ROOM: &str = "chaos";
 /// The writers send far above the default per-user rate.
 const RATE: [&str; 4] = ["--message-rate", "1000000000", "--message-burst", "1000000"];
 
@@ -27,6 +32,23 @@ impl PgRedisCluster {
             nodes.push(Node::start_with(&pg.url(), &redis.url(), &RATE).await);
         }
         Self { nodes, redis, pg }
+    }
+
+    /// Keeps PostgreSQL down until every node has given up on a chat (its
+    /// pool's acquire timeout): the nodes must recover from that too. The
+    /// probes are not in any ledger, so the audit fails if one is stored.
+    async fn outlast_the_pool(&self) {
+        let http = reqwest::Client::new();
+        let probes = self.nodes.iter().enumerate().map(|(i, node)| {
+            http.post(format!("http://{}/api/rooms/{ROOM}/messages", node.addr))
+                .bearer_auth(token("prober", None))
+                .json(&serde_json::json!({ "message": format!("probe-{i}") }))
+                .send()
+        });
+        for r in futures_util::future::join_all(probes).await {
+            let status = r.expect("an answer, not a dropped connection").status();
+            assert!(status.is_server_error(), "chat during the outage: {status}");
+        }
     }
 
     /// Every node is healthy again without help: database and Redis up.
@@ -63,6 +85,10 @@ impl Deployment for PgRedisCluster {
                 let down = std::time::Instant::now();
                 futures_util::future::join_all(self.nodes.iter().map(|n| n.wait_health(503))).await;
                 println!("PostgreSQL down: /healthz 503 after {:?}", down.elapsed());
+                if round == LONG_OUTAGE {
+                    self.outlast_the_pool().await;
+                    println!("PostgreSQL down: chats refused after {:?}", down.elapsed());
+                }
                 self.pg.up().await;
                 "crash PostgreSQL"
             }
