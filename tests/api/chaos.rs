@@ -153,7 +153,9 @@ async fn chat(ws: &mut RawWs, ack_id: u64, text: &str) -> Option<Acked> {
             let ack: serde_json::Value = serde_json::from_str(body).ok()?;
             return Some(match ack[0]["id"].as_i64() {
                 Some(id) if ack[0]["ok"] == true => Acked::Ok(id),
-                _ => Acked::Refused,
+                // Only the database failing may refuse a well-formed chat.
+                _ if ack[0]["error"] == "internal" => Acked::Refused,
+                _ => panic!("chat {text} refused: {body}"),
             });
         }
     }
