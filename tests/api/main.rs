@@ -9,6 +9,7 @@ mod events;
 mod helpers;
 mod http;
 mod js_client;
+mod load_tool;
 mod py_client;
 mod raw;
 mod validation;

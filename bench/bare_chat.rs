@@ -1,0 +1,88 @@
+//! The chat subset on bare socketioxide 0.18 (no auth, no storage): the
+//! baseline `bench/compare.sh` measures roomcast against, and, with
+//! `drop_every`, the misbehaving server the load tool's tests use.
+//!
+//! Shared by `bench/bare_socketioxide.rs` (the example binary) and
+//! `tests/api/load_tool.rs` (via `#[path]`), so the tests exercise the very
+//! server the benchmark runs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+use socketioxide::SocketIo;
+use socketioxide::extract::{AckSender, SocketRef, TryData};
+
+/// Counters the server keeps.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// The last message id given out.
+    pub(crate) last_id: AtomicU64,
+    /// Chats acked `ok` but deliberately not broadcast.
+    pub(crate) dropped: AtomicU64,
+}
+
+/// An axum router serving `/socket.io/`. With `drop_every = n > 0`, every
+/// n-th chat (ids n, 2n, ...) is acked `ok` and broadcast to no one.
+pub(crate) fn router(drop_every: u64) -> (axum::Router, Arc<Stats>) {
+    let (layer, io) = SocketIo::new_layer();
+    let stats = Arc::new(Stats::default());
+    let st = stats.clone();
+    io.ns("/", async move |s: SocketRef| {
+        s.on("join", join);
+        let st = st.clone();
+        s.on(
+            "chat",
+            async move |s: SocketRef, TryData(v): TryData<Value>, ack: AckSender| {
+                chat(&s, v.ok(), ack, &st, drop_every).await;
+            },
+        );
+    });
+    (axum::Router::new().layer(layer), stats)
+}
+
+fn refuse(ack: AckSender, error: &str) {
+    let _ = ack.send(&json!({"ok": false, "error": error, "message": error}));
+}
+
+async fn join(s: SocketRef, TryData(v): TryData<Value>, ack: AckSender) {
+    let Some(room) = v
+        .ok()
+        .and_then(|v| v.get("room")?.as_str().map(str::to_owned))
+    else {
+        return refuse(ack, "invalid_payload");
+    };
+    s.join(room.clone());
+    let _ = ack.send(&json!({
+        "ok": true,
+        "room": {"name": room, "visibility": "public", "owner": "", "online": 0},
+        "history": [], "more": false, "online": [],
+    }));
+}
+
+async fn chat(s: &SocketRef, v: Option<Value>, ack: AckSender, stats: &Stats, drop_every: u64) {
+    let field = |k: &str| v.as_ref()?.get(k)?.as_str().map(str::to_owned);
+    let (Some(room), Some(message)) = (field("room"), field("message")) else {
+        return refuse(ack, "invalid_payload");
+    };
+    if !s.rooms().iter().any(|r| *r == room) {
+        return refuse(ack, "not_in_room");
+    }
+    let id = stats.last_id.fetch_add(1, Ordering::Relaxed) + 1;
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let msg = json!({
+        "id": id, "room": room,
+        "user": {"id": s.id.to_string(), "name": s.id.to_string()},
+        "message": message, "ts": ts,
+    });
+    if drop_every > 0 && id.is_multiple_of(drop_every) {
+        stats.dropped.fetch_add(1, Ordering::Relaxed);
+    } else {
+        // The bare way: one room broadcast; a socket whose buffer is full
+        // silently misses it (the load tool counts that as lost).
+        let _ = s.within(room).emit("chat", &msg).await;
+    }
+    let _ = ack.send(&json!({"ok": true, "id": id, "ts": ts}));
+}
