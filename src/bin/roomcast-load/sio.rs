@@ -9,11 +9,15 @@ use serde_json::json;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 pub(crate) type WsStream = WebSocketStream<TcpStream>;
 
 /// The ack id of `join`; chats use 2, 3, ... (the chat's sequence number + 2).
 pub(crate) const JOIN_ACK: u64 = 1;
+
+/// Initial read buffer of each client's WebSocket.
+const READ_BUFFER: usize = 4096;
 
 /// Opens the TCP connection (from `source` when given) and the WebSocket.
 pub(crate) async fn open(
@@ -40,7 +44,10 @@ pub(crate) async fn open(
     stream
         .set_nodelay(true)
         .map_err(|e| format!("nodelay: {e}"))?;
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, None)
+    // tungstenite allocates a 128 KiB read buffer per socket by default:
+    // 13 GB for 100k clients. Chat frames are small; the buffer grows if not.
+    let config = WebSocketConfig::default().read_buffer_size(READ_BUFFER);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
         .await
         .map_err(|e| format!("websocket handshake: {e}"))?;
     Ok(ws)
