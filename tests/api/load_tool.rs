@@ -194,3 +194,66 @@ async fn load_tool_counts_refused_connections_as_errors() {
         "{j}"
     );
 }
+
+/// The Node socket.io reference server of `bench/node/`, on a free port,
+/// dropping every `n`-th chat broadcast. Killed when the handle drops.
+async fn spawn_node_server(n: u64) -> (tokio::process::Child, SocketAddr) {
+    use tokio::io::AsyncBufReadExt;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = tokio::process::Command::new("node")
+        .arg(format!("{root}/bench/node/server.js"))
+        .arg("127.0.0.1:0")
+        .arg(n.to_string())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (bench/node needs `npm ci --prefix bench/node`)");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(crate::helpers::WAIT, lines.next_line())
+        .await
+        .expect("node server printed its address in time")
+        .expect("read node stdout")
+        .expect("node server printed a line");
+    let addr = line
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("a socket address");
+    (child, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_tool_drives_the_node_reference_server_and_counts_its_drops() {
+    let (_node, addr) = spawn_node_server(7).await;
+    let run = load(
+        addr,
+        &[
+            "--clients",
+            "10",
+            "--rooms",
+            "2",
+            "--senders",
+            "2",
+            "--window",
+            "4",
+            "--warmup",
+            "0.2",
+            "--duration",
+            "0.6",
+            "--drain",
+            "1",
+        ],
+    )
+    .await;
+    let j = &run.json;
+    assert_eq!(n(&j["joined"]), 10, "{j}");
+    assert_eq!(n(&j["errors"]), 0, "{j}");
+    // Every chat is valid, so the server numbers them 1..=acked and drops
+    // ids 7, 14, ...
+    let dropped = n(&j["acked_ok"]) / 7;
+    assert!(dropped > 0, "{j}");
+    assert_eq!(n(&j["lost_messages"]), dropped, "{j}");
+    assert_eq!(n(&j["lost"]), 5 * dropped, "{j}");
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
+}
