@@ -85,10 +85,8 @@ pub(crate) async fn client(
     };
     let ws = {
         let _permit = c.shared.setup.acquire().await;
-        let attempt = connect(&c.plan);
-        tokio::time::timeout(c.plan.connect_timeout, attempt)
-            .await
-            .unwrap_or_else(|_| Err("connect and join timed out".into()))
+        // Each step has its own timeout, which says which step stalled.
+        connect(&c.plan).await
     };
     match ws {
         Ok(ws) => {
@@ -108,7 +106,12 @@ pub(crate) async fn client(
 }
 
 async fn connect(plan: &Plan) -> Result<WsStream, String> {
-    let mut ws = sio::open(&plan.url, plan.server, plan.source).await?;
+    let mut ws = tokio::time::timeout(
+        plan.connect_timeout,
+        sio::open(&plan.url, plan.server, plan.source),
+    )
+    .await
+    .map_err(|_| "TCP connect + WebSocket upgrade timed out".to_string())??;
     sio::handshake_and_join(
         &mut ws,
         plan.token.as_deref(),
