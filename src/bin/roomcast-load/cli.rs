@@ -157,3 +157,42 @@ impl Args {
         format!("{}{room}", self.room_prefix)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Args {
+        Args::parse_from(std::iter::once("roomcast-load").chain(list.iter().copied()))
+    }
+
+    #[test]
+    fn clients_are_spread_over_rooms_and_the_first_members_send() {
+        let a = args(&["--clients", "10", "--rooms", "3", "--senders", "2"]);
+        let members: Vec<usize> = (0..3).map(|r| a.members_of(r)).collect();
+        assert_eq!(members, [4, 3, 3]);
+        let senders: Vec<usize> = (0..10).filter(|&i| a.is_sender(i)).collect();
+        assert_eq!(senders, [0, 1, 2, 3, 4, 5]);
+        assert_eq!(a.room_of(7), 1);
+        assert_eq!(
+            a.ws_url(),
+            "ws://127.0.0.1:3000/socket.io/?EIO=4&transport=websocket"
+        );
+    }
+
+    #[test]
+    fn impossible_combinations_are_refused() {
+        assert!(
+            args(&["--clients", "2", "--rooms", "3"])
+                .validate()
+                .is_err()
+        );
+        assert!(args(&["--window", "0"]).validate().is_err());
+        assert!(args(&["--url", "https://example.org"]).validate().is_err());
+        assert!(
+            args(&["--rate", "2.5", "--duration", "0.5"])
+                .validate()
+                .is_ok()
+        );
+    }
+}
