@@ -122,12 +122,20 @@ scenario() {
 }
 
 LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# Scenario by scenario, each server in turn: noise from whatever else runs on
+# the machine then lands on all servers alike rather than on one.
 for s in $SERVERS; do
   scenario "$s" idle --clients "$IDLE_CLIENTS" --rooms "$IDLE_ROOMS" --senders 0 --idle-hold 1
+done
+for s in $SERVERS; do
   scenario "$s" fanout --clients "$FANOUT_CLIENTS" --rooms 1 --senders "$FANOUT_SENDERS" \
     --window "$FANOUT_WINDOW"
+done
+for s in $SERVERS; do
   scenario "$s" latency --clients $((LAT_ROOMS * LAT_ROOM_SIZE)) --rooms "$LAT_ROOMS" \
     --senders 1 --rate "$LAT_RATE"
+done
+for s in $SERVERS; do
   scenario "$s" acked --clients "$ACK_CLIENTS" --rooms "$ACK_CLIENTS" --senders 1 \
     --window "$ACK_WINDOW"
 done
