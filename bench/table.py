@@ -23,6 +23,8 @@ def load(path):
 def fmt(v, unit=""):
     if v is None:
         return "-"
+    if isinstance(v, str):
+        return v
     if isinstance(v, float) and v < 100:
         return f"{v:,.2f}{unit}"
     return f"{v:,.0f}{unit}"
@@ -45,6 +47,12 @@ def main():
         v = get(server, "latency", "latency_us", "p99")
         return None if v is None else v / 1000
 
+    def cpu(server, scenario):
+        a, b = get(server, scenario, "server_cpu_pct"), get(server, scenario, "load_cpu_pct")
+        if a is None or b is None:
+            return None
+        return f"{a:.0f} / {b:.0f}"
+
     def clean(server, scenario):
         r = runs.get((server, scenario))
         return r is not None and r["lost"] == 0 and r["errors"] == 0 and r["duplicates"] == 0
@@ -53,6 +61,7 @@ def main():
         ("5,000 idle sockets in 500 rooms: server RSS per socket (KiB)", lambda s: get(s, "idle", "rss_per_socket_kib"), ""),
         ("connect + join rate (/s)", lambda s: get(s, "idle", "connect_per_sec"), ""),
         ("1 room of 1,000 sockets, 4 closed-loop senders: deliveries/s", lambda s: get(s, "fanout", "deliveries_per_sec"), ""),
+        ("  same: CPU % of one core, server / load tool", lambda s: cpu(s, "fanout"), ""),
         ("200 rooms of 10, one sender per room at 5 msg/s: p99 latency (ms)", p99_ms, ""),
         ("  same: p50 latency (ms)", lambda s: (get(s, "latency", "latency_us", "p50") or 0) / 1000 if get(s, "latency", "latency_us", "p50") is not None else None, ""),
         ("acked chats/s (one sender per room, window 64)", lambda s: get(s, "acked", "acked_per_sec"), ""),

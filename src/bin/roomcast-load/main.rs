@@ -6,6 +6,7 @@
 
 mod cli;
 mod conn;
+mod procfs;
 mod report;
 mod run;
 mod sio;

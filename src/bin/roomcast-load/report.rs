@@ -26,6 +26,9 @@ pub(crate) struct Summary {
     pub(crate) measured_secs: f64,
     pub(crate) acked_per_sec: f64,
     pub(crate) deliveries_per_sec: f64,
+    /// CPU use over the measured window, in % of one core.
+    pub(crate) load_cpu_pct: Option<f64>,
+    pub(crate) server_cpu_pct: Option<f64>,
     pub(crate) sent: u64,
     pub(crate) acked_ok: u64,
     pub(crate) acked_err: u64,
@@ -113,10 +116,15 @@ impl Summary {
             );
         }
         if self.senders > 0 {
+            let pct = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.0}%"));
             let _ = writeln!(
                 o,
-                "  throughput over {:.1}s: {:.0} deliveries/s, {:.0} acked chats/s",
-                self.measured_secs, self.deliveries_per_sec, self.acked_per_sec
+                "  throughput over {:.1}s: {:.0} deliveries/s, {:.0} acked chats/s (CPU: server {}, load tool {})",
+                self.measured_secs,
+                self.deliveries_per_sec,
+                self.acked_per_sec,
+                pct(self.server_cpu_pct),
+                pct(self.load_cpu_pct)
             );
             let lat = match self.latency_us {
                 Some([p50, p99, max]) => format!(
@@ -187,6 +195,8 @@ impl Summary {
             "measured_secs": self.measured_secs,
             "deliveries_per_sec": self.deliveries_per_sec,
             "acked_per_sec": self.acked_per_sec,
+            "server_cpu_pct": self.server_cpu_pct,
+            "load_cpu_pct": self.load_cpu_pct,
             "latency_us": {"p50": p50, "p99": p99, "max": max, "samples": self.latency_samples},
             "sent": self.sent,
             "acked_ok": self.acked_ok,

@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::cli::Args;
 use crate::conn::{self, Phase, Plan, Shared};
+use crate::procfs;
 use crate::report::Summary;
 use crate::stats::{self, ClientReport, Latencies};
 
@@ -33,7 +34,7 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
         setup: Semaphore::new(args.connect_concurrency),
     });
     let mut s = Summary::new(&args);
-    s.rss_before_kib = rss_kib(args.pid)?;
+    s.rss_before_kib = procfs::rss_kib(args.pid)?;
 
     let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
     let (setup_tx, mut setup_rx) = mpsc::unbounded_channel();
@@ -91,14 +92,15 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
         }
     }
     s.connect_secs = started.elapsed().as_secs_f64();
-    s.rss_joined_kib = rss_kib(args.pid)?;
+    s.rss_joined_kib = procfs::rss_kib(args.pid)?;
 
     if args.senders > 0 && s.joined > 0 {
-        send_phase(&args, &shared, &phase_tx, &mut s).await;
+        let server = args.pid.map(|p| p.to_string());
+        send_phase(&args, &shared, &phase_tx, server.as_deref(), &mut s).await;
     } else {
         tokio::time::sleep(args.idle_hold).await;
     }
-    s.rss_end_kib = rss_kib(args.pid)?;
+    s.rss_end_kib = procfs::rss_kib(args.pid)?;
 
     let _ = phase_tx.send(Phase::Done);
     let mut reports = Vec::with_capacity(tasks.len());
@@ -114,22 +116,33 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
 
 /// Warm-up, the measured window, then stop and wait for the last acks and
 /// deliveries (at most `--drain`).
-async fn send_phase(args: &Args, shared: &Shared, phase: &watch::Sender<Phase>, s: &mut Summary) {
+async fn send_phase(
+    args: &Args,
+    shared: &Shared,
+    phase: &watch::Sender<Phase>,
+    server: Option<&str>,
+    s: &mut Summary,
+) {
     let _ = phase.send(Phase::Send);
     tokio::time::sleep(args.warmup).await;
     let (ok0, del0) = (
         shared.acked_ok.load(Ordering::Relaxed),
         shared.deliveries.load(Ordering::Relaxed),
     );
+    let cpu0 = (procfs::cpu_secs("self"), server.and_then(procfs::cpu_secs));
     let t0 = Instant::now();
     shared.measuring.store(true, Ordering::Relaxed);
     tokio::time::sleep(args.duration).await;
     shared.measuring.store(false, Ordering::Relaxed);
+    let cpu1 = (procfs::cpu_secs("self"), server.and_then(procfs::cpu_secs));
     let (ok1, del1) = (
         shared.acked_ok.load(Ordering::Relaxed),
         shared.deliveries.load(Ordering::Relaxed),
     );
     s.measured_secs = t0.elapsed().as_secs_f64();
+    // Whether the server or the load tool was the limit.
+    s.load_cpu_pct = procfs::cpu_pct(cpu0.0, cpu1.0, s.measured_secs);
+    s.server_cpu_pct = procfs::cpu_pct(cpu0.1, cpu1.1, s.measured_secs);
     s.acked_per_sec = (ok1 - ok0) as f64 / s.measured_secs;
     s.deliveries_per_sec = (del1 - del0) as f64 / s.measured_secs;
     let _ = phase.send(Phase::Stop);
@@ -202,17 +215,4 @@ fn token(key: &EncodingKey, index: usize, exp: u64) -> Result<String, String> {
     let sub = format!("load-{index}");
     let claims = json!({ "sub": sub, "exp": exp });
     encode(&Header::default(), &claims, key).map_err(|e| format!("sign JWT: {e}"))
-}
-
-/// `VmRSS` of `pid` in KiB, when a pid was given.
-fn rss_kib(pid: Option<u32>) -> Result<Option<u64>, String> {
-    let Some(pid) = pid else { return Ok(None) };
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(|e| format!("read {path}: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .map(Some)
-        .ok_or_else(|| format!("no VmRSS line in {path}"))
 }
