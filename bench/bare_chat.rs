@@ -1,6 +1,6 @@
 //! The chat subset on bare socketioxide 0.18 (no auth, no storage): the
 //! baseline `bench/compare.sh` measures roomcast against, and, with
-//! `drop_every`, the misbehaving server the load tool's tests use.
+//! [`Faults`], the misbehaving server the load tool's tests use.
 //!
 //! Shared by `bench/bare_socketioxide.rs` (the example binary) and
 //! `tests/api/load_tool.rs` (via `#[path]`), so the tests exercise the very
@@ -23,9 +23,17 @@ pub(crate) struct Stats {
     pub(crate) dropped: AtomicU64,
 }
 
-/// An axum router serving `/socket.io/`. With `drop_every = n > 0`, every
-/// n-th chat (ids n, 2n, ...) is acked `ok` and broadcast to no one.
-pub(crate) fn router(drop_every: u64) -> (axum::Router, Arc<Stats>) {
+/// Misbehaviour on purpose, to check what a load tool reports.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Faults {
+    /// `n > 0`: every n-th chat (ids n, 2n, ...) is acked `ok` and broadcast to no one.
+    pub(crate) drop_every: u64,
+    /// Each chat is broadcast (and acked) this much later.
+    pub(crate) delay: std::time::Duration,
+}
+
+/// An axum router serving `/socket.io/`, misbehaving as `faults` says.
+pub(crate) fn router(faults: Faults) -> (axum::Router, Arc<Stats>) {
     let (layer, io) = SocketIo::new_layer();
     let stats = Arc::new(Stats::default());
     let st = stats.clone();
@@ -40,7 +48,7 @@ pub(crate) fn router(drop_every: u64) -> (axum::Router, Arc<Stats>) {
         s.on(
             "chat",
             async move |s: SocketRef, TryData(v): TryData<Value>, ack: AckSender| {
-                chat(&s, v.ok(), ack, &st, drop_every).await;
+                chat(&s, v.ok(), ack, &st, faults).await;
             },
         );
         async { Ok::<(), std::convert::Infallible>(()) }
@@ -68,7 +76,7 @@ async fn join(s: SocketRef, TryData(v): TryData<Value>, ack: AckSender) {
     }));
 }
 
-async fn chat(s: &SocketRef, v: Option<Value>, ack: AckSender, stats: &Stats, drop_every: u64) {
+async fn chat(s: &SocketRef, v: Option<Value>, ack: AckSender, stats: &Stats, faults: Faults) {
     let field = |k: &str| v.as_ref()?.get(k)?.as_str().map(str::to_owned);
     let (Some(room), Some(message)) = (field("room"), field("message")) else {
         return refuse(ack, "invalid_payload");
@@ -85,7 +93,10 @@ async fn chat(s: &SocketRef, v: Option<Value>, ack: AckSender, stats: &Stats, dr
         "user": {"id": s.id.to_string(), "name": s.id.to_string()},
         "message": message, "ts": ts,
     });
-    if drop_every > 0 && id.is_multiple_of(drop_every) {
+    if !faults.delay.is_zero() {
+        tokio::time::sleep(faults.delay).await;
+    }
+    if faults.drop_every > 0 && id.is_multiple_of(faults.drop_every) {
         stats.dropped.fetch_add(1, Ordering::Relaxed);
     } else {
         // The bare way: one room broadcast; a socket whose buffer is full

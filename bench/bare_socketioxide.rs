@@ -17,7 +17,11 @@ async fn main() -> anyhow::Result<()> {
         Some(n) => n.parse()?,
         None => 0,
     };
-    let (app, _) = bare_chat::router(drop_every);
+    let faults = bare_chat::Faults {
+        drop_every,
+        ..Default::default()
+    };
+    let (app, _) = bare_chat::router(faults);
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let mut out = std::io::stdout();
     writeln!(out, "listening on http://{}", listener.local_addr()?)?;

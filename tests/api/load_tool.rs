@@ -49,7 +49,17 @@ async fn load(addr: SocketAddr, args: &[&str]) -> Run {
 
 /// A bare socketioxide chat server on port 0 dropping every `n`-th chat.
 async fn spawn_dropping_server(n: u64) -> (SocketAddr, std::sync::Arc<bare_chat::Stats>) {
-    let (app, stats) = bare_chat::router(n);
+    spawn_faulty_server(bare_chat::Faults {
+        drop_every: n,
+        ..Default::default()
+    })
+    .await
+}
+
+async fn spawn_faulty_server(
+    faults: bare_chat::Faults,
+) -> (SocketAddr, std::sync::Arc<bare_chat::Stats>) {
+    let (app, stats) = bare_chat::router(faults);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -165,6 +175,41 @@ async fn load_tool_open_loop_sends_at_the_given_rate_and_measures_latency() {
     assert!((60..=240).contains(&sent), "sent {sent}: {j}");
     assert_eq!(n(&j["deliveries"]), 2 * sent, "{j}");
     assert!(n(&j["latency_us"]["samples"]) > 100, "{j}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_tool_latency_is_the_time_from_send_to_delivery() {
+    let delay = Duration::from_millis(40);
+    let (addr, _) = spawn_faulty_server(bare_chat::Faults {
+        delay,
+        ..Default::default()
+    })
+    .await;
+    let run = load(
+        addr,
+        &[
+            "--clients",
+            "4",
+            "--rooms",
+            "2",
+            "--senders",
+            "1",
+            "--rate",
+            "20",
+            "--warmup",
+            "0.2",
+            "--duration",
+            "0.6",
+        ],
+    )
+    .await;
+    let j = &run.json;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    let p50 = n(&j["latency_us"]["p50"]);
+    let max = n(&j["latency_us"]["max"]);
+    // Every delivery waited the server's delay; none took seconds.
+    assert!(p50 >= 40_000, "p50 {p50} µs below the 40 ms delay: {j}");
+    assert!(max < 2_000_000, "max {max} µs: {j}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
