@@ -21,6 +21,7 @@ mod injection;
 mod js_client;
 mod jwt_attacks;
 mod limits;
+mod load_tool;
 mod logs;
 mod members;
 mod metrics;

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: roomcast (auth + SQLite on), a bare socketioxide
+# server and a Node socket.io 4.8 server, driven by the same roomcast-load
+# in one run. Each server runs pinned to one core, the load tool to another.
+# Prints one table (markdown) with the machine line and each target of
+# issue 6 marked met / not met; the raw JSON lines are kept in $OUT.
+#
+#   bench/compare.sh                 # the issue's sizes (a few minutes)
+#   QUICK=1 bench/compare.sh         # small sizes, short windows (~1 min)
+#   SERVERS="roomcast bare" IDLE_CLIENTS=2000 bench/compare.sh
+#   BIG=1 bench/compare.sh           # adds 100,000 sockets on roomcast
+#
+# Environment (full / QUICK defaults):
+#   SERVERS          roomcast bare node
+#   SERVER_CPU       0        LOAD_CPU   1
+#   DURATION, WARMUP 10, 2 / 3, 1        measured and warm-up seconds
+#   IDLE_CLIENTS     5000 / 500          IDLE_ROOMS   500 / 50
+#   FANOUT_CLIENTS   1000 / 200          FANOUT_SENDERS 4   FANOUT_WINDOW 16
+#   LAT_ROOMS        200 / 40            LAT_ROOM_SIZE 10   LAT_RATE 5
+#   ACK_CLIENTS      64 / 16             ACK_WINDOW   64   (one room each)
+#   BIG_CLIENTS      100000              BIG_ROOMS 10000   BIG_SOURCES 127.0.0.1,...,127.0.0.4
+#   OUT              a new temp dir (results.jsonl, server logs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then q=1; else q=0; fi
+pick() { if [ $q = 1 ]; then echo "$2"; else echo "$1"; fi; }
+SERVERS=${SERVERS:-roomcast bare node}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+DURATION=${DURATION:-$(pick 10 3)}
+WARMUP=${WARMUP:-$(pick 2 1)}
+IDLE_CLIENTS=${IDLE_CLIENTS:-$(pick 5000 500)}
+IDLE_ROOMS=${IDLE_ROOMS:-$(pick 500 50)}
+FANOUT_CLIENTS=${FANOUT_CLIENTS:-$(pick 1000 200)}
+FANOUT_SENDERS=${FANOUT_SENDERS:-4}
+FANOUT_WINDOW=${FANOUT_WINDOW:-16}
+LAT_ROOMS=${LAT_ROOMS:-$(pick 200 40)}
+LAT_ROOM_SIZE=${LAT_ROOM_SIZE:-10}
+LAT_RATE=${LAT_RATE:-5}
+ACK_CLIENTS=${ACK_CLIENTS:-$(pick 64 16)}
+ACK_WINDOW=${ACK_WINDOW:-64}
+BIG=${BIG:-0}
+BIG_CLIENTS=${BIG_CLIENTS:-100000}
+BIG_ROOMS=${BIG_ROOMS:-10000}
+BIG_SOURCES=${BIG_SOURCES:-127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4}
+OUT=${OUT:-$(mktemp -d -t roomcast-bench.XXXXXX)}
+SECRET=compare-sh-secret-of-a-reasonable-length
+mkdir -p "$OUT"
+RESULTS="$OUT/results.jsonl"
+: >"$RESULTS"
+
+echo "== build (release)" >&2
+cargo build --release --locked --quiet --bin roomcast --bin roomcast-load --example bare_socketioxide
+if [[ " $SERVERS " == *" node "* ]] && [ ! -d bench/node/node_modules/socket.io ]; then
+  npm ci --prefix bench/node --no-audit --no-fund --silent
+fi
+LOAD=target/release/roomcast-load
+
+# Thousands of sockets need as many descriptors, in the servers too.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+SERVER_PID=
+SERVER_URL=
+stop_server() {
+  if [ -n "$SERVER_PID" ]; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  fi
+}
+trap stop_server EXIT
+
+# start_server NAME TAG: a fresh server on a free port, pinned; sets
+# SERVER_PID and SERVER_URL once it printed its "listening on" line.
+start_server() {
+  local name=$1 log="$OUT/$1-$2"
+  case $name in
+    roomcast)
+      ROOMCAST_LOG=warn taskset -c "$SERVER_CPU" target/release/roomcast serve \
+        --listen 127.0.0.1:0 --database "sqlite://$OUT/$2.db" --jwt-secret "$SECRET" \
+        --message-rate 1000000000 --message-burst 1000000000 \
+        >"$log.out" 2>"$log.err" &
+      ;;
+    bare)
+      taskset -c "$SERVER_CPU" target/release/examples/bare_socketioxide 127.0.0.1:0 \
+        >"$log.out" 2>"$log.err" &
+      ;;
+    node)
+      taskset -c "$SERVER_CPU" node bench/node/server.js 127.0.0.1:0 >"$log.out" 2>"$log.err" &
+      ;;
+    *) echo "unknown server $name" >&2; exit 2 ;;
+  esac
+  SERVER_PID=$!
+  for _ in $(seq 300); do
+    SERVER_URL=$(grep -o 'http://[0-9.:]*' "$log.out" 2>/dev/null | head -1 || true)
+    [ -n "$SERVER_URL" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start; see $log.err" >&2
+  exit 1
+}
+
+# scenario SERVER NAME LOAD-ARGS...: one fresh server, one load run, one JSON line.
+scenario() {
+  local server=$1 name=$2; shift 2
+  local auth=()
+  [ "$server" = roomcast ] && auth=(--jwt-secret "$SECRET")
+  start_server "$server" "$name"
+  echo "== $server: $name" >&2
+  local line
+  line=$(taskset -c "$LOAD_CPU" "$LOAD" --url "$SERVER_URL" --json --label "$server/$name" \
+    --pid "$SERVER_PID" --duration "$DURATION" --warmup "$WARMUP" "${auth[@]}" "$@" \
+    | tee /dev/stderr | tail -1) || true
+  stop_server
+  if [[ "$line" == "{"* ]]; then
+    echo "{\"server\":\"$server\",\"scenario\":\"$name\",\"result\":$line}" >>"$RESULTS"
+  else
+    echo "{\"server\":\"$server\",\"scenario\":\"$name\",\"result\":null}" >>"$RESULTS"
+  fi
+}
+
+LOAD_AVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+# Scenario by scenario, each server in turn: noise from whatever else runs on
+# the machine then lands on all servers alike rather than on one.
+for s in $SERVERS; do
+  scenario "$s" idle --clients "$IDLE_CLIENTS" --rooms "$IDLE_ROOMS" --senders 0 --idle-hold 1
+done
+for s in $SERVERS; do
+  scenario "$s" fanout --clients "$FANOUT_CLIENTS" --rooms 1 --senders "$FANOUT_SENDERS" \
+    --window "$FANOUT_WINDOW"
+done
+for s in $SERVERS; do
+  scenario "$s" latency --clients $((LAT_ROOMS * LAT_ROOM_SIZE)) --rooms "$LAT_ROOMS" \
+    --senders 1 --rate "$LAT_RATE"
+done
+for s in $SERVERS; do
+  scenario "$s" acked --clients "$ACK_CLIENTS" --rooms "$ACK_CLIENTS" --senders 1 \
+    --window "$ACK_WINDOW"
+done
+if [ "$BIG" = 1 ] && [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((BIG_CLIENTS + 1000)) ]; then
+  # Server and load tool each hold one descriptor per socket.
+  BIG_SKIPPED="open-file limit $(ulimit -n) < $BIG_CLIENTS sockets (raise the hard limit: ulimit -Hn)"
+  echo "== skipping the $BIG_CLIENTS-socket run: $BIG_SKIPPED" >&2
+  export BIG_SKIPPED
+elif [ "$BIG" = 1 ]; then
+  scenario roomcast big --clients "$BIG_CLIENTS" --rooms "$BIG_ROOMS" --senders 0 \
+    --source "$BIG_SOURCES" --connect-concurrency 256 --connect-timeout 120
+fi
+LOAD_AVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+MACHINE="machine: $CPU, $(nproc --all) cores, Linux $(uname -r); servers on core $SERVER_CPU, load tool on core $LOAD_CPU; load average $LOAD_AVG_START at start, $LOAD_AVG_END at end"
+QUICK="$QUICK" python3 bench/table.py "$RESULTS" "$MACHINE"
+echo "raw results: $RESULTS" >&2

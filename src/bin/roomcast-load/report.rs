@@ -1,0 +1,218 @@
+//! The run's results: a human-readable summary and one JSON line.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use crate::cli::Args;
+
+/// Everything a run measured. Rates are over the measured window only;
+/// counts (sent, lost, ...) are over the whole run, warm-up and drain included.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    pub(crate) label: String,
+    pub(crate) clients: usize,
+    pub(crate) rooms: usize,
+    pub(crate) senders: usize,
+    pub(crate) rate: f64,
+    pub(crate) window: usize,
+    pub(crate) message_size: usize,
+    pub(crate) joined: usize,
+    pub(crate) connect_errors: usize,
+    pub(crate) connect_secs: f64,
+    pub(crate) rss_before_kib: Option<u64>,
+    pub(crate) rss_joined_kib: Option<u64>,
+    pub(crate) rss_end_kib: Option<u64>,
+    pub(crate) measured_secs: f64,
+    pub(crate) acked_per_sec: f64,
+    pub(crate) deliveries_per_sec: f64,
+    /// CPU use over the measured window, in % of one core.
+    pub(crate) load_cpu_pct: Option<f64>,
+    pub(crate) server_cpu_pct: Option<f64>,
+    pub(crate) sent: u64,
+    pub(crate) acked_ok: u64,
+    pub(crate) acked_err: u64,
+    pub(crate) unacked: u64,
+    pub(crate) skipped: u64,
+    pub(crate) deliveries: u64,
+    pub(crate) expected_deliveries: u64,
+    pub(crate) lost_deliveries: u64,
+    pub(crate) lost_messages: u64,
+    pub(crate) duplicates: u64,
+    pub(crate) foreign: u64,
+    /// Clients that joined, then lost their connection before the end.
+    pub(crate) dropped_clients: usize,
+    /// [p50, p99, max] send-to-delivery latency in µs.
+    pub(crate) latency_us: Option<[u64; 3]>,
+    pub(crate) latency_samples: u64,
+    pub(crate) first_failure: Option<String>,
+    pub(crate) first_ack_error: Option<String>,
+}
+
+impl Summary {
+    pub(crate) fn new(args: &Args) -> Self {
+        Self {
+            label: args.label.clone(),
+            clients: args.clients,
+            rooms: args.rooms,
+            senders: args.senders,
+            rate: args.rate,
+            window: args.window,
+            message_size: args.message_size,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn connect_rate(&self) -> f64 {
+        self.joined as f64 / self.connect_secs.max(1e-9)
+    }
+
+    /// Server RSS growth from before connecting to all joined, per joined socket.
+    pub(crate) fn rss_per_socket_kib(&self) -> Option<f64> {
+        let (a, b) = (self.rss_before_kib?, self.rss_joined_kib?);
+        (self.joined > 0).then(|| (b as f64 - a as f64) / self.joined as f64)
+    }
+
+    /// Every kind of failure: refused or failed connects, error acks, chats
+    /// never acked, clients cut off.
+    pub(crate) fn errors(&self) -> u64 {
+        self.connect_errors as u64 + self.acked_err + self.unacked + self.dropped_clients as u64
+    }
+
+    pub(crate) fn human(&self) -> String {
+        let mut o = String::new();
+        let label = if self.label.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", self.label)
+        };
+        let _ = writeln!(
+            o,
+            "roomcast-load{label}: {} clients in {} rooms, {} sender(s)/room, {}",
+            self.clients,
+            self.rooms,
+            self.senders,
+            if self.rate > 0.0 {
+                format!("{} msg/s each (window {})", self.rate, self.window)
+            } else {
+                format!("closed loop, window {}", self.window)
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  connect+join: {} joined, {} failed in {:.2}s = {:.0}/s",
+            self.joined,
+            self.connect_errors,
+            self.connect_secs,
+            self.connect_rate()
+        );
+        if let Some(per) = self.rss_per_socket_kib() {
+            let _ = writeln!(
+                o,
+                "  server RSS: {} KiB before, {} KiB joined, {} KiB at end = {per:.1} KiB/socket",
+                self.rss_before_kib.unwrap_or(0),
+                self.rss_joined_kib.unwrap_or(0),
+                self.rss_end_kib.unwrap_or(0),
+            );
+        }
+        if self.senders > 0 {
+            let pct = |p: Option<f64>| p.map_or("-".into(), |p| format!("{p:.0}%"));
+            let _ = writeln!(
+                o,
+                "  throughput over {:.1}s: {:.0} deliveries/s, {:.0} acked chats/s (CPU: server {}, load tool {})",
+                self.measured_secs,
+                self.deliveries_per_sec,
+                self.acked_per_sec,
+                pct(self.server_cpu_pct),
+                pct(self.load_cpu_pct)
+            );
+            let lat = match self.latency_us {
+                Some([p50, p99, max]) => format!(
+                    "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
+                    p50 as f64 / 1e3,
+                    p99 as f64 / 1e3,
+                    max as f64 / 1e3,
+                    self.latency_samples
+                ),
+                None => "no samples".into(),
+            };
+            let _ = writeln!(o, "  latency send->delivery: {lat}");
+            let _ = writeln!(
+                o,
+                "  chats: {} sent, {} acked ok, {} error acks, {} never acked, {} ticks skipped (window full)",
+                self.sent, self.acked_ok, self.acked_err, self.unacked, self.skipped
+            );
+            let _ = writeln!(
+                o,
+                "  deliveries: {} of {} due; lost {} deliveries ({} messages), {} duplicates, {} foreign",
+                self.deliveries,
+                self.expected_deliveries,
+                self.lost_deliveries,
+                self.lost_messages,
+                self.duplicates,
+                self.foreign
+            );
+        }
+        let _ = write!(
+            o,
+            "  errors: {} (clients cut off: {})",
+            self.errors(),
+            self.dropped_clients
+        );
+        for (what, e) in [
+            ("first failure", &self.first_failure),
+            ("first error ack", &self.first_ack_error),
+        ] {
+            if let Some(e) = e {
+                let _ = write!(o, "\n  {what}: {e}");
+            }
+        }
+        o
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        let [p50, p99, max] = match self.latency_us {
+            Some(l) => l.map(Some),
+            None => [None; 3],
+        };
+        json!({
+            "tool": "roomcast-load",
+            "label": self.label,
+            "clients": self.clients,
+            "rooms": self.rooms,
+            "senders": self.senders,
+            "rate": self.rate,
+            "window": self.window,
+            "message_size": self.message_size,
+            "joined": self.joined,
+            "connect_errors": self.connect_errors,
+            "connect_secs": self.connect_secs,
+            "connect_per_sec": self.connect_rate(),
+            "rss_before_kib": self.rss_before_kib,
+            "rss_joined_kib": self.rss_joined_kib,
+            "rss_end_kib": self.rss_end_kib,
+            "rss_per_socket_kib": self.rss_per_socket_kib(),
+            "measured_secs": self.measured_secs,
+            "deliveries_per_sec": self.deliveries_per_sec,
+            "acked_per_sec": self.acked_per_sec,
+            "server_cpu_pct": self.server_cpu_pct,
+            "load_cpu_pct": self.load_cpu_pct,
+            "latency_us": {"p50": p50, "p99": p99, "max": max, "samples": self.latency_samples},
+            "sent": self.sent,
+            "acked_ok": self.acked_ok,
+            "acked_err": self.acked_err,
+            "unacked": self.unacked,
+            "skipped": self.skipped,
+            "deliveries": self.deliveries,
+            "expected_deliveries": self.expected_deliveries,
+            "lost": self.lost_deliveries,
+            "lost_messages": self.lost_messages,
+            "duplicates": self.duplicates,
+            "foreign": self.foreign,
+            "dropped_clients": self.dropped_clients,
+            "errors": self.errors(),
+            "first_failure": self.first_failure,
+            "first_ack_error": self.first_ack_error,
+        })
+    }
+}

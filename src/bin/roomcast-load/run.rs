@@ -1,0 +1,218 @@
+//! The scenario: connect and join every client, sample the server's RSS,
+//! send (warm-up, then the measured window), stop, drain, and add it all up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::json;
+use tokio::sync::{Semaphore, mpsc, watch};
+
+use crate::cli::Args;
+use crate::conn::{self, Phase, Plan, Shared};
+use crate::procfs;
+use crate::report::Summary;
+use crate::stats::{self, ClientReport, Latencies};
+
+/// How often the runner looks at the counters while draining.
+const POLL: Duration = Duration::from_millis(10);
+
+pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
+    let server = resolve(&args).await?;
+    let shared = Arc::new(Shared {
+        epoch: Instant::now(),
+        measuring: AtomicBool::new(false),
+        sent: AtomicU64::new(0),
+        acked_ok: AtomicU64::new(0),
+        acked_err: AtomicU64::new(0),
+        deliveries: AtomicU64::new(0),
+        expected: AtomicU64::new(0),
+        latencies: Latencies::new()?,
+        rooms: args.rooms,
+        setup: Semaphore::new(args.connect_concurrency),
+    });
+    let mut s = Summary::new(&args);
+    s.rss_before_kib = procfs::rss_kib(args.pid)?;
+
+    let (phase_tx, phase_rx) = watch::channel(Phase::Idle);
+    let (setup_tx, mut setup_rx) = mpsc::unbounded_channel();
+    let key = match &args.jwt_secret {
+        Some(secret) => {
+            Some(EncodingKey::from_secret(secret.as_bytes()).map_err(|e| format!("JWT key: {e}"))?)
+        }
+        None => None,
+    };
+    let exp = jsonwebtoken::get_current_timestamp()
+        + (args.warmup + args.duration + args.drain + args.idle_hold).as_secs()
+        + 3600;
+    let padding: Arc<str> = "x".repeat(args.message_size).into();
+    let period = (args.rate > 0.0).then(|| Duration::from_secs_f64(1.0 / args.rate));
+
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.clients);
+    for index in 0..args.clients {
+        let room = args.room_of(index);
+        let token = match &key {
+            Some(k) => Some(token(k, index, exp)?),
+            None => None,
+        };
+        let plan = Plan {
+            index,
+            room,
+            room_name: args.room_name(room),
+            members: args.members_of(room) as u64,
+            sender: args.is_sender(index),
+            token,
+            source: (!args.source.is_empty()).then(|| args.source[index % args.source.len()]),
+            url: args.ws_url(),
+            server,
+            connect_timeout: args.connect_timeout,
+            period,
+            window: args.window as u64,
+            padding: padding.clone(),
+        };
+        tasks.push(tokio::spawn(conn::client(
+            plan,
+            shared.clone(),
+            phase_rx.clone(),
+            setup_tx.clone(),
+        )));
+    }
+    drop(setup_tx);
+    while let Some(joined) = setup_rx.recv().await {
+        if joined {
+            s.joined += 1;
+        } else {
+            s.connect_errors += 1;
+        }
+        if s.joined + s.connect_errors == args.clients {
+            break;
+        }
+    }
+    s.connect_secs = started.elapsed().as_secs_f64();
+    s.rss_joined_kib = procfs::rss_kib(args.pid)?;
+
+    if args.senders > 0 && s.joined > 0 {
+        let server = args.pid.map(|p| p.to_string());
+        send_phase(&args, &shared, &phase_tx, server.as_deref(), &mut s).await;
+    } else {
+        tokio::time::sleep(args.idle_hold).await;
+    }
+    s.rss_end_kib = procfs::rss_kib(args.pid)?;
+
+    let _ = phase_tx.send(Phase::Done);
+    let mut reports = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        match t.await {
+            Ok(r) => reports.push(r),
+            Err(e) => return Err(format!("client task: {e}")),
+        }
+    }
+    tally(&args, &shared, &reports, &mut s);
+    Ok(s)
+}
+
+/// Warm-up, the measured window, then stop and wait for the last acks and
+/// deliveries (at most `--drain`).
+async fn send_phase(
+    args: &Args,
+    shared: &Shared,
+    phase: &watch::Sender<Phase>,
+    server: Option<&str>,
+    s: &mut Summary,
+) {
+    let _ = phase.send(Phase::Send);
+    tokio::time::sleep(args.warmup).await;
+    let (ok0, del0) = (
+        shared.acked_ok.load(Ordering::Relaxed),
+        shared.deliveries.load(Ordering::Relaxed),
+    );
+    let cpu0 = (procfs::cpu_secs("self"), server.and_then(procfs::cpu_secs));
+    let t0 = Instant::now();
+    shared.measuring.store(true, Ordering::Relaxed);
+    tokio::time::sleep(args.duration).await;
+    shared.measuring.store(false, Ordering::Relaxed);
+    let cpu1 = (procfs::cpu_secs("self"), server.and_then(procfs::cpu_secs));
+    let (ok1, del1) = (
+        shared.acked_ok.load(Ordering::Relaxed),
+        shared.deliveries.load(Ordering::Relaxed),
+    );
+    s.measured_secs = t0.elapsed().as_secs_f64();
+    // Whether the server or the load tool was the limit.
+    s.load_cpu_pct = procfs::cpu_pct(cpu0.0, cpu1.0, s.measured_secs);
+    s.server_cpu_pct = procfs::cpu_pct(cpu0.1, cpu1.1, s.measured_secs);
+    s.acked_per_sec = (ok1 - ok0) as f64 / s.measured_secs;
+    s.deliveries_per_sec = (del1 - del0) as f64 / s.measured_secs;
+    let _ = phase.send(Phase::Stop);
+
+    let deadline = Instant::now() + args.drain;
+    while Instant::now() < deadline {
+        let answered =
+            shared.acked_ok.load(Ordering::SeqCst) + shared.acked_err.load(Ordering::SeqCst);
+        let acks_in = answered >= shared.sent.load(Ordering::SeqCst);
+        let delivered =
+            shared.deliveries.load(Ordering::SeqCst) >= shared.expected.load(Ordering::SeqCst);
+        if acks_in && delivered {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Adds up the clients' reports.
+fn tally(args: &Args, shared: &Shared, reports: &[ClientReport], s: &mut Summary) {
+    for r in reports {
+        s.sent += r.sent;
+        s.acked_ok += r.acked_ok.len();
+        s.acked_err += r.acked_err;
+        s.skipped += r.skipped;
+        s.duplicates += r.duplicates;
+        s.foreign += r.foreign;
+        if r.joined && r.failure.is_some() {
+            s.dropped_clients += 1;
+        }
+        if s.first_failure.is_none() {
+            s.first_failure = r.failure.clone();
+        }
+        if s.first_ack_error.is_none() {
+            s.first_ack_error = r.first_error.clone();
+        }
+    }
+    s.unacked = s.sent.saturating_sub(s.acked_ok + s.acked_err);
+    s.deliveries = shared.deliveries.load(Ordering::SeqCst);
+    s.expected_deliveries = shared.expected.load(Ordering::SeqCst);
+    let loss = stats::loss(reports, args.rooms);
+    s.lost_deliveries = loss.lost_deliveries;
+    s.lost_messages = loss.lost_messages;
+    let (p50, p99, max, n) = shared.latencies.summary();
+    s.latency_us = (n > 0).then_some([p50, p99, max]);
+    s.latency_samples = n;
+}
+
+async fn resolve(args: &Args) -> Result<SocketAddr, String> {
+    let host = args
+        .ws_url()
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let host = if host.contains(':') {
+        host
+    } else {
+        format!("{host}:80")
+    };
+    tokio::net::lookup_host(host.as_str())
+        .await
+        .map_err(|e| format!("resolve {host}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("resolve {host}: no address"))
+}
+
+fn token(key: &EncodingKey, index: usize, exp: u64) -> Result<String, String> {
+    let sub = format!("load-{index}");
+    let claims = json!({ "sub": sub, "exp": exp });
+    encode(&Header::default(), &claims, key).map_err(|e| format!("sign JWT: {e}"))
+}
