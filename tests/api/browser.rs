@@ -18,29 +18,15 @@ const SCENARIO: Duration = Duration::from_secs(300);
 
 /// The real `roomcast` binary on `listen`; returns once it is accepting.
 async fn start_server(db: &Path, listen: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
-        .args(["serve", "--listen", listen, "--jwt-secret", SECRET])
-        // The scenario posts 120 messages at once to have history to scroll.
-        .args(["--message-rate", "1000", "--message-burst", "1000"])
-        .arg("--database")
-        .arg(format!("sqlite://{}", db.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start roomcast");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("roomcast printed its address")
-        .expect("read stdout");
-    let addr = line
-        .trim()
-        .strip_prefix("roomcast listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
+    start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", listen, "--jwt-secret", SECRET])
+            // The scenario posts 120 messages at once to have history to scroll.
+            .args(["--message-rate", "1000", "--message-burst", "1000"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display())),
+    )
+    .await
 }
 
 /// A port that was free a moment ago, so a restarted server can take the

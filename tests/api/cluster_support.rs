@@ -5,7 +5,6 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::helpers::*;
@@ -94,27 +93,14 @@ impl Node {
 
     /// Starts a node with `extra` flags after the usual ones.
     pub async fn start_with(database: &str, redis: &str, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
-            .args(["--database", database, "--redis", redis])
-            .args(extra)
-            .env("ROOMCAST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start roomcast");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-            .await
-            .expect("roomcast printed its address")
-            .expect("read stdout");
-        let addr = line
-            .trim()
-            .strip_prefix("roomcast listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, addr) = start_roomcast(
+            roomcast_command()
+                .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+                .args(["--database", database, "--redis", redis])
+                .args(extra)
+                .env("ROOMCAST_LOG", "warn"),
+        )
+        .await;
         Self { addr, child }
     }
 

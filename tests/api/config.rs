@@ -1,39 +1,22 @@
 //! Settings: defaults < config file < environment < flags, on the real binary.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::helpers::*;
 
 /// Starts `roomcast serve` with `args` and `env`, returns it and its address.
 async fn serve(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    let mut cmd = roomcast_command();
     cmd.arg("serve")
         .args(args)
         .current_dir(dir)
         .env_remove("ROOMCAST_NO_REGISTRATION")
         .env_remove("ROOMCAST_CONFIG")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().expect("start roomcast");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("roomcast printed its address")
-        .expect("read stdout");
-    let addr = line
-        .trim()
-        .strip_prefix("roomcast listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
+        .envs(env.iter().copied());
+    start_roomcast(&mut cmd).await
 }
 
 async fn register_status(addr: &str, user: &str) -> u16 {

@@ -1,17 +1,15 @@
 //! PROTOCOL §5: an acked chat survives `kill -9`; the generated secret survives restarts.
 
 use std::path::Path;
-use std::process::Stdio;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::helpers::*;
 
 /// The real `roomcast` binary on port 0; returns the process and its address.
 pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    let mut cmd = roomcast_command();
     cmd.arg("serve")
         .arg("--listen")
         .arg("127.0.0.1:0")
@@ -19,26 +17,11 @@ pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, Str
         .arg(format!("sqlite://{}", db.display()))
         .env_remove("ROOMCAST_JWT_SECRET")
         // These tests send bursts far above the default per-user rate.
-        .args(["--message-rate", "1000000000", "--message-burst", "1000000"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+        .args(["--message-rate", "1000000000", "--message-burst", "1000000"]);
     if let Some(s) = secret {
         cmd.arg("--jwt-secret").arg(s);
     }
-    let mut child = cmd.spawn().expect("start roomcast");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("roomcast printed its address")
-        .expect("read stdout");
-    let addr = line
-        .trim()
-        .strip_prefix("roomcast listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, addr)
+    start_roomcast(&mut cmd).await
 }
 
 /// SIGKILLs `server`, starts a new one on the same file, and connects to it as ann.

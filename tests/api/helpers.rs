@@ -375,3 +375,32 @@ pub fn sigterm(child: &tokio::process::Child) {
     let pid = Pid::from_raw(i32::try_from(pid).expect("pid fits"));
     kill(pid, Signal::SIGTERM).expect("SIGTERM");
 }
+
+/// A command for the real `roomcast` binary: stdout piped (for the address
+/// line), stderr discarded (override it to read logs), killed when dropped.
+pub fn roomcast_command() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Spawns `cmd` (see [`roomcast_command`]) and waits for the address it
+/// prints on start: `roomcast listening on http://ADDR`.
+pub async fn start_roomcast(cmd: &mut tokio::process::Command) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = cmd.spawn().expect("start roomcast");
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut line = String::new();
+    tokio::time::timeout(WAIT, tokio::io::BufReader::new(stdout).read_line(&mut line))
+        .await
+        .expect("roomcast printed its address")
+        .expect("read stdout");
+    let addr = line
+        .trim()
+        .strip_prefix("roomcast listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}

@@ -4,35 +4,23 @@
 use std::process::Stdio;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::Command;
+use tokio::io::AsyncReadExt;
 
 use crate::helpers::*;
 
 #[tokio::test]
 async fn json_logs_have_a_line_per_connection_and_none_per_message() {
     let dir = tempfile::tempdir().expect("dir");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_roomcast"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--database")
-        .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
-        .args(["--jwt-secret", SECRET])
-        .env_remove("ROOMCAST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start");
-    let mut line = String::new();
-    let stdout = server.stdout.take().expect("stdout");
-    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("address printed")
-        .expect("read");
-    let addr = line
-        .trim()
-        .trim_start_matches("roomcast listening on http://")
-        .to_owned();
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
+            .args(["--jwt-secret", SECRET])
+            .env_remove("ROOMCAST_LOG")
+            .stderr(Stdio::piped()),
+    )
+    .await;
     let mut c = TestClient::connect(
         &format!("http://{addr}/"),
         Connect::token(token("ann", None)),

@@ -6,12 +6,10 @@
 //! CI runs a room of 200 sockets; `ROOMCAST_SLOW_ROOM=1000` runs the
 //! issue's 1,000 (the numbers are printed with `--nocapture`).
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -25,29 +23,16 @@ const BATCH: usize = 50;
 const SOCKET_BUFFER: &str = "256";
 
 async fn start_server(db: &std::path::Path) -> (Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
-        .arg("--database")
-        .arg(format!("sqlite://{}", db.display()))
-        .args(["--message-rate", "1000000000", "--message-burst", "1000000"])
-        .args(["--socket-buffer", SOCKET_BUFFER])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start roomcast");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    tokio::time::timeout(WAIT, BufReader::new(stdout).read_line(&mut line))
-        .await
-        .expect("address line")
-        .expect("read");
-    let addr = line
-        .trim()
-        .trim_start_matches("roomcast listening on http://")
-        .parse()
-        .expect("address");
-    (child, addr)
+    let (child, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display()))
+            .args(["--message-rate", "1000000000", "--message-burst", "1000000"])
+            .args(["--socket-buffer", SOCKET_BUFFER]),
+    )
+    .await;
+    (child, addr.parse().expect("address"))
 }
 
 /// The server's resident memory in KiB.
