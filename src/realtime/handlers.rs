@@ -88,6 +88,17 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, Ap
             return Err(e.into());
         }
     };
+    // The socket may have gone away while this join waited for the database
+    // (a polling client that stopped answering pings). socketioxide marks it
+    // disconnected before it runs the disconnect handler and empties its
+    // rooms, so a join that lands after that would leave a member nobody
+    // announces leaving: undo it instead.
+    if !s.connected() {
+        if !already {
+            s.leave(name.to_string());
+        }
+        return Err(AppError::Unavailable("socket disconnected".into()));
+    }
     if !already {
         let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
         let _ = ctx.io.to(name.to_string()).emit("join", &notice).await;

@@ -165,6 +165,30 @@ async fn post_packet(app: &TestApp, sid: &str, packet: String) {
     assert_eq!(r.status(), 200);
 }
 
+/// Polls `sid`, answering pings, until a packet starting with `prefix`
+/// arrives; returns it.
+async fn poll_until(app: &TestApp, sid: &str, prefix: &str) -> String {
+    let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while tokio::time::Instant::now() < deadline {
+        let r = app.http.get(&url).send().await.expect("poll");
+        let status = r.status();
+        if !status.is_success() {
+            let why = r.text().await.unwrap_or_default();
+            panic!("session {sid} closed before {prefix}: {status} {why}");
+        }
+        let body = r.text().await.expect("body");
+        let packets: Vec<&str> = body.split('\u{1e}').collect();
+        if let Some(p) = packets.iter().find(|p| p.starts_with(prefix)) {
+            return (*p).to_owned();
+        }
+        if packets.contains(&"2") {
+            post_packet(app, sid, "3".into()).await;
+        }
+    }
+    panic!("no {prefix} packet for {sid} within {WAIT:?}");
+}
+
 /// Polls `sid` (never answering a ping) until the server forgets it.
 async fn until_forgotten(app: &TestApp, sid: &str) {
     let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
@@ -186,12 +210,19 @@ async fn polling_sessions_that_stop_polling_are_closed_and_leave_their_rooms() {
     for _ in 0..100 {
         silent.push(polling_session(&app).await);
     }
-    // These CONNECT and join, then never poll again.
+    // These CONNECT and join (answering pings until the join is acked, so
+    // the server's heartbeat cannot close them before they are in the room),
+    // then never poll again.
     for i in 0..10 {
         let sid = polling_session(&app).await;
         let auth = json!({"token": token(&format!("ghost{i}"), None)});
+        // Like a real client, wait for the CONNECT answer before any event:
+        // an event for a namespace not yet connected ends the session.
         post_packet(&app, &sid, format!("40{auth}")).await;
-        post_packet(&app, &sid, r#"42["join",{"room":"calm"}]"#.into()).await;
+        poll_until(&app, &sid, "40{").await;
+        post_packet(&app, &sid, r#"420["join",{"room":"calm"}]"#.into()).await;
+        let ack = poll_until(&app, &sid, "430").await;
+        assert!(ack.contains(r#""ok":true"#), "join refused: {ack}");
     }
     pair.round(30).await;
     let mut left = std::collections::BTreeSet::new();
