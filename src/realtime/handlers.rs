@@ -89,11 +89,11 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, Ap
         }
     };
     // The socket may have gone away while this join waited for the database
-    // (a polling client that stopped answering pings). socketioxide marks it
-    // disconnected before it runs the disconnect handler and empties its
-    // rooms, so a join that lands after that would leave a member nobody
-    // announces leaving: undo it instead.
-    if !s.connected() {
+    // (a polling client that stopped answering pings). The disconnect
+    // handler sets `gone` before it reads the socket's rooms to announce its
+    // leaving, and socketioxide empties them after: a join that lands after
+    // that would leave a member nobody announces leaving, so undo it.
+    if conn.gone.load(Ordering::SeqCst) {
         if !already {
             s.leave(name.to_string());
         }
@@ -232,6 +232,7 @@ pub(crate) async fn disconnected(s: Sock) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };
+    conn.gone.store(true, Ordering::SeqCst);
     conn.slot.release();
     conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");

@@ -102,6 +102,10 @@ pub(crate) struct Conn {
     /// Set once the socket's outgoing buffer overflowed: it is being
     /// disconnected and must receive or handle nothing more.
     overflowed: AtomicBool,
+    /// Set first thing by the disconnect handler, so a `join` finishing
+    /// after it can undo itself (socketioxide's own `connected` flag is also
+    /// false for a moment after CONNECT, so it cannot tell).
+    gone: AtomicBool,
     /// This socket's place in the per-user connection limit.
     slot: ConnectionSlot,
 }
@@ -160,6 +164,7 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         identity,
         inbox: inbox::Inbox::default(),
         overflowed: AtomicBool::new(false),
+        gone: AtomicBool::new(false),
         slot,
     }));
     for event in EVENTS {
