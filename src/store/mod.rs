@@ -55,6 +55,47 @@ pub struct HistoryPage {
     pub more: bool,
 }
 
+/// How a backend reads a [`Page`]: the rows of the room on one side of
+/// `bound`, `limit + 1` of them (one row past the page tells whether there
+/// is more), newest first unless `ascending`.
+pub(super) struct PageQuery {
+    pub(super) bound: i64,
+    pub(super) ascending: bool,
+    pub(super) limit: u32,
+}
+
+impl Page {
+    pub(super) fn query(self) -> PageQuery {
+        let (bound, ascending, limit) = match self {
+            Page::Latest { limit } => (i64::MAX, false, limit),
+            Page::Before { id, limit } => (id, false, limit),
+            Page::After { id, limit } => (id, true, limit),
+        };
+        PageQuery {
+            bound,
+            ascending,
+            limit,
+        }
+    }
+}
+
+impl PageQuery {
+    /// The rows to fetch: the page and one more.
+    pub(super) fn fetch(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+
+    /// The page from the rows fetched in the query's order.
+    pub(super) fn page(&self, mut messages: Vec<Message>) -> HistoryPage {
+        let more = messages.len() > self.limit as usize;
+        messages.truncate(self.limit as usize);
+        if !self.ascending {
+            messages.reverse();
+        }
+        HistoryPage { messages, more }
+    }
+}
+
 /// Held by a backend until a stored batch has been delivered, so that no
 /// node delivers a later message of the same rooms before it (see
 /// `postgres.rs`); dropping it lets the next writer of those rooms go on.

@@ -339,37 +339,20 @@ impl Store for PgStore {
     }
 
     async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage> {
-        let (sql, bound, limit) = match page {
-            Page::Latest { limit } => (
-                "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-                i64::MAX,
-                limit,
-            ),
-            Page::Before { id, limit } => (
-                "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
-                id,
-                limit,
-            ),
-            Page::After { id, limit } => (
-                "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT $3",
-                id,
-                limit,
-            ),
+        let q = page.query();
+        let sql = if q.ascending {
+            "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
+        } else {
+            "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
         };
-        // One row past the page tells whether there is more.
         let rows = sqlx::query(sql)
             .bind(room)
-            .bind(bound)
-            .bind(i64::from(limit) + 1)
+            .bind(q.bound)
+            .bind(q.fetch())
             .fetch_all(&self.pool)
             .await
             .map_err(db_err)?;
-        let more = rows.len() > limit as usize;
-        let mut messages: Vec<Message> = rows.iter().take(limit as usize).map(message_of).collect();
-        if !matches!(page, Page::After { .. }) {
-            messages.reverse();
-        }
-        Ok(HistoryPage { messages, more })
+        Ok(q.page(rows.iter().map(message_of).collect()))
     }
 
     async fn ping(&self) -> StoreResult<()> {
