@@ -112,29 +112,28 @@ async fn load_tool_against_roomcast_reports_every_chat_delivered() {
     assert!(j["rss_joined_kib"].as_u64() > Some(0), "{j}");
 }
 
+/// The short run both dropping servers (bare socketioxide and Node) get.
+const DROPPING_RUN: &[&str] = &[
+    "--clients",
+    "10",
+    "--rooms",
+    "2",
+    "--senders",
+    "2",
+    "--window",
+    "4",
+    "--warmup",
+    "0.2",
+    "--duration",
+    "0.6",
+    "--drain",
+    "1",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_tool_counts_exactly_the_broadcasts_a_server_drops() {
     let (addr, stats) = spawn_dropping_server(7).await;
-    let run = load(
-        addr,
-        &[
-            "--clients",
-            "10",
-            "--rooms",
-            "2",
-            "--senders",
-            "2",
-            "--window",
-            "4",
-            "--warmup",
-            "0.2",
-            "--duration",
-            "0.6",
-            "--drain",
-            "1",
-        ],
-    )
-    .await;
+    let run = load(addr, DROPPING_RUN).await;
     let j = &run.json;
     let dropped = stats.dropped.load(Ordering::SeqCst);
     assert!(dropped > 0, "the server dropped nothing: {j}");
@@ -286,26 +285,7 @@ async fn spawn_node_server(n: u64) -> (tokio::process::Child, SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_tool_drives_the_node_reference_server_and_counts_its_drops() {
     let (_node, addr) = spawn_node_server(7).await;
-    let run = load(
-        addr,
-        &[
-            "--clients",
-            "10",
-            "--rooms",
-            "2",
-            "--senders",
-            "2",
-            "--window",
-            "4",
-            "--warmup",
-            "0.2",
-            "--duration",
-            "0.6",
-            "--drain",
-            "1",
-        ],
-    )
-    .await;
+    let run = load(addr, DROPPING_RUN).await;
     let j = &run.json;
     assert_eq!(n(&j["joined"]), 10, "{j}");
     assert_eq!(n(&j["errors"]), 0, "{j}");
