@@ -7,9 +7,10 @@
 //!    `RawValue`, then socketioxide's `encode_value` + `encode` per socket),
 //!    against encoding the packet once and sharing its bytes.
 //! 2. The group-commit writer: `BENCH_MESSAGES` messages through
-//!    `store::Writer` on a temporary SQLite file (WAL, synchronous=FULL as
-//!    the server runs it) from `BENCH_SUBMITTERS` tasks, and one message at a
-//!    time (a commit per message: the latency floor of a lone chat).
+//!    `store::Writer` on a temporary SQLite file (WAL; `--sqlite-sync full`,
+//!    the default, then `normal`) from `BENCH_SUBMITTERS` tasks, and one
+//!    message at a time (a commit per message: the latency floor of a lone
+//!    chat).
 //!
 //! Each measurement is repeated `BENCH_SAMPLES` times (5); the median and the
 //! best sample are printed, after one unmeasured warm-up sample.
@@ -23,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use roomcast::domain::{Message, User};
-use roomcast::store::{self, NewMessage, Writer};
+use roomcast::store::{self, NewMessage, SqliteSync, Writer};
 use socketioxide_core::packet::Packet;
 use socketioxide_core::parser::Parse;
 use socketioxide_core::{Str, Value};
@@ -139,10 +140,12 @@ fn new_message(i: usize) -> NewMessage {
 }
 
 /// `total` messages from `submitters` tasks; returns the time to the last `done`.
-async fn writer_run(total: usize, submitters: usize) -> Result<Duration, String> {
+async fn writer_run(total: usize, submitters: usize, sync: SqliteSync) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = store::open(&url).await.map_err(|e| format!("{e:#}"))?;
+    let store = store::open(&url, sync)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let (writer, mut committed, task) = Writer::spawn(store, commit_histogram());
     // Delivery's end of the pipe: the writer waits on it when nobody reads.
     let drain = tokio::spawn(async move { while committed.recv().await.is_some() {} });
@@ -183,10 +186,12 @@ async fn writer_run(total: usize, submitters: usize) -> Result<Duration, String>
 }
 
 /// One message at a time, each waiting for its commit: per-commit latency.
-async fn writer_lone(count: usize) -> Result<Duration, String> {
+async fn writer_lone(count: usize, sync: SqliteSync) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = store::open(&url).await.map_err(|e| format!("{e:#}"))?;
+    let store = store::open(&url, sync)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
     let (writer, mut committed, _task) = Writer::spawn(store, commit_histogram());
     tokio::spawn(async move { while committed.recv().await.is_some() {} });
     let t = Instant::now();
@@ -207,12 +212,16 @@ async fn writer_lone(count: usize) -> Result<Duration, String> {
     Ok(t.elapsed())
 }
 
-fn bench_writer(rt: &tokio::runtime::Runtime, samples: usize) -> Result<(), String> {
+fn bench_writer(
+    rt: &tokio::runtime::Runtime,
+    samples: usize,
+    sync: SqliteSync,
+) -> Result<(), String> {
     let total = env_num("BENCH_MESSAGES", 20_000);
     let submitters = env_num("BENCH_SUBMITTERS", 64);
     let mut failure = None;
     let times = sample(samples, || {
-        rt.block_on(writer_run(total, submitters))
+        rt.block_on(writer_run(total, submitters, sync))
             .unwrap_or_else(|e| {
                 failure.get_or_insert(e);
                 Duration::ZERO
@@ -222,14 +231,14 @@ fn bench_writer(rt: &tokio::runtime::Runtime, samples: usize) -> Result<(), Stri
         return Err(format!("group-commit writer: {e}"));
     }
     report(
-        &format!("group-commit writer, {submitters} submitters"),
+        &format!("group-commit writer ({sync:?}), {submitters} submitters"),
         total,
         "message",
         &times,
     );
     let lone = env_num("BENCH_LONE_MESSAGES", 200);
     let times = sample(samples, || {
-        rt.block_on(writer_lone(lone)).unwrap_or_else(|e| {
+        rt.block_on(writer_lone(lone, sync)).unwrap_or_else(|e| {
             failure.get_or_insert(e);
             Duration::ZERO
         })
@@ -238,7 +247,7 @@ fn bench_writer(rt: &tokio::runtime::Runtime, samples: usize) -> Result<(), Stri
         return Err(format!("lone writer: {e}"));
     }
     report(
-        "group-commit writer, one message per commit",
+        &format!("group-commit writer ({sync:?}), one message per commit"),
         lone,
         "message",
         &times,
@@ -264,8 +273,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome =
-        bench_broadcast_encoding(sockets, samples).and_then(|()| bench_writer(&rt, samples));
+    let outcome = bench_broadcast_encoding(sockets, samples)
+        .and_then(|()| bench_writer(&rt, samples, SqliteSync::Full))
+        .and_then(|()| bench_writer(&rt, samples, SqliteSync::Normal));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -33,7 +33,7 @@ pub struct App {
 
 /// Opens the database, binds the listener and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
-    let store = store::open(&settings.database).await?;
+    let store = store::open(&settings.database, settings.sqlite_sync).await?;
     let auth = Auth::new(&settings, store.clone()).await?;
     let metrics = Metrics::new()?;
     let (writer, committed, _writer_task) =

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::config::LogFormat;
+use crate::store::SqliteSync;
 
 /// roomcast: a self-hosted real-time rooms server speaking Socket.IO v5,
 /// with users, private rooms and durable history.
@@ -229,6 +230,13 @@ pub struct ServeArgs {
     /// pages and non-browser clients always work. [default: none]
     #[arg(long, env = "ROOMCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
+
+    /// SQLite only: `full` flushes every commit to disk, so an acked message
+    /// survives a power cut; `normal` flushes at checkpoints only: an acked
+    /// message survives the server being killed but not a power cut, and a
+    /// commit takes microseconds instead of a disk flush. [default: full]
+    #[arg(long, env = "ROOMCAST_SQLITE_SYNC", value_enum)]
+    pub sqlite_sync: Option<SqliteSync>,
 
     /// Log line format. [default: text]
     #[arg(long, env = "ROOMCAST_LOG_FORMAT", value_enum)]

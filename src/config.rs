@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::cli::ServeArgs;
+use crate::store::SqliteSync;
 
 /// A secret string whose `Debug` never prints it.
 #[derive(Clone)]
@@ -64,6 +65,8 @@ pub struct Settings {
     pub max_connections: u32,
     /// Origins other than the server's own allowed to use the API and sockets.
     pub allowed_origins: Vec<String>,
+    /// What a SQLite commit waits for (see [`SqliteSync`]).
+    pub sqlite_sync: SqliteSync,
     pub log_format: LogFormat,
     /// How long shutdown waits for queued events before disconnecting.
     pub shutdown_timeout_secs: u64,
@@ -114,6 +117,7 @@ impl Settings {
             login_attempts: 10,
             max_connections: 32,
             allowed_origins: Vec::new(),
+            sqlite_sync: SqliteSync::Full,
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
             timeouts: Timeouts::default(),
@@ -150,6 +154,7 @@ impl Settings {
             login_attempts,
             max_connections,
             allowed_origins,
+            sqlite_sync,
             log_format,
             shutdown_timeout,
         } = layer;
@@ -167,6 +172,7 @@ impl Settings {
         set(&mut self.login_attempts, login_attempts);
         set(&mut self.max_connections, max_connections);
         set(&mut self.allowed_origins, allowed_origins);
+        set(&mut self.sqlite_sync, sqlite_sync);
         set(&mut self.log_format, log_format);
         set(&mut self.shutdown_timeout_secs, shutdown_timeout);
     }

@@ -19,7 +19,7 @@ pub use users::user;
 /// The settings and store the admin flags (or the environment, or the config file) name.
 async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Store>)> {
     let settings = Settings::load(args.into())?;
-    let store = store::open(&settings.database).await?;
+    let store = store::open(&settings.database, settings.sqlite_sync).await?;
     Ok((settings, store))
 }
 

@@ -167,10 +167,25 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_room(&self, name: &str) -> StoreResult<()>;
 }
 
+/// When a SQLite commit counts as done: what an acked message survives.
+/// PostgreSQL follows its own `synchronous_commit` instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSync {
+    /// Every group commit is flushed to disk (fsync): an acked message
+    /// survives a power cut or a kernel crash.
+    #[default]
+    Full,
+    /// The WAL is written at every commit but flushed only at checkpoints:
+    /// an acked message survives the server being killed (`kill -9`), not a
+    /// power cut; a commit costs a write instead of a disk flush.
+    Normal,
+}
+
 /// Opens (creating and migrating when needed) the store a URL names.
-pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Store>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, sync).await?)),
         Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url).await?)),
         _ => anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"

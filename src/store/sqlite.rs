@@ -11,7 +11,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 use tokio::sync::Mutex;
 
-use super::{Appended, Credentials, HistoryPage, NewMessage, Page, Store, StoreError, StoreResult};
+use super::{
+    Appended, Credentials, HistoryPage, NewMessage, Page, SqliteSync, Store, StoreError,
+    StoreResult,
+};
 use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.
@@ -33,13 +36,17 @@ pub(super) fn db_err(e: sqlx::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    pub(super) async fn open(url: &str) -> anyhow::Result<Self> {
+    pub(super) async fn open(url: &str, sync: SqliteSync) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL syncs the WAL at every commit, so an acked message survives
-            // power loss too; group commit keeps that fsync off the per-message path.
-            .synchronous(SqliteSynchronous::Full)
+            // power loss too; group commit keeps that fsync off the per-message
+            // path. NORMAL in WAL mode still survives the process dying.
+            .synchronous(match sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
@@ -311,5 +318,32 @@ impl Store for SqliteStore {
 
     async fn delete_room(&self, name: &str) -> StoreResult<()> {
         self.admin_delete_room(name).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--sqlite-sync` reaches every pooled connection (PRAGMA synchronous:
+    /// 2 = FULL, 1 = NORMAL).
+    #[tokio::test]
+    async fn the_sync_setting_reaches_the_connections() {
+        for (sync, expected) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("t.db").display());
+            let store = SqliteStore::open(&url, sync).await.expect("open");
+            let mut conns = Vec::new();
+            for _ in 0..3 {
+                conns.push(store.pool.acquire().await.expect("connection"));
+            }
+            for c in &mut conns {
+                let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(&mut **c)
+                    .await
+                    .expect("pragma");
+                assert_eq!(level, expected, "{sync:?}");
+            }
+        }
     }
 }

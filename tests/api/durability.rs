@@ -9,12 +9,18 @@ use crate::helpers::*;
 
 /// The real `roomcast` binary on port 0; returns the process and its address.
 pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, String) {
+    start_binary_with(db, secret, "full").await
+}
+
+/// [`start_binary`] with `--sqlite-sync SYNC`.
+async fn start_binary_with(db: &Path, secret: Option<&str>, sync: &str) -> (Child, String) {
     let mut cmd = roomcast_command();
     cmd.arg("serve")
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--database")
         .arg(format!("sqlite://{}", db.display()))
+        .args(["--sqlite-sync", sync])
         .env_remove("ROOMCAST_JWT_SECRET")
         // These tests send bursts far above the default per-user rate.
         .args(["--message-rate", "1000000000", "--message-burst", "1000000"]);
@@ -25,10 +31,10 @@ pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, Str
 }
 
 /// SIGKILLs `server`, starts a new one on the same file, and connects to it as ann.
-async fn kill_and_restart(mut server: Child, db: &Path) -> (Child, TestClient) {
+async fn kill_and_restart(mut server: Child, db: &Path, sync: &str) -> (Child, TestClient) {
     server.start_kill().expect("kill -9");
     server.wait().await.expect("reaped");
-    let (server, addr) = start_binary(db, Some(SECRET)).await;
+    let (server, addr) = start_binary_with(db, Some(SECRET), sync).await;
     let url = format!("http://{addr}/");
     let client = TestClient::connect(&url, Connect::token(token("ann", None)))
         .await
@@ -71,7 +77,7 @@ async fn acked_chats_survive_sigkill() {
         acked.push(ack["id"].as_i64().expect("id"));
     }
     // SIGKILL right after the last ack: no chance to flush anything.
-    let (_server, c) = kill_and_restart(server, &db).await;
+    let (_server, c) = kill_and_restart(server, &db, "full").await;
     let all = whole_history(&c, "durable").await;
     assert_eq!(all.len(), 200);
     for (i, m) in all.iter().enumerate() {
@@ -123,12 +129,23 @@ async fn the_generated_secret_is_kept_so_tokens_survive_restarts() {
 
 #[tokio::test]
 async fn every_ack_of_a_pipelined_burst_survives_sigkill_mid_stream() {
+    pipelined_burst_survives_sigkill("full").await;
+}
+
+/// `normal` flushes the WAL only at checkpoints, but what a commit wrote is in
+/// the OS's page cache, so a killed process still loses no acked chat.
+#[tokio::test]
+async fn with_sqlite_sync_normal_every_ack_of_a_burst_still_survives_sigkill() {
+    pipelined_burst_survives_sigkill("normal").await;
+}
+
+async fn pipelined_burst_survives_sigkill(sync: &str) {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("burst.db");
-    let (server, addr) = start_binary(&db, Some(SECRET)).await;
+    let (server, addr) = start_binary_with(&db, Some(SECRET), sync).await;
     let mut ws = crate::raw::raw_connect(addr.parse().expect("addr"), "ann").await;
     ws.send(Message::text(r#"420["join",{"room":"k"}]"#))
         .await
@@ -152,7 +169,7 @@ async fn every_ack_of_a_pipelined_burst_survives_sigkill_mid_stream() {
             }
         }
     }
-    let (_server, c) = kill_and_restart(server, &db).await;
+    let (_server, c) = kill_and_restart(server, &db, sync).await;
     let stored: Vec<i64> = whole_history(&c, "k")
         .await
         .iter()

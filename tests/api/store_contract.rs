@@ -322,7 +322,8 @@ async fn story(s: &dyn Store) {
 #[tokio::test]
 async fn sqlite_store_keeps_the_store_contract() {
     let dir = tempfile::tempdir().expect("store call");
-    let s = store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = store::open(&url, store::SqliteSync::Full)
         .await
         .expect("store call");
     story(s.as_ref()).await;
@@ -331,10 +332,14 @@ async fn sqlite_store_keeps_the_store_contract() {
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract() {
     let schema = PgSchema::create().await;
-    let s = store::open(&schema.url).await.expect("store call");
+    let s = store::open(&schema.url, store::SqliteSync::Full)
+        .await
+        .expect("store call");
     story(s.as_ref()).await;
     // Opening again (a restart, or a second node) migrates nothing twice.
-    let again = store::open(&schema.url).await.expect("store call");
+    let again = store::open(&schema.url, store::SqliteSync::Full)
+        .await
+        .expect("store call");
     assert_eq!(
         again
             .history("a", Page::Latest { limit: 50 })
@@ -352,7 +357,9 @@ async fn postgres_store_keeps_the_store_contract() {
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract_under_a_language_collation() {
     let pg = PgServer::start_with(&["--locale-provider=icu", "--icu-locale=en"]).await;
-    let s = store::open(&pg.url()).await.expect("store call");
+    let s = store::open(&pg.url(), store::SqliteSync::Full)
+        .await
+        .expect("store call");
     story(s.as_ref()).await;
 }
 
@@ -363,8 +370,12 @@ async fn postgres_store_keeps_the_store_contract_under_a_language_collation() {
 async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
     let schema = PgSchema::create().await;
     let nodes = [
-        store::open(&schema.url).await.expect("store call"),
-        store::open(&schema.url).await.expect("store call"),
+        store::open(&schema.url, store::SqliteSync::Full)
+            .await
+            .expect("store call"),
+        store::open(&schema.url, store::SqliteSync::Full)
+            .await
+            .expect("store call"),
     ];
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
