@@ -22,6 +22,10 @@ use crate::shutdown::Gate;
 use crate::store;
 use crate::web;
 
+/// Initial WebSocket read buffer per socket, in bytes; also the most one
+/// read takes from the kernel. 1 KiB holds several chat frames.
+const WS_READ_BUFFER: usize = 1024;
+
 /// A bound, ready server.
 pub struct App {
     listener: TcpListener,
@@ -65,6 +69,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .connect_timeout(settings.timeouts.connect)
         .ping_interval(settings.timeouts.ping_interval)
         .ping_timeout(settings.timeouts.ping_timeout)
+        // tungstenite's read buffer starts at this size, grows to fit any
+        // frame up to the limits below and is kept for the socket's life:
+        // most sockets read a few small frames, so start small (the default
+        // 4 KiB was an eighth of an idle socket's memory).
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .max_payload(engine_limit as u64)
         .ws_max_message_size(engine_limit)
         .ws_max_frame_size(engine_limit)

@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::extract::Request;
+use axum::http::{HeaderValue, Uri};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -82,11 +83,13 @@ impl Conn {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
         let router = self.router.clone();
-        let service =
-            TowerToHyperService::new(tower::service_fn(move |mut req: Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(addr));
-                router.clone().oneshot(req.map(axum::body::Body::new))
-            }));
+        let service = TowerToHyperService::new(tower::service_fn(move |req: Request<Incoming>| {
+            let (mut head, body) = req.into_parts();
+            detach_head(&mut head);
+            head.extensions.insert(ConnectInfo(addr));
+            let req = Request::from_parts(head, axum::body::Body::new(body));
+            router.clone().oneshot(req)
+        }));
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -113,6 +116,28 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+/// Gives the request head its own copy of the URI and header values.
+///
+/// hyper parses a head in place: the URI and every header value are slices
+/// of the connection's read buffer (8 KiB, growing up to [`MAX_HEAD_BYTES`]),
+/// and any one of them keeps the whole buffer allocated. socketioxide keeps
+/// each socket's handshake request (`Socket::req_parts`) for the socket's
+/// life, so every idle WebSocket held a read buffer it will never use again.
+/// Copying the few hundred bytes of the head lets the buffer go.
+fn detach_head(head: &mut axum::http::request::Parts) {
+    for value in head.headers.values_mut() {
+        // Every value hyper accepted is a valid `HeaderValue`; keep the
+        // original if that ever changes.
+        if let Ok(mut copy) = HeaderValue::from_bytes(value.as_bytes()) {
+            copy.set_sensitive(value.is_sensitive());
+            *value = copy;
+        }
+    }
+    if let Ok(uri) = head.uri.to_string().parse::<Uri>() {
+        head.uri = uri;
     }
 }
 

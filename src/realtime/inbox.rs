@@ -127,6 +127,9 @@ async fn drain(conn: Arc<Conn>, socket: Sock, _busy: Busy) {
                 Some(next) => next,
                 None => {
                     state.draining = false;
+                    // An idle socket keeps no queue storage (a few hundred
+                    // bytes after a burst): the next event allocates again.
+                    state.queue = VecDeque::new();
                     return;
                 }
             }
