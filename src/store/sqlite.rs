@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 use tokio::sync::Mutex;
 
+use super::sqlite_readers::Readers;
 use super::{Appended, Credentials, HistoryPage, NewMessage, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
 
@@ -19,6 +20,8 @@ const ROWS_PER_INSERT: usize = 500;
 
 pub(super) struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// For the reads of every connect and join.
+    readers: Readers,
     /// The next message id. Only the group-commit writer appends, and it holds
     /// this across its transaction, so ids follow commit order.
     next_id: Mutex<i64>,
@@ -49,14 +52,16 @@ impl SqliteStore {
             // trip to its worker thread: a third of the thread handoffs of
             // each query (the pool still tests it on release).
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
             .fetch_one(&pool)
             .await?;
+        let readers = Readers::open(&options).await?;
         Ok(Self {
             pool,
+            readers,
             next_id: Mutex::new(max.unwrap_or(0) + 1),
         })
     }
@@ -116,7 +121,7 @@ impl Store for SqliteStore {
     async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
         let row = sqlx::query("SELECT id, name, password_hash, disabled FROM users WHERE id = ?")
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(row.map(|r| Credentials {
@@ -152,7 +157,7 @@ impl Store for SqliteStore {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.readers.get().await)
         .await
         .map_err(db_err)?;
         Ok(row.map(|r| User {
@@ -173,7 +178,7 @@ impl Store for SqliteStore {
     async fn room(&self, name: &str) -> StoreResult<Option<RoomRecord>> {
         let row = sqlx::query("SELECT name, visibility, owner FROM rooms WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(row.as_ref().map(room_of))
@@ -196,7 +201,7 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT 1 FROM members WHERE room = ? AND user_id = ?")
                 .bind(room)
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.readers.get().await)
                 .await
                 .map_err(db_err)?;
         Ok(found.is_some())
@@ -288,7 +293,7 @@ impl Store for SqliteStore {
             .bind(room)
             .bind(q.bound)
             .bind(q.fetch())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(q.page(rows.iter().map(message_of).collect()))
