@@ -115,9 +115,6 @@ pub(crate) struct Conn {
     slot: ConnectionSlot,
 }
 
-/// The events a client may send.
-const EVENTS: [&str; 6] = ["join", "leave", "chat", "typing", "history", "rooms"];
-
 /// Installs the default namespace on `io`.
 ///
 /// Authentication and handler registration happen in a connect middleware:
@@ -172,11 +169,10 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         gone: AtomicBool::new(false),
         slot,
     }));
-    for event in EVENTS {
-        s.on(event, inbox::enqueue);
-    }
-    // Unknown events go through the same queue, so one that asks for an ack
-    // gets an error instead of a callback that never fires.
+    // Every event, known or not, goes through the one queue (`handlers::dispatch`
+    // tells them apart), so an unknown one that asks for an ack gets an error
+    // instead of a callback that never fires. Only a fallback handler: a
+    // handler per event name would cost each socket a map of its own.
     s.on_fallback(inbox::enqueue);
     s.on_disconnect(handlers::disconnected);
     Ok(())
