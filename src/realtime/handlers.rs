@@ -103,11 +103,14 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, Ap
         let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
         let _ = ctx.io.to(name.to_string()).emit("join", &notice).await;
     }
+    // One census of the room (a request to every node with Redis) for both
+    // the room's count and the list.
+    let online = presence::online(&ctx.io, name.as_str()).await;
     Ok(json!({
-        "room": conn.ctx.room_json(&room).await,
+        "room": super::room_value(&room, online.len()),
         "history": history.messages,
         "more": history.more,
-        "online": presence::online(&ctx.io, name.as_str()).await,
+        "online": online,
     }))
 }
 

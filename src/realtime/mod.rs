@@ -53,12 +53,7 @@ impl Ctx {
     /// A room as payloads show it, with its live `online` count (all nodes).
     pub async fn room_json(&self, room: &RoomRecord) -> Value {
         let online = presence::online(&self.io, &room.name).await.len();
-        serde_json::json!({
-            "name": room.name,
-            "visibility": room.visibility,
-            "owner": room.owner,
-            "online": online,
-        })
+        room_value(room, online)
     }
 
     /// Takes every socket of `user_id`, on every node, out of `room`, and
@@ -92,6 +87,16 @@ impl Ctx {
     pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
         futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await
     }
+}
+
+/// A room as payloads show it, given its `online` count.
+fn room_value(room: &RoomRecord, online: usize) -> Value {
+    serde_json::json!({
+        "name": room.name,
+        "visibility": room.visibility,
+        "owner": room.owner,
+        "online": online,
+    })
 }
 
 /// One connected socket's identity and ordered event queue, kept in its extensions.

@@ -4,6 +4,7 @@ mod postgres;
 mod postgres_admin;
 mod sqlite;
 mod sqlite_admin;
+mod sqlite_readers;
 mod writer;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row};
 use tokio::sync::Mutex;
 
+use super::sqlite_readers::Readers;
 use super::{
     Appended, Credentials, HistoryPage, NewMessage, Page, SqliteSync, Store, StoreError,
     StoreResult,
@@ -22,6 +23,8 @@ const ROWS_PER_INSERT: usize = 500;
 
 pub(super) struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// For the reads of every connect and join.
+    readers: Readers,
     /// The next message id. Only the group-commit writer appends, and it holds
     /// this across its transaction, so ids follow commit order.
     next_id: Mutex<i64>,
@@ -51,14 +54,21 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            // An in-process connection to a local file cannot have gone away
+            // the way a network connection can, and testing it is a round
+            // trip to its worker thread: a third of the thread handoffs of
+            // each query (the pool still tests it on release).
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
             .fetch_one(&pool)
             .await?;
+        let readers = Readers::open(&options).await?;
         Ok(Self {
             pool,
+            readers,
             next_id: Mutex::new(max.unwrap_or(0) + 1),
         })
     }
@@ -118,7 +128,7 @@ impl Store for SqliteStore {
     async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
         let row = sqlx::query("SELECT id, name, password_hash, disabled FROM users WHERE id = ?")
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(row.map(|r| Credentials {
@@ -154,7 +164,7 @@ impl Store for SqliteStore {
         )
         .bind(token_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.readers.get().await)
         .await
         .map_err(db_err)?;
         Ok(row.map(|r| User {
@@ -175,7 +185,7 @@ impl Store for SqliteStore {
     async fn room(&self, name: &str) -> StoreResult<Option<RoomRecord>> {
         let row = sqlx::query("SELECT name, visibility, owner FROM rooms WHERE name = ?")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(row.as_ref().map(room_of))
@@ -198,7 +208,7 @@ impl Store for SqliteStore {
             sqlx::query_scalar("SELECT 1 FROM members WHERE room = ? AND user_id = ?")
                 .bind(room)
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.readers.get().await)
                 .await
                 .map_err(db_err)?;
         Ok(found.is_some())
@@ -277,16 +287,20 @@ impl Store for SqliteStore {
 
     async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage> {
         let q = page.query();
+        // `LIMIT +?`, not `LIMIT ?`: SQLite plans a bare bound LIMIT as a
+        // constant and so expires the statement at every bind, re-preparing
+        // (parsing and planning) it on each read; `+?` is an expression it
+        // leaves to run time, and the cached statement is reused.
         let sql = if q.ascending {
-            "SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT ?"
+            "SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT +?"
         } else {
-            "SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT ?"
+            "SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT +?"
         };
         let rows = sqlx::query(sql)
             .bind(room)
             .bind(q.bound)
             .bind(q.fetch())
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.readers.get().await)
             .await
             .map_err(db_err)?;
         Ok(q.page(rows.iter().map(message_of).collect()))
