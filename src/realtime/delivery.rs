@@ -44,13 +44,17 @@ pub(crate) fn to_local_sockets(io: &Io, messages: &[Message], metrics: &Metrics)
     for run in messages.chunk_by(|a, b| a.room == b.room) {
         let mut sockets = io.local().within(run[0].room.clone()).sockets();
         for m in run {
-            // Serialized once, copied into each socket's packet.
-            let Ok(json) = serde_json::value::to_raw_value(m) else {
+            // Encoded once; each socket's packet shares the bytes. All the
+            // sockets are of the one namespace, so any of them can encode.
+            let Some(first) = sockets.first() else {
+                break;
+            };
+            let Ok(packet) = first.encode_event("chat", m) else {
                 continue;
             };
             // A socket that overflowed gets nothing more: no later message
             // may reach it after one it missed.
-            sockets.retain(|s| match s.emit("chat", &json) {
+            sockets.retain(|s| match s.emit_encoded(packet.clone()) {
                 Ok(()) => {
                     metrics.deliveries.inc();
                     true
