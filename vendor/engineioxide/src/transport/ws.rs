@@ -138,6 +138,9 @@ where
     }
 }
 
+/// An open websocket session: its socket and the websocket stream.
+type OpenSession<D, S> = (Arc<Socket<D>>, WebSocketStream<S>);
+
 /// Open a websocket session: a new one with its open packet and heartbeat,
 /// or the upgrade of a polling session.
 #[cfg_attr(
@@ -150,7 +153,7 @@ async fn open_session<H: EngineIoHandler, S>(
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(Arc<Socket<H::Data>>, WebSocketStream<S>), Error>
+) -> Result<OpenSession<H::Data, S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
