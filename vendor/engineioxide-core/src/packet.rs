@@ -311,8 +311,10 @@ impl Default for OpenPacket {
 /// It is used to ensure atomicity when sending multiple packets to the client.
 ///
 /// The [`PacketBuf`] stack size will impact the dynamically allocated buffer
-/// of the internal mpsc channel.
-pub type PacketBuf = SmallVec<[Packet; 2]>;
+/// of the internal mpsc channel: tokio allocates 32 slots per socket up front.
+/// One packet inline (48 bytes rather than 88 for two) covers every buffer but a
+/// message with binary attachments, which spills to the heap.
+pub type PacketBuf = SmallVec<[Packet; 1]>;
 
 #[cfg(test)]
 mod tests {

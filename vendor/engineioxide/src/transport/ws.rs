@@ -23,7 +23,7 @@ use tokio_tungstenite::{
 };
 use tokio_util::future::FutureExt as _;
 
-use engineioxide_core::{Packet, ProtocolVersion, Sid, Str, TransportType};
+use engineioxide_core::{Packet, PacketBuf, ProtocolVersion, Sid, Str, TransportType};
 
 use crate::{
     DisconnectReason, Socket, body::ResponseBody, config::EngineIoConfig, engine::EngineIo,
@@ -65,18 +65,33 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
         .ok_or(Error::InvalidWebSocketKey)?
         .clone();
 
-    tokio::spawn(async move {
-        let conn = hyper::upgrade::on(req)
-            .await
-            .map(hyper_util::rt::TokioIo::new);
-
-        let res = match conn {
-            Ok(conn) => on_init(engine.clone(), conn, protocol, sid, parts).await,
-            Err(_e) => {
-                #[cfg(feature = "tracing")]
-                tracing::debug!("ws upgrade error: {}", _e);
-                return;
+    // The upgrade and the handshake hold the request and the whole websocket stream. Boxed, they
+    // are freed once the session is open instead of sizing the task that lives as long as it.
+    let open = {
+        let engine = engine.clone();
+        Box::pin(async move {
+            match hyper::upgrade::on(req).await {
+                Ok(conn) => {
+                    let conn = hyper_util::rt::TokioIo::new(conn);
+                    Some(open_session(engine, conn, protocol, sid, parts).await)
+                }
+                Err(_e) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::debug!("ws upgrade error: {}", _e);
+                    None
+                }
             }
+        })
+    };
+
+    let fut = async move {
+        let res = match open.await {
+            Some(Ok((socket, ws))) => {
+                run_session(engine.clone(), socket, ws).await;
+                Ok(())
+            }
+            Some(Err(e)) => Err(e),
+            None => return,
         };
 
         match res {
@@ -93,7 +108,8 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
                 }
             }
         }
-    });
+    };
+    tokio::spawn(fut);
 
     Ok(ws_response(&ws_key))
 }
@@ -103,17 +119,41 @@ pub fn new_req<R: Send + 'static, B, H: EngineIoHandler>(
 /// Sends an open packet if it is not an upgrade from a polling request
 ///
 /// Read packets from the websocket and handle them, it will block until the connection is closed
-#[cfg_attr(
-    feature = "tracing",
-    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
-)]
-pub async fn on_init<H: EngineIoHandler, S>(
+pub fn on_init<H: EngineIoHandler, S>(
     engine: Arc<EngineIo<H>>,
     conn: S,
     protocol: ProtocolVersion,
     sid: Option<Sid>,
     req_data: Parts,
-) -> Result<(), Error>
+) -> impl Future<Output = Result<(), Error>> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Boxed for the same reason as in `new_req`: only the session loop stays for the session.
+    let open = Box::pin(open_session(engine.clone(), conn, protocol, sid, req_data));
+    async move {
+        let (socket, ws) = open.await?;
+        run_session(engine.clone(), socket, ws).await;
+        Ok(())
+    }
+}
+
+/// An open websocket session: its socket and the websocket stream.
+type OpenSession<D, S> = (Arc<Socket<D>>, WebSocketStream<S>);
+
+/// Open a websocket session: a new one with its open packet and heartbeat,
+/// or the upgrade of a polling session.
+#[cfg_attr(
+    feature = "tracing",
+    tracing::instrument(level = "trace", name = "init_websocket", skip(engine, conn, req_data))
+)]
+async fn open_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    conn: S,
+    protocol: ProtocolVersion,
+    sid: Option<Sid>,
+    req_data: Parts,
+) -> Result<OpenSession<H::Data, S>, Error>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -164,35 +204,51 @@ where
             .spawn_heartbeat(engine.config.ping_interval, engine.config.ping_timeout);
         (socket, ws)
     };
+    Ok((socket, ws))
+}
+
+/// Run an open websocket session: spawn the writer, and return the reader that handles
+/// packets until the session ends.
+///
+/// Not an `async fn`: its arguments would stay in the future, the whole stream with them.
+fn run_session<H: EngineIoHandler, S>(
+    engine: Arc<EngineIo<H>>,
+    socket: Arc<Socket<H::Data>>,
+    ws: WebSocketStream<S>,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let (tx, rx) = ws.split();
 
     // Pipe between websocket and internal socket channel.
     tokio::spawn(forward_to_socket::<H, S>(socket.clone(), tx));
 
     // pipe between internal socket channel and websocket
-    match forward_to_handler(&engine, rx, &socket)
-        .with_cancellation_token(&socket.cancellation_token)
-        .await
-    {
-        Some(Err(ref e)) => {
-            let reason =
-                Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
+    async move {
+        match forward_to_handler(&engine, rx, &socket)
+            .with_cancellation_token(&socket.cancellation_token)
+            .await
+        {
+            Some(Err(ref e)) => {
+                let reason =
+                    Option::<DisconnectReason>::from(e).unwrap_or(DisconnectReason::TransportError);
 
-            #[cfg(feature = "tracing")]
-            tracing::debug!("error when handling packet: {:?}", e);
-            engine.close_session(socket.id, reason);
-        }
-        Some(Ok(())) => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "ws transport was closed");
-            engine.close_session(socket.id, DisconnectReason::TransportClose);
-        }
-        None => {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(sid = %socket.id, "socket is closing");
+                #[cfg(feature = "tracing")]
+                tracing::debug!("error when handling packet: {:?}", e);
+                engine.close_session(socket.id, reason);
+            }
+            Some(Ok(())) => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(sid = %socket.id, "ws transport was closed");
+                engine.close_session(socket.id, DisconnectReason::TransportClose);
+            }
+            None => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(sid = %socket.id, "socket is closing");
+            }
         }
     }
-    Ok(())
 }
 
 /// Forwards all packets received from a websocket to a EngineIo [`Socket`]
@@ -214,8 +270,7 @@ where
                     break;
                 }
                 Packet::Pong | Packet::Ping => {
-                    // A full channel means that the client is already known to be alive.
-                    socket.heartbeat_tx.try_send(()).ok();
+                    socket.heartbeat_received();
                     Ok::<(), Error>(())
                 }
                 Packet::Message(msg) => {
@@ -273,69 +328,31 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
         ..
     } = &mut *internal_rx;
 
-    // map a packet to a websocket message
-    // It is declared as a macro rather than a closure to avoid ownership issues
-    macro_rules! map_fn {
-            ($item:ident) => {
-                let res = match $item {
-                    Packet::Binary(bin) | Packet::BinaryV3(bin) => {
-                        if socket.protocol == ProtocolVersion::V3 {
-                            // v3 protocol requires packet type as the first byte.
-                            // This requires a new buffer. This is OK as it is only for the V3 protocol.
-                            let mut buff = Vec::with_capacity(bin.len() + 1);
-                            buff.push(0x04);
-                            buff.extend(bin);
-                            tx.feed(Message::Binary(buff.into())).await
-                        } else {
-                            tx.feed(Message::Binary(bin)).await
-                        }
-                    }
-                    // A Noop Packet maybe sent by the server to upgrade from a polling connection
-                    // In the case that the packet was not poll in time it will remain in the buffer and therefore
-                    // it should be discarded here
-                    Packet::Noop => Ok(()),
-                    _ => {
-                        let packet: String = $item.try_into().unwrap();
-                        tx.feed(Message::Text(packet.into())).await
-                    }
-                };
-                if let Err(_e) = res {
-                    #[cfg(feature = "tracing")]
-                    tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
-                }
-            };
-        }
-
     // Forward buffered packets until the channel is closed or the session is cancelled.
     loop {
-        tokio::select! {
+        // Where the next packets come from; buffered packets are drained before flushing.
+        let (mut packets, drain) = tokio::select! {
             biased;
-            items = buffered_rx.recv() => {
-                match items {
-                    Some(packets) => {
-                        for item in packets {
-                            map_fn!(item);
-                        }
-                        while let Ok(packets) = buffered_rx.try_recv() {
-                            for item in packets {
-                                map_fn!(item);
-                            }
-                        }
-                    }
-                    None => break
-                }
-            }
+            items = buffered_rx.recv() => match items {
+                Some(packets) => (Some(packets), true),
+                None => break,
+            },
             _ = socket.cancellation_token.cancelled() => break,
             Ok(()) = volatile_rx.changed() => {
                 let val = volatile_rx.borrow_and_update().clone();
-                if let Some(packets) = val {
-                    #[cfg(feature = "tracing")]
+                #[cfg(feature = "tracing")]
+                if let Some(packets) = &val {
                     tracing::debug!(sid = ?socket.id, "ws volatile flush: {} packets", packets.len());
-                    for item in packets {
-                        map_fn!(item);
-                    }
                 }
+                (val, false)
             },
+        };
+        // One await site for every write keeps the state of this long-lived task small.
+        while let Some(items) = packets.take() {
+            feed_packets(&mut tx, &socket, items).await;
+            if drain {
+                packets = buffered_rx.try_recv().ok();
+            }
         }
 
         #[cfg(feature = "tracing")]
@@ -349,6 +366,42 @@ async fn forward_to_socket<H: EngineIoHandler, S>(
     tx.flush().await.ok();
     tx.close().await.ok();
 }
+/// Map packets to websocket messages and feed them to the sink, without flushing it.
+async fn feed_packets<D, S>(
+    tx: &mut SplitSink<WebSocketStream<S>, Message>,
+    socket: &Socket<D>,
+    packets: PacketBuf,
+) where
+    D: Default + Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    for item in packets {
+        let msg = match item {
+            Packet::Binary(bin) | Packet::BinaryV3(bin) => {
+                if socket.protocol == ProtocolVersion::V3 {
+                    // v3 protocol requires packet type as the first byte.
+                    // This requires a new buffer. This is OK as it is only for the V3 protocol.
+                    let mut buff = Vec::with_capacity(bin.len() + 1);
+                    buff.push(0x04);
+                    buff.extend(bin);
+                    Message::Binary(buff.into())
+                } else {
+                    Message::Binary(bin)
+                }
+            }
+            // A Noop Packet maybe sent by the server to upgrade from a polling connection
+            // In the case that the packet was not poll in time it will remain in the buffer and therefore
+            // it should be discarded here
+            Packet::Noop => continue,
+            item => Message::Text(String::from(item).into()),
+        };
+        if let Err(_e) = tx.feed(msg).await {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("[sid={}] error sending packet: {}", socket.id, _e);
+        }
+    }
+}
+
 /// Send a Engine.IO [`OpenPacket`] to initiate a websocket connection
 async fn init_handshake<S>(
     sid: Sid,
@@ -358,7 +411,11 @@ async fn init_handshake<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let packet = Packet::Open(Box::new(make_open_packet(TransportType::Websocket, sid, config)));
+    let packet = Packet::Open(Box::new(make_open_packet(
+        TransportType::Websocket,
+        sid,
+        config,
+    )));
     let packet: String = packet.into();
     ws.send(Message::Text(packet.into())).await?;
     Ok(())
