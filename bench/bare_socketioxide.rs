@@ -1,5 +1,6 @@
 //! A bare socketioxide 0.18 chat server (no auth, no storage) for
-//! `bench/compare.sh`: `cargo run --release --example bare_socketioxide -- 127.0.0.1:3001`.
+//! `bench/compare.sh`, built against the stock crates (see `bare/Cargo.toml`):
+//! `cargo run --release --manifest-path bench/bare/Cargo.toml -- 127.0.0.1:3001`.
 //!
 //! Prints `listening on http://ADDR` once bound. A second argument `N`
 //! drops every N-th chat broadcast (to check a load tool counts losses).

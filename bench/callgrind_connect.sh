@@ -18,7 +18,10 @@ N=${N:-1000}
 OUT=${OUT:-$(mktemp -d -t roomcast-callgrind.XXXXXX)}
 SECRET=callgrind-connect-secret-of-a-reasonable-length
 mkdir -p "$OUT"
-cargo build --release --locked --quiet --bin roomcast --bin roomcast-load --example bare_socketioxide
+cargo build --release --locked --quiet --bin roomcast --bin roomcast-load
+# The bare server against stock socketioxide: its own workspace (bench/bare).
+CARGO_TARGET_DIR=target/bare-stock cargo build --release --locked --quiet \
+  --manifest-path bench/bare/Cargo.toml
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 auth=()
 case $KIND in
@@ -31,7 +34,7 @@ case $KIND in
     ;;
   bare)
     valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.out" \
-      target/release/examples/bare_socketioxide 127.0.0.1:0 >"$OUT/server.out" 2>"$OUT/server.err" &
+      target/bare-stock/release/bare_socketioxide 127.0.0.1:0 >"$OUT/server.out" 2>"$OUT/server.err" &
     ;;
   *) echo "usage: $0 [roomcast|bare]" >&2; exit 2 ;;
 esac

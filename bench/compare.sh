@@ -52,7 +52,10 @@ RESULTS="$OUT/results.jsonl"
 : >"$RESULTS"
 
 echo "== build (release)" >&2
-cargo build --release --locked --quiet --bin roomcast --bin roomcast-load --example bare_socketioxide
+cargo build --release --locked --quiet --bin roomcast --bin roomcast-load
+# The bare server against stock socketioxide: its own workspace (bench/bare).
+CARGO_TARGET_DIR=target/bare-stock cargo build --release --locked --quiet \
+  --manifest-path bench/bare/Cargo.toml
 if [[ " $SERVERS " == *" node "* ]] && [ ! -d bench/node/node_modules/socket.io ]; then
   npm ci --prefix bench/node --no-audit --no-fund --silent
 fi
@@ -86,7 +89,7 @@ start_server() {
         >"$log.out" 2>"$log.err" &
       ;;
     bare)
-      taskset -c "$SERVER_CPU" target/release/examples/bare_socketioxide 127.0.0.1:0 \
+      taskset -c "$SERVER_CPU" target/bare-stock/release/bare_socketioxide 127.0.0.1:0 \
         >"$log.out" 2>"$log.err" &
       ;;
     node)

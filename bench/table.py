@@ -9,7 +9,7 @@ SERVERS = ["roomcast", "roomcast-normal", "bare", "node"]
 NAMES = {
     "roomcast": "roomcast (auth+SQLite)",
     "roomcast-normal": "roomcast, --sqlite-sync normal",
-    "bare": "bare socketioxide 0.18",
+    "bare": "bare socketioxide 0.18 (stock)",
     "node": "Node socket.io 4.8",
 }
 
