@@ -328,19 +328,22 @@ impl Store for SqliteStore {
                 ts,
             })
             .collect();
-        if stored.is_empty() {
-        } else if stored.len() <= ROWS_PER_INSERT {
+        match stored.len() {
+            0 => {}
             // One statement is a transaction of its own: one trip to the
             // connection's thread instead of three (BEGIN, INSERT, COMMIT).
-            let mut insert = insert_statement(&stored);
-            insert.build().execute(&mut *conn).await.map_err(db_err)?;
-        } else {
-            let mut tx = conn.begin().await.map_err(db_err)?;
-            for chunk in stored.chunks(ROWS_PER_INSERT) {
-                let mut insert = insert_statement(chunk);
-                insert.build().execute(&mut *tx).await.map_err(db_err)?;
+            n if n <= ROWS_PER_INSERT => {
+                let mut insert = insert_statement(&stored);
+                insert.build().execute(&mut *conn).await.map_err(db_err)?;
             }
-            tx.commit().await.map_err(db_err)?;
+            _ => {
+                let mut tx = conn.begin().await.map_err(db_err)?;
+                for chunk in stored.chunks(ROWS_PER_INSERT) {
+                    let mut insert = insert_statement(chunk);
+                    insert.build().execute(&mut *tx).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)?;
+            }
         }
         *next_id += stored.len() as i64;
         // One writer task and one process per file: commit order is id order.
