@@ -174,6 +174,13 @@ pub struct ServeArgs {
     #[arg(long, env = "ROOMCAST_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// Seconds a JWT's `exp` may have passed (or its `nbf` not yet come)
+    /// and the token still be accepted, for clocks that differ a little.
+    /// [default: 5]
+    #[arg(long, env = "ROOMCAST_JWT_LEEWAY",
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub jwt_leeway: Option<u64>,
+
     /// Refuse `join` of a room that does not exist (`not_found`) instead of creating it.
     #[arg(long, env = "ROOMCAST_NO_AUTO_CREATE", num_args = 0..=1,
           default_missing_value = "true", value_parser = BoolishValueParser::new())]

@@ -44,6 +44,8 @@ pub struct Settings {
     pub redis: Option<String>,
     /// `None`: use (or create) the secret kept in the database.
     pub jwt_secret: Option<Secret>,
+    /// Clock allowance for a JWT's `exp` and `nbf`, in seconds.
+    pub jwt_leeway_secs: u64,
     /// `join` of an unknown room creates it (PROTOCOL §3).
     pub auto_create: bool,
     /// `POST /api/register` is open.
@@ -107,6 +109,7 @@ impl Settings {
             database: database.into(),
             redis: None,
             jwt_secret: None,
+            jwt_leeway_secs: 5,
             auto_create: true,
             registration: true,
             session_ttl_secs: 7 * 24 * 3600,
@@ -144,6 +147,7 @@ impl Settings {
             database,
             redis,
             jwt_secret,
+            jwt_leeway,
             no_auto_create,
             no_registration,
             session_ttl,
@@ -162,6 +166,7 @@ impl Settings {
         set(&mut self.database, database);
         set(&mut self.redis, redis.map(Some));
         set(&mut self.jwt_secret, jwt_secret.map(|s| Some(Secret(s))));
+        set(&mut self.jwt_leeway_secs, jwt_leeway);
         set(&mut self.auto_create, no_auto_create.map(|no| !no));
         set(&mut self.registration, no_registration.map(|no| !no));
         set(&mut self.session_ttl_secs, session_ttl);
@@ -190,6 +195,10 @@ impl Settings {
         anyhow::ensure!(
             self.message_rate > 0.0 && self.message_rate.is_finite(),
             "message-rate must be a positive number"
+        );
+        anyhow::ensure!(
+            self.jwt_leeway_secs <= 300,
+            "jwt-leeway must be 0 to 300 seconds"
         );
         anyhow::ensure!(self.message_burst >= 1, "message-burst must be at least 1");
         anyhow::ensure!(

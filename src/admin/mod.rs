@@ -37,6 +37,14 @@ fn print(lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
 pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
     let (settings, store) = open(args.store).await?;
     anyhow::ensure!(!args.sub.is_empty(), "--sub must not be empty");
+    // Such a token would be refused: an `acct:` subject is a built-in
+    // account, proven only by a login session (docs/protocol.md §2).
+    anyhow::ensure!(
+        !crate::domain::is_account_id(&args.sub),
+        "--sub {:?} is a built-in account's id ({}...): accounts get their tokens from POST /api/login",
+        args.sub,
+        crate::domain::ACCOUNT_PREFIX
+    );
     anyhow::ensure!(args.ttl > 0, "--ttl must be at least 1 second");
     for room in &args.rooms {
         RoomName::parse(room).map_err(|e| anyhow::anyhow!("--rooms: {e}"))?;
@@ -47,5 +55,5 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
         id: args.sub,
     };
     let rooms = (!args.rooms.is_empty()).then_some(args.rooms);
-    print([auth.keys().issue(&user, args.ttl, rooms)])
+    print([auth.keys().issue(&user, args.ttl, rooms, None)])
 }

@@ -44,7 +44,10 @@ async fn set_disabled(
     disabled: bool,
 ) -> anyhow::Result<()> {
     let (_, store) = open(store).await?;
-    match store.set_disabled(&username, disabled).await {
+    let Some(id) = crate::auth::account_id(&username) else {
+        anyhow::bail!("no user {username}");
+    };
+    match store.set_disabled(&id, disabled).await {
         Ok(()) => {
             let state = if disabled { "disabled" } else { "enabled" };
             print([format!("user {username} {state}")])

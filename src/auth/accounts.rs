@@ -1,7 +1,7 @@
 //! Built-in accounts: register, log in, log out.
 
 use super::{Auth, password, session};
-use crate::domain::{User, Username, now_ms};
+use crate::domain::{ACCOUNT_PREFIX, User, Username, now_ms};
 use crate::error::AppError;
 
 /// The result of a successful login.
@@ -40,7 +40,7 @@ impl Auth {
         let name = Username::parse(username).map_err(AppError::InvalidPayload)?;
         let hash = hash_password(password).await?;
         let user = User {
-            id: name.as_str().to_owned(),
+            id: name.user_id(),
             name: name.as_str().to_owned(),
         };
         self.store
@@ -55,11 +55,14 @@ impl Auth {
         Ok(user)
     }
 
-    /// Sets a new password (`roomcast user passwd`).
+    /// Sets a new password (`roomcast user passwd`) and ends every session
+    /// of the account, and with them every JWT issued at its logins.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+        let id = account_id(username)
+            .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
         let hash = hash_password(password).await?;
         self.store
-            .set_password(username, &hash)
+            .set_password(&id, &hash)
             .await
             .map_err(|e| match e {
                 crate::store::StoreError::NotFound => {
@@ -71,7 +74,12 @@ impl Auth {
 
     pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
         let wrong = || AppError::Unauthorized("wrong username or password".into());
-        let creds = self.store.credentials(username).await?;
+        // A name that cannot be a username is looked up as no account: the
+        // same answer, after the same dummy hash check, as an unknown one.
+        let creds = match account_id(username) {
+            Some(id) => self.store.credentials(&id).await?,
+            None => None,
+        };
         let hash = creds.as_ref().map(|c| c.password_hash.clone());
         if !password::verify(password.to_owned(), hash).await {
             return Err(wrong());
@@ -81,11 +89,13 @@ impl Auth {
             return Err(wrong());
         }
         let session = session::new_token();
+        let sid = session::token_hash(&session);
         let expires = now_ms() + (self.ttl_secs as i64).saturating_mul(1000);
         self.store
-            .create_session(&session::token_hash(&session), &creds.user.id, expires)
+            .create_session(&sid, &creds.user.id, expires)
             .await?;
-        let token = self.keys.issue(&creds.user, self.ttl_secs, None);
+        // The JWT names its session: it works exactly as long as the cookie.
+        let token = self.keys.issue(&creds.user, self.ttl_secs, None, Some(sid));
         Ok(LoggedIn {
             user: creds.user,
             token,
@@ -93,15 +103,33 @@ impl Auth {
         })
     }
 
-    /// Ends the session of a `Cookie` header, if it has one.
-    pub async fn logout(&self, cookie_header: Option<&str>) -> Result<(), AppError> {
+    /// Ends the session of a `Cookie` header and the one a login JWT names
+    /// (`Authorization: Bearer`), whichever are present: the cookie and every
+    /// copy of that login's JWT stop working at once. An app-signed JWT has
+    /// no session and is left to its `exp`.
+    pub async fn logout(
+        &self,
+        bearer: Option<&str>,
+        cookie_header: Option<&str>,
+    ) -> Result<(), AppError> {
         if let Some(token) = cookie_header.and_then(session::from_cookie_header) {
             self.store
                 .delete_session(&session::token_hash(&token))
                 .await?;
         }
+        if let Some(sid) = bearer.and_then(|t| self.keys.verify(t)).and_then(|c| c.sid) {
+            self.store.delete_session(&sid).await?;
+        }
         Ok(())
     }
+}
+
+/// The user id of the account `username` names (a username, or an account's
+/// user id as `roomcast user list` prints it), or `None` when it can be
+/// neither (so it names no account).
+pub(crate) fn account_id(username: &str) -> Option<String> {
+    let name = username.strip_prefix(ACCOUNT_PREFIX).unwrap_or(username);
+    Username::parse(name).ok().map(|n| n.user_id())
 }
 
 /// Checks the length rule, then hashes with Argon2id.

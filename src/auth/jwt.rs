@@ -16,6 +16,18 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rooms: Option<Vec<String>>,
+    /// Set by roomcast in the JWTs it issues at login: the session (its
+    /// token hash) the JWT belongs to. It is valid only while that session
+    /// lives, so logout and a password change end it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid token says: who, and the login session it belongs to.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub identity: Identity,
+    pub sid: Option<String>,
 }
 
 /// Signing and checking keys for the server's secret.
@@ -27,11 +39,16 @@ pub struct Keys {
 }
 
 impl Keys {
-    pub fn new(secret: &[u8]) -> anyhow::Result<Self> {
+    /// Keys for `secret`; `exp` and `nbf` are checked with `leeway_secs` of
+    /// allowance for clocks that differ.
+    pub fn new(secret: &[u8], leeway_secs: u64) -> anyhow::Result<Self> {
         // Only HS256: `alg: none` and every other algorithm are refused.
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_required_spec_claims(&["exp", "sub"]);
         validation.validate_nbf = true;
+        // jsonwebtoken's default is 60 s, during which an expired token
+        // still works: the contract says expired tokens are refused.
+        validation.leeway = leeway_secs;
         Ok(Self {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
@@ -39,20 +56,29 @@ impl Keys {
         })
     }
 
-    /// Signs a token for `user` valid for `ttl_secs`, optionally naming rooms.
-    pub fn issue(&self, user: &User, ttl_secs: u64, rooms: Option<Vec<String>>) -> String {
+    /// Signs a token for `user` valid for `ttl_secs`, optionally naming rooms
+    /// and the login session it belongs to.
+    pub fn issue(
+        &self,
+        user: &User,
+        ttl_secs: u64,
+        rooms: Option<Vec<String>>,
+        sid: Option<String>,
+    ) -> String {
         let claims = Claims {
             sub: user.id.clone(),
             name: Some(user.name.clone()),
             exp: jsonwebtoken::get_current_timestamp() + ttl_secs,
             rooms,
+            sid,
         };
         // HS256 over a serializable struct cannot fail.
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
     }
 
-    /// The identity a valid token proves, or `None` for any bad token.
-    pub fn verify(&self, token: &str) -> Option<Identity> {
+    /// What a validly signed, unexpired token claims, or `None` for any bad
+    /// token. Whether its session still lives is [`super::Auth::identify`]'s.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
         let c = data.claims;
         if c.sub.is_empty() {
@@ -62,9 +88,12 @@ impl Keys {
             .name
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| c.sub.clone());
-        Some(Identity {
-            user: User { id: c.sub, name },
-            rooms: c.rooms.unwrap_or_default().into_iter().collect(),
+        Some(Verified {
+            identity: Identity {
+                user: User { id: c.sub, name },
+                rooms: c.rooms.unwrap_or_default().into_iter().collect(),
+            },
+            sid: c.sid,
         })
     }
 }
@@ -75,16 +104,22 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify_and_carry_rooms() {
-        let keys = Keys::new(b"secret").expect("keys");
+        let keys = Keys::new(b"secret", 0).expect("keys");
         let user = User {
             id: "u1".into(),
             name: "Ann".into(),
         };
-        let token = keys.issue(&user, 60, Some(vec!["vip".into()]));
-        let id = keys.verify(&token).expect("valid token");
-        assert_eq!(id.user, user);
-        assert!(id.rooms.contains("vip"));
-        assert!(Keys::new(b"other").expect("keys").verify(&token).is_none());
+        let token = keys.issue(&user, 60, Some(vec!["vip".into()]), Some("s".into()));
+        let v = keys.verify(&token).expect("valid token");
+        assert_eq!(v.identity.user, user);
+        assert!(v.identity.rooms.contains("vip"));
+        assert_eq!(v.sid.as_deref(), Some("s"));
+        assert!(
+            Keys::new(b"other", 0)
+                .expect("keys")
+                .verify(&token)
+                .is_none()
+        );
         assert!(keys.verify("not.a.token").is_none());
     }
 }

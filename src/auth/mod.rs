@@ -12,11 +12,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::config::Settings;
-use crate::domain::{User, now_ms};
+use crate::domain::{User, is_account_id, now_ms};
 use crate::error::AppError;
 use crate::store::Store;
 
 pub use accounts::LoggedIn;
+pub(crate) use accounts::account_id;
+use jwt::Verified;
 
 /// A proven user, and the private rooms their token lets them join.
 #[derive(Debug, Clone)]
@@ -49,7 +51,7 @@ impl Auth {
             }
         };
         Ok(Self {
-            keys: jwt::Keys::new(secret.as_bytes())?,
+            keys: jwt::Keys::new(secret.as_bytes(), settings.jwt_leeway_secs)?,
             store,
             ttl_secs: settings.session_ttl_secs,
             registration: settings.registration,
@@ -64,6 +66,12 @@ impl Auth {
     /// Identity from a bearer token, else from the session cookie in a
     /// `Cookie` header. A token that is present but bad is refused, not
     /// passed over for the cookie.
+    ///
+    /// User ids are in two namespaces that cannot meet: a JWT's `sub` is the
+    /// app's user id as signed, and a built-in account's id is `acct:` and its
+    /// username. A JWT with an `acct:` subject is accepted only when roomcast
+    /// issued it at a login whose session still lives (not logged out, not
+    /// ended by a password change, the account not disabled).
     pub async fn identify(
         &self,
         token: Option<&str>,
@@ -71,15 +79,21 @@ impl Auth {
     ) -> Result<Identity, AppError> {
         let refused = || AppError::Unauthorized("unauthorized".into());
         if let Some(token) = token {
-            let identity = self.keys.verify(token).ok_or_else(refused)?;
-            // A JWT for a built-in account that was disabled is refused too:
-            // disabling must shut the user out, not only their password.
-            if let Some(c) = self.store.credentials(&identity.user.id).await?
-                && c.disabled
-            {
-                return Err(refused());
+            let Verified { identity, sid } = self.keys.verify(token).ok_or_else(refused)?;
+            if !is_account_id(&identity.user.id) {
+                return Ok(identity);
             }
-            return Ok(identity);
+            let sid = sid.ok_or_else(refused)?;
+            let user = self
+                .store
+                .session_user(&sid, now_ms())
+                .await?
+                .filter(|u| u.id == identity.user.id)
+                .ok_or_else(refused)?;
+            return Ok(Identity {
+                user,
+                rooms: identity.rooms,
+            });
         }
         let Some(cookie) = cookie_header.and_then(session::from_cookie_header) else {
             return Err(refused());

@@ -37,9 +37,19 @@ impl fmt::Display for RoomName {
     }
 }
 
-/// A built-in account's username, which is also its user id: 1 to 32
-/// characters from `A-Z a-z 0-9 _ - .` (no `:` so it never looks like a
-/// namespaced id an integrating app might sign).
+/// Every built-in account's user id is its username behind this prefix, so
+/// that no `sub` an integrating app signs can be mistaken for an account:
+/// a username has no `:`, and a JWT whose `sub` has this prefix is only
+/// accepted with a live login session behind it (`auth::Auth::identify`).
+pub const ACCOUNT_PREFIX: &str = "acct:";
+
+/// Whether `user_id` is a built-in account's (see [`ACCOUNT_PREFIX`]).
+pub fn is_account_id(user_id: &str) -> bool {
+    user_id.starts_with(ACCOUNT_PREFIX)
+}
+
+/// A built-in account's username: 1 to 32 characters from
+/// `A-Z a-z 0-9 _ - .`. Its user id is [`Username::user_id`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Username(String);
 
@@ -61,6 +71,11 @@ impl Username {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The account's user id: `acct:` and the username.
+    pub fn user_id(&self) -> String {
+        format!("{ACCOUNT_PREFIX}{}", self.0)
     }
 }
 

@@ -92,10 +92,14 @@ pub(super) async fn login(
 }
 
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", security(()),
-    responses((status = 204, description = "Session ended and cookie cleared")))]
+    responses((status = 204, description = "The session of the cookie, or of the login JWT in `Authorization: Bearer`, ended (every copy of that JWT stops working) and the cookie cleared")))]
 pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
-    st.auth.logout(cookie).await?;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    st.auth.logout(bearer, cookie).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, session::clear_cookie())],

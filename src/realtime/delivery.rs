@@ -19,6 +19,7 @@ use super::{Conn, handlers};
 use crate::domain::Message;
 use crate::metrics::Metrics;
 use crate::store::Committed;
+use crate::telemetry::Quoted;
 
 /// How long to keep trying to tell a stalled socket it is disconnected before
 /// leaving it to the Engine.IO ping timeout.
@@ -85,7 +86,7 @@ fn overflowed(s: &Sock) {
         return;
     }
     conn.ctx.metrics.slow_client_evictions.inc();
-    tracing::warn!(sid = %s.id, user = %conn.identity.user.id, "outgoing buffer full: disconnecting a slow client");
+    tracing::warn!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "outgoing buffer full: disconnecting a slow client");
     let rooms = s.rooms();
     s.leave_all();
     let s = s.clone();

@@ -15,6 +15,7 @@ use crate::domain::{Message, RoomName, now_ms};
 use crate::error::{AppError, ack_of};
 use crate::rooms;
 use crate::store::{NewMessage, Page, StoreError};
+use crate::telemetry::Quoted;
 
 /// How many messages `join` returns without `since`, and at most with it.
 const JOIN_HISTORY: u32 = 50;
@@ -41,7 +42,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         other => Err(AppError::payload(format!("unknown event {other:?}"))),
     };
     if let Err(e) = &result {
-        tracing::debug!(sid = %s.id, %event, code = e.code(), "event refused");
+        tracing::debug!(sid = %s.id, event = %Quoted(&event), code = e.code(), "event refused");
         conn.ctx.metrics.event_error(e.code());
     }
     // Without an ack id the client asked for no answer; `send` does nothing.
@@ -238,7 +239,7 @@ pub(crate) async fn disconnected(s: Sock) {
     conn.gone.store(true, Ordering::SeqCst);
     conn.slot.release();
     conn.ctx.metrics.connected_sockets.dec();
-    tracing::info!(sid = %s.id, user = %conn.identity.user.id, "disconnected");
+    tracing::info!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "disconnected");
     announce_disconnect(&s, &conn, s.rooms()).await;
 }
 

@@ -19,13 +19,14 @@ use socketioxide::extract::TryData;
 use socketioxide::handler::ConnectHandler;
 
 use crate::auth::{Auth, Identity};
-use crate::domain::RoomRecord;
+use crate::domain::{RoomRecord, User};
 use crate::error::AppError;
 use crate::http::Origins;
 use crate::limits::{ConnectionSlot, Limits};
 use crate::metrics::Metrics;
 use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
+use crate::telemetry::Quoted;
 
 pub use bus::{Adapter, Bus, Io, Sock};
 pub use delivery::deliver;
@@ -60,27 +61,34 @@ impl Ctx {
     /// tells them and the room (`leave` with `"reason": "removed"`). For the
     /// owner removing a member; access checks are the caller's (see
     /// `membership::evict`), except that sockets whose token's `rooms` claim
-    /// names the room stay.
+    /// names the room stay. Sockets are found by user id alone: one user's
+    /// sockets may each claim another display name.
     pub async fn remove_from_room(&self, room: &str, user_id: &str) {
+        // The name the room knows them by, for the notice (any of them).
         let online = presence::online(&self.io, room).await;
+        let user = online
+            .into_iter()
+            .find(|u| u.id == user_id)
+            .unwrap_or_else(|| User {
+                id: user_id.to_owned(),
+                name: user_id.to_owned(),
+            });
         // Sockets whose token names the room keep it.
         let keeps = presence::claim_room(user_id, room);
-        for user in online.into_iter().filter(|u| u.id == user_id) {
-            let theirs = presence::user_room(&user);
-            let leaving = self.io.within(theirs.clone()).except(keeps.clone());
-            if let Err(e) = leaving.leave(room.to_owned()).await {
-                tracing::warn!(error = %e, room, "removal may not have reached every node");
-            }
-            let notice = serde_json::json!({
-                "room": room, "user": user, "ts": crate::domain::now_ms(), "reason": "removed",
-            });
-            let _ = self
-                .io
-                .to([room.to_owned(), theirs])
-                .except(keeps.clone())
-                .emit("leave", &notice)
-                .await;
+        let theirs = presence::id_room(user_id);
+        let leaving = self.io.within(theirs.clone()).except(keeps.clone());
+        if let Err(e) = leaving.leave(room.to_owned()).await {
+            tracing::warn!(error = %e, room, "removal may not have reached every node");
         }
+        let notice = serde_json::json!({
+            "room": room, "user": user, "ts": crate::domain::now_ms(), "reason": "removed",
+        });
+        let _ = self
+            .io
+            .to([room.to_owned(), theirs])
+            .except(keeps)
+            .emit("leave", &notice)
+            .await;
     }
 
     /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
@@ -152,12 +160,14 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
     }
     let identity = ctx.auth.identify(token, cookie).await?;
     let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {
-        tracing::info!(user = %identity.user.id, error = %e, "connection refused");
+        tracing::info!(user = %Quoted(&identity.user.id), error = %e, "connection refused");
     })?;
-    tracing::info!(sid = %s.id, user = %identity.user.id, transport = ?s.transport_type(), "connected");
+    tracing::info!(sid = %s.id, user = %Quoted(&identity.user.id), transport = ?s.transport_type(), "connected");
     ctx.metrics.connected_sockets.inc();
-    // A bookkeeping room: who is online, on any node (see `presence`).
+    // Bookkeeping rooms: who is online, on any node, and every socket of
+    // this user id (see `presence`).
     s.join(presence::user_room(&identity.user));
+    s.join(presence::id_room(&identity.user.id));
     for room in &identity.rooms {
         s.join(presence::claim_room(&identity.user.id, room));
     }

@@ -11,12 +11,21 @@ use super::bus::Io;
 use crate::domain::User;
 
 const USER_ROOM: &str = "@user/";
+const ID_ROOM: &str = "@id/";
 const CLAIM_ROOM: &str = "@claim/";
 
-/// The room every socket of `user` sits in.
+/// The room every socket of `user` with this display name sits in (the
+/// census of `online` reads names from it).
 pub(crate) fn user_room(user: &User) -> String {
     let json = serde_json::to_string(user).unwrap_or_default();
     format!("{USER_ROOM}{json}")
+}
+
+/// The room every socket of `user_id` sits in, whatever name its token
+/// claims: what reaches all of a user's sockets (removal from a room).
+pub(crate) fn id_room(user_id: &str) -> String {
+    let json = serde_json::to_string(user_id).unwrap_or_default();
+    format!("{ID_ROOM}{json}")
 }
 
 /// The room a socket of `user_id` sits in when its token's `rooms` claim

@@ -159,6 +159,7 @@ pub trait Store: Send + Sync + 'static {
     // Administration (`roomcast user|room`). `NotFound` when the user or room does not exist.
     /// Every built-in account, sorted by id, with whether it is disabled.
     async fn users(&self) -> StoreResult<Vec<(User, bool)>>;
+    /// Also ends the user's sessions.
     async fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<()>;
     /// Disabling also ends the user's sessions.
     async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()>;

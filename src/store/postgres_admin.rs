@@ -49,13 +49,22 @@ impl PgStore {
     }
 
     pub(super) async fn admin_set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {
+        // A new password ends every session, and with them the JWTs
+        // issued at those logins (they name their session).
+        let mut tx = self.pool.begin().await.map_err(db_err)?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
-        found(done.rows_affected())
+        found(done.rows_affected())?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     pub(super) async fn admin_set_disabled(
