@@ -8,14 +8,14 @@ use tokio::process::Command;
 
 use crate::helpers::*;
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Runs `roomcast ARGS --database <the app's>` with `stdin` piped in.
-async fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Out {
+pub(crate) async fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Out {
     let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
         .args(args)
         .arg("--database")

@@ -191,8 +191,14 @@ impl TestApp {
     /// Registers and logs in `username`; returns (token, session cookie pair).
     pub async fn register_and_login(&self, username: &str) -> (String, String) {
         let creds = json!({"username": username, "password": "correct horse"});
-        let r = self.post("/api/register", creds.clone(), None).await;
+        let r = self.post("/api/register", creds, None).await;
         assert_eq!(r.status(), 201, "register {username}");
+        self.login(username).await
+    }
+
+    /// Logs in `username` (password "correct horse"); returns (token, session cookie pair).
+    pub async fn login(&self, username: &str) -> (String, String) {
+        let creds = json!({"username": username, "password": "correct horse"});
         let r = self.post("/api/login", creds, None).await;
         assert_eq!(r.status(), 200, "login {username}");
         let cookie = r

@@ -5,13 +5,13 @@
 #![allow(unreachable_pub)]
 
 mod abuse;
-mod admin;
+pub(crate) mod admin;
 mod auth;
 mod browser;
 pub(crate) mod chaos;
 mod chaos_cluster;
 mod cluster;
-mod cluster_support;
+pub(crate) mod cluster_support;
 mod config;
 pub(crate) mod durability;
 mod events;
@@ -32,6 +32,7 @@ mod pg;
 mod pg_server;
 mod py_client;
 pub(crate) mod raw;
+mod security;
 mod shutdown;
 mod slow_consumer;
 mod store_contract;
