@@ -102,12 +102,12 @@ async fn user_admin(backend: Backend) {
         (body["token"].as_str().expect("token").to_owned(), cookie)
     };
     let out = cli(&app, &["user", "list"], "").await;
-    assert_eq!(out.stdout, "ann\tann\tactive\n");
+    assert_eq!(out.stdout, "acct:ann\tann\tactive\n");
 
     assert!(cli(&app, &["user", "disable", "ann"], "").await.ok);
     assert_eq!(
         cli(&app, &["user", "list"], "").await.stdout,
-        "ann\tann\tdisabled\n"
+        "acct:ann\tann\tdisabled\n"
     );
     // Disabled: no login, no socket by JWT or by cookie, no HTTP.
     assert_eq!(login_status(&app, "ann", "second password").await, 401);
@@ -125,7 +125,19 @@ async fn user_admin(backend: Backend) {
 
     assert!(cli(&app, &["user", "enable", "ann"], "").await.ok);
     assert_eq!(login_status(&app, "ann", "second password").await, 200);
-    assert!(app.connect(Connect::token(jwt)).await.is_ok());
+    // Disabling ended ann's sessions, and with them the JWTs of those
+    // logins: enabling does not bring them back, a new login does.
+    assert!(app.connect(Connect::token(jwt)).await.is_err());
+    let r = app
+        .post(
+            "/api/login",
+            json!({"username": "ann", "password": "second password"}),
+            None,
+        )
+        .await;
+    let body: serde_json::Value = r.json().await.expect("json");
+    let fresh = body["token"].as_str().expect("token").to_owned();
+    assert!(app.connect(Connect::token(fresh)).await.is_ok());
 }
 
 #[tokio::test]

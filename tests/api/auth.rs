@@ -121,7 +121,7 @@ async fn session_cookie_from_login_authenticates_the_socket_until_logout(backend
         };
         let mut c = app.connect(how).await.expect("cookie connect");
         let ack = c.join("lobby").await;
-        assert_eq!(ack["online"][0]["id"], "carol");
+        assert_eq!(ack["online"][0]["id"], "acct:carol");
     }
     // The JWT that login returned works too.
     let mut c = app
@@ -215,7 +215,7 @@ async fn registration_and_login_errors_follow_the_contract(backend: Backend) {
         "{cookie}"
     );
     let body: Value = r.json().await.expect("json");
-    assert_eq!(body["user"], json!({"id": "erin", "name": "erin"}));
+    assert_eq!(body["user"], json!({"id": "acct:erin", "name": "erin"}));
 }
 
 #[tokio::test]

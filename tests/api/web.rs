@@ -214,7 +214,7 @@ async fn pages_are_served_under_the_strict_content_security_policy() {
         .get(app.url("/r/general"))
         .header("cookie", &cookie);
     let html = room.send().await.expect("page").text().await.expect("html");
-    assert!(html.contains(r#"data-user-id="ann""#) && html.contains(r#"data-room="general""#));
+    assert!(html.contains(r#"data-user-id="acct:ann""#) && html.contains(r#"data-room="general""#));
 }
 
 #[tokio::test]
