@@ -10,8 +10,9 @@ export function initMembers(room: string): void {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const action = ((event as SubmitEvent).submitter as HTMLElement | null)?.dataset.member ?? "invite";
-    const user = input.value.trim();
-    if (!user) {
+    const typed = input.value.trim();
+    const user = userId(typed);
+    if (!typed) {
       note.textContent = "Enter a username.";
       input.focus();
       return;
@@ -20,10 +21,10 @@ export function initMembers(room: string): void {
     try {
       if (action === "remove") {
         await api("DELETE", `${path}/${encodeURIComponent(user)}`);
-        note.textContent = `${user} was removed from #${room}.`;
+        note.textContent = `${typed} was removed from #${room}.`;
       } else {
         await api("POST", path, { user });
-        note.textContent = `${user} was invited to #${room}.`;
+        note.textContent = `${typed} was invited to #${room}.`;
       }
       input.value = "";
     } catch (e) {
@@ -31,4 +32,11 @@ export function initMembers(room: string): void {
       note.textContent = e instanceof ApiError ? e.message : "Something went wrong.";
     }
   });
+}
+
+// A username names a built-in account, whose user id is `acct:` and the
+// name; anything with a `:` is taken as a user id as it is (an app's JWT
+// users, docs/protocol.md §2).
+function userId(typed: string): string {
+  return typed.includes(":") ? typed : `acct:${typed}`;
 }
