@@ -469,6 +469,12 @@ async fn claims_cannot_forge_log_lines_or_make_them_huge() {
             .stderr(Stdio::piped()),
     )
     .await;
+    // Read as it comes: a pipe that fills would stall the server's logging.
+    let mut pipe = server.stderr.take().expect("stderr");
+    let reader = tokio::spawn(async move {
+        let mut all = String::new();
+        pipe.read_to_string(&mut all).await.map(|_| all)
+    });
     let evil =
         "x\n2026-12-01T00:00:00Z  INFO roomcast: FORGED admin logged in\r\u{0}\u{7}\u{1b}[2J";
     let huge = format!("big{}", "y".repeat(100_000));
@@ -490,15 +496,8 @@ async fn claims_cannot_forge_log_lines_or_make_them_huge() {
     .expect("last");
     last.close().await;
     sigterm(&server);
-    let mut stderr = String::new();
-    server
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .await
-        .expect("read");
     server.wait().await.expect("exit");
+    let stderr = reader.await.expect("reader").expect("read stderr");
     assert!(stderr.contains("user=last"), "{stderr}");
     assert!(
         stderr.contains("user=x\\n2026"),
