@@ -8,6 +8,7 @@ mod abuse;
 mod admin;
 mod auth;
 mod browser;
+mod brute_force;
 pub(crate) mod chaos;
 mod chaos_cluster;
 mod cluster;
