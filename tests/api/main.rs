@@ -31,6 +31,7 @@ mod openapi;
 mod origins;
 mod pg;
 mod pg_server;
+mod proxies;
 mod py_client;
 pub(crate) mod raw;
 mod shutdown;
