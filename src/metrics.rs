@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
-    TextEncoder,
+    Registry, TextEncoder,
 };
 
 /// Latency buckets from 100 µs to 5 s (acks wait for a commit, commits for an fsync).
@@ -74,7 +73,10 @@ impl Metrics {
         )?;
         registry.register(Box::new(event_errors.clone()))?;
         let limiter_keys = IntGaugeVec::new(
-            Opts::new("limiter_keys", "Keys a rate limiter remembers (each is capped)"),
+            Opts::new(
+                "limiter_keys",
+                "Keys a rate limiter remembers (each is capped)",
+            ),
             &["limiter"],
         )?;
         registry.register(Box::new(limiter_keys.clone()))?;

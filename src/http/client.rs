@@ -163,15 +163,24 @@ mod tests {
     fn forwarded_addresses_are_believed_from_trusted_hops_only() {
         let e = edge(&["10.0.0.0/8", "::1"]);
         // Untrusted peer: its header is ignored.
-        assert_eq!(e.client_addr(ip("203.0.113.9"), &xff(&["1.2.3.4"])), ip("203.0.113.9"));
+        assert_eq!(
+            e.client_addr(ip("203.0.113.9"), &xff(&["1.2.3.4"])),
+            ip("203.0.113.9")
+        );
         // Trusted peer: the rightmost address that is not a proxy; the
         // forged left part is never reached.
         let h = xff(&["6.6.6.6, 198.51.100.7", "10.1.2.3"]);
         assert_eq!(e.client_addr(ip("10.0.0.1"), &h), ip("198.51.100.7"));
         // A malformed hop stops at the last one read.
         assert_eq!(e.client_addr(ip("::1"), &xff(&["junk"])), ip("::1"));
-        assert_eq!(e.client_addr(ip("::ffff:10.0.0.1"), &xff(&["5.5.5.5"])), ip("5.5.5.5"));
-        assert_eq!(e.client_addr(ip("10.0.0.1"), &HeaderMap::new()), ip("10.0.0.1"));
+        assert_eq!(
+            e.client_addr(ip("::ffff:10.0.0.1"), &xff(&["5.5.5.5"])),
+            ip("5.5.5.5")
+        );
+        assert_eq!(
+            e.client_addr(ip("10.0.0.1"), &HeaderMap::new()),
+            ip("10.0.0.1")
+        );
     }
 
     #[test]

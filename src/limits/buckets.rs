@@ -133,7 +133,10 @@ mod tests {
             b.take(&format!("made-up-{i}"));
             assert!(b.len() <= 100);
         }
-        assert!(!b.take("mine"), "made-up keys did not reset an empty bucket");
+        assert!(
+            !b.take("mine"),
+            "made-up keys did not reset an empty bucket"
+        );
     }
 
     #[test]

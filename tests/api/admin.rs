@@ -225,5 +225,9 @@ async fn a_stored_room_of_dots_from_before_the_rule_can_be_listed_and_deleted() 
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(cli(&app, &["room", "list"], "").await.stdout, "");
     // And the CLI refuses to make a new one.
-    assert!(!cli(&app, &["room", "create", "..", "--owner", "x"], "").await.ok);
+    assert!(
+        !cli(&app, &["room", "create", "..", "--owner", "x"], "")
+            .await
+            .ok
+    );
 }

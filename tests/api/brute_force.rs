@@ -104,7 +104,10 @@ async fn attempts_with_huge_or_refused_usernames_are_not_remembered() {
             .filter(|s| *s == 429)
             .count();
     }
-    assert_eq!(refused, 2000, "every attempt after the address's were refused");
+    assert_eq!(
+        refused, 2000,
+        "every attempt after the address's were refused"
+    );
     // Only the address was remembered: no username, no pair.
     assert_eq!(limiter_keys(&app, "login_address").await, 1);
     assert_eq!(limiter_keys(&app, "login_username").await, 0);

@@ -60,11 +60,17 @@ async fn a_trusted_proxys_forwarded_for_tells_clients_apart() {
     for _ in 0..3 {
         assert_eq!(login_via(&app, &proxy, &attacker, "a guess").await.0, 401);
     }
-    assert_eq!(login_via(&app, &proxy, &attacker, "correct horse").await.0, 429);
+    assert_eq!(
+        login_via(&app, &proxy, &attacker, "correct horse").await.0,
+        429
+    );
     // The same proxy, another client behind it: not locked out. What the
     // client itself put at the left of the header is not believed.
     let victim = [("x-forwarded-for", "198.51.100.66, 203.0.113.5")];
-    assert_eq!(login_via(&app, &proxy, &victim, "correct horse").await.0, 200);
+    assert_eq!(
+        login_via(&app, &proxy, &victim, "correct horse").await.0,
+        200
+    );
 }
 
 #[tokio::test]
@@ -78,7 +84,10 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_is_ignored() {
     }
     // A fresh forged address does not buy more attempts: the peer is counted.
     let h = [("x-forwarded-for", "10.9.9.9")];
-    assert_eq!(login_via(&app, &untrusted, &h, "correct horse").await.0, 429);
+    assert_eq!(
+        login_via(&app, &untrusted, &h, "correct horse").await.0,
+        429
+    );
     // While ann through the trusted proxy is fine.
     let proxy = client_from([127, 0, 0, 1]);
     let h = [("x-forwarded-for", "10.0.0.0")];
@@ -87,7 +96,8 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_is_ignored() {
 
 fn is_secure(cookie: &Option<String>) -> bool {
     let c = cookie.as_deref().expect("a Set-Cookie");
-    c.split(';').any(|a| a.trim().eq_ignore_ascii_case("secure"))
+    c.split(';')
+        .any(|a| a.trim().eq_ignore_ascii_case("secure"))
 }
 
 #[tokio::test]
@@ -101,13 +111,24 @@ async fn the_session_cookie_is_secure_over_https_through_a_trusted_proxy() {
     let (_, cookie) = login_via(&app, &proxy, &[], "correct horse").await;
     assert!(!is_secure(&cookie), "plain HTTP: {cookie:?}");
     let (_, cookie) = login_via(&app, &other, &https, "correct horse").await;
-    assert!(!is_secure(&cookie), "claimed by an untrusted peer: {cookie:?}");
+    assert!(
+        !is_secure(&cookie),
+        "claimed by an untrusted peer: {cookie:?}"
+    );
 
     let always = app_trusting(&[], SecureCookies::Always).await;
     let (_, cookie) = login_via(&always, &other, &[], "correct horse").await;
     assert!(is_secure(&cookie), "always: {cookie:?}");
-    let r = other.post(always.url("/api/logout")).send().await.expect("logout");
-    let cleared = r.headers().get("set-cookie").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let r = other
+        .post(always.url("/api/logout"))
+        .send()
+        .await
+        .expect("logout");
+    let cleared = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     assert!(is_secure(&cleared), "the clearing cookie too: {cleared:?}");
 
     let never = app_trusting(&["127.0.0.1"], SecureCookies::Never).await;

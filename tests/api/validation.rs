@@ -163,7 +163,9 @@ async fn room_names_made_only_of_dots_are_invalid_everywhere() {
     let jwt = token("ann", None);
     let mut ann = app.client("ann").await;
     for name in [".", "..", "..."] {
-        let r = app.post("/api/rooms", json!({"name": name}), Some(&jwt)).await;
+        let r = app
+            .post("/api/rooms", json!({"name": name}), Some(&jwt))
+            .await;
         assert_eq!(r.status(), 400, "{name}");
         let body: serde_json::Value = r.json().await.expect("json");
         assert_eq!(body["error"], "invalid_room", "{name}");
