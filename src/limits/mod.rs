@@ -60,8 +60,8 @@ impl Limits {
         }
     }
 
-    /// One login attempt for `username` from `addr` (see [`login`] for the
-    /// buckets); may wait a few seconds when the username is much tried.
+    /// One login attempt for `username` from `addr` (the buckets are in
+    /// `limits/login.rs`); may wait a few seconds when the username is much tried.
     pub async fn login(&self, username: &Username, addr: Option<IpAddr>) -> Result<(), AppError> {
         self.accounts.login(username, addr).await
     }
