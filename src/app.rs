@@ -95,7 +95,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
-    let router = http::router(ctx.clone())
+    let router = http::router(ctx.clone(), http::Edge::new(&settings))
         .merge(web::router(ctx.clone()))
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)

@@ -8,7 +8,7 @@ use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, ProxyNet, SecureCookies};
 use crate::store::SqliteSync;
 
 /// roomcast: a self-hosted real-time rooms server speaking Socket.IO v5,
@@ -253,4 +253,22 @@ pub struct ServeArgs {
     /// disconnects everyone. [default: 10]
     #[arg(long, env = "ROOMCAST_SHUTDOWN_TIMEOUT")]
     pub shutdown_timeout: Option<u64>,
+
+    /// Registrations (`POST /api/register`) per hour from one client
+    /// address; beyond it 429 `rate_limited`. [default: 20]
+    #[arg(long, env = "ROOMCAST_REGISTRATION_RATE",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub registration_rate: Option<u32>,
+
+    /// Comma-separated addresses or CIDR blocks of reverse proxies whose
+    /// `X-Forwarded-For` (the client's address) and `X-Forwarded-Proto` are
+    /// believed; from any other peer they are ignored. [default: none]
+    #[arg(long, env = "ROOMCAST_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<ProxyNet>>,
+
+    /// When the session cookie is `Secure`: `auto` when the request came
+    /// over HTTPS through a trusted proxy (`X-Forwarded-Proto: https`),
+    /// `always`, or `never`. [default: auto]
+    #[arg(long, env = "ROOMCAST_SECURE_COOKIES", value_enum)]
+    pub secure_cookies: Option<SecureCookies>,
 }

@@ -75,6 +75,62 @@ pub struct Settings {
     /// Connection deadlines (docs/protocol.md §5d). Not flags: the defaults
     /// are Node's (Socket.IO) and hyper's; tests shorten them.
     pub timeouts: Timeouts,
+    /// Registrations per hour from one client address.
+    pub registration_rate: u32,
+    /// Peers whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// When the session cookie carries `Secure`.
+    pub secure_cookies: SecureCookies,
+    /// The period `login_attempts` counts over: a minute. Not a flag; tests
+    /// lengthen it so no bucket refills while they count.
+    pub login_window: Duration,
+}
+
+/// An address or CIDR block of trusted reverse proxies (`10.0.0.5`, `10.0.0.0/8`, `::1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet(pub ipnet::IpNet);
+
+impl ProxyNet {
+    /// Whether `ip` is in this block.
+    pub fn contains(&self, ip: &std::net::IpAddr) -> bool {
+        // An IPv4 client seen through an IPv6 socket is `::ffff:a.b.c.d`.
+        let ip = ip.to_canonical();
+        self.0.contains(&ip)
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(ip) = s.parse::<std::net::IpAddr>() {
+            return Ok(Self(ipnet::IpNet::from(ip)));
+        }
+        s.parse::<ipnet::IpNet>()
+            .map(|n| Self(n.trunc()))
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR block"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ProxyNet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// When the session cookie is marked `Secure` (sent over HTTPS only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum SecureCookies {
+    /// When the request came over HTTPS: `X-Forwarded-Proto: https` from a
+    /// trusted proxy (roomcast itself speaks plain HTTP).
+    Auto,
+    /// Always (for a deployment only ever reached over HTTPS).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// How long a connection may do nothing useful before it is closed.
@@ -124,6 +180,10 @@ impl Settings {
             log_format: LogFormat::Text,
             shutdown_timeout_secs: 10,
             timeouts: Timeouts::default(),
+            registration_rate: 20,
+            trusted_proxies: Vec::new(),
+            secure_cookies: SecureCookies::Auto,
+            login_window: Duration::from_secs(60),
         }
     }
 
@@ -161,6 +221,9 @@ impl Settings {
             sqlite_sync,
             log_format,
             shutdown_timeout,
+            registration_rate,
+            trusted_proxies,
+            secure_cookies,
         } = layer;
         set(&mut self.listen, listen);
         set(&mut self.database, database);
@@ -180,6 +243,9 @@ impl Settings {
         set(&mut self.sqlite_sync, sqlite_sync);
         set(&mut self.log_format, log_format);
         set(&mut self.shutdown_timeout_secs, shutdown_timeout);
+        set(&mut self.registration_rate, registration_rate);
+        set(&mut self.trusted_proxies, trusted_proxies);
+        set(&mut self.secure_cookies, secure_cookies);
     }
 
     /// Checks what the file could set out of range (flags are checked by clap).
@@ -208,6 +274,10 @@ impl Settings {
         anyhow::ensure!(
             self.max_connections >= 1,
             "max-connections must be at least 1"
+        );
+        anyhow::ensure!(
+            self.registration_rate >= 1,
+            "registration-rate must be at least 1"
         );
         Ok(())
     }

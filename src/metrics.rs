@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// Latency buckets from 100 µs to 5 s (acks wait for a commit, commits for an fsync).
@@ -26,6 +26,7 @@ pub struct Metrics {
     pub ack_seconds: Histogram,
     pub commit_seconds: Histogram,
     pub slow_client_evictions: IntCounter,
+    limiter_keys: IntGaugeVec,
 }
 
 impl Metrics {
@@ -71,6 +72,14 @@ impl Metrics {
             &["code"],
         )?;
         registry.register(Box::new(event_errors.clone()))?;
+        let limiter_keys = IntGaugeVec::new(
+            Opts::new(
+                "limiter_keys",
+                "Keys a rate limiter remembers (each is capped)",
+            ),
+            &["limiter"],
+        )?;
+        registry.register(Box::new(limiter_keys.clone()))?;
         Ok(Arc::new(Self {
             registry,
             connected_sockets,
@@ -81,12 +90,22 @@ impl Metrics {
             ack_seconds,
             commit_seconds,
             slow_client_evictions,
+            limiter_keys,
         }))
     }
 
     /// Counts an event answered with error `code`.
     pub fn event_error(&self, code: &str) {
         self.event_errors.with_label_values(&[code]).inc();
+    }
+
+    /// Records how many keys each limiter remembers now.
+    pub fn set_limiter_keys(&self, sizes: &[(&str, usize)]) {
+        for (name, n) in sizes {
+            self.limiter_keys
+                .with_label_values(&[*name])
+                .set(i64::try_from(*n).unwrap_or(i64::MAX));
+        }
     }
 
     /// The Prometheus text exposition, with the room count measured now.

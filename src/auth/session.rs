@@ -27,6 +27,19 @@ pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")
 }
 
+/// A `Set-Cookie` value marked `Secure` (sent back over HTTPS only), for
+/// deployments behind an HTTPS proxy (`--secure-cookies`).
+pub fn with_secure(set_cookie: &str) -> String {
+    let has = set_cookie
+        .split(';')
+        .any(|attr| attr.trim().eq_ignore_ascii_case("secure"));
+    if has {
+        set_cookie.to_owned()
+    } else {
+        format!("{set_cookie}; Secure")
+    }
+}
+
 /// The session token in a `Cookie` request header, if any.
 pub fn from_cookie_header(header: &str) -> Option<String> {
     cookie::Cookie::split_parse(header)
@@ -46,5 +59,12 @@ mod tests {
         assert_eq!(from_cookie_header(&h).as_deref(), Some("tok"));
         assert_eq!(from_cookie_header("a=1"), None);
         assert_ne!(token_hash("x"), token_hash("y"));
+    }
+
+    #[test]
+    fn secure_is_added_once() {
+        let c = with_secure(&set_cookie("t", 60));
+        assert!(c.ends_with("; Secure"), "{c}");
+        assert_eq!(with_secure(&c), c);
     }
 }

@@ -6,7 +6,8 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')
 }
 
-/// A room name: 1 to 64 characters from `A-Z a-z 0-9 _ - . :` (PROTOCOL §3).
+/// A room name: 1 to 64 characters from `A-Z a-z 0-9 _ - . :`, not only
+/// dots (PROTOCOL §3).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RoomName(String);
 
@@ -22,6 +23,11 @@ impl RoomName {
         }
         if !s.chars().all(is_name_char) {
             return Err("room name may only use A-Z a-z 0-9 _ - . :".into());
+        }
+        // `/r/.` and `/r/..` are normalised away by browsers before the
+        // request is sent, so such a room could never be opened.
+        if s.chars().all(|c| c == '.') {
+            return Err("room name must not be made only of dots".into());
         }
         Ok(Self(s.to_owned()))
     }
@@ -85,10 +91,28 @@ mod tests {
 
     #[test]
     fn room_names_follow_the_contract() {
-        for ok in ["a", "general", "team-1.ops:eu", "A_b", &"x".repeat(64)] {
+        for ok in [
+            "a",
+            "general",
+            "team-1.ops:eu",
+            "A_b",
+            &"x".repeat(64),
+            ".a",
+            "..b",
+        ] {
             assert!(RoomName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "has space", "émoji", "a/b", "<script>", &"x".repeat(65)] {
+        for bad in [
+            "",
+            "has space",
+            "émoji",
+            "a/b",
+            "<script>",
+            &"x".repeat(65),
+            ".",
+            "..",
+            "...",
+        ] {
             assert!(RoomName::parse(bad).is_err(), "{bad}");
         }
     }

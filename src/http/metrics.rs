@@ -18,6 +18,7 @@ pub(super) async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
         .await
         .map(|r| r.iter().filter(|r| realtime::is_chat_room(r)).count())
         .unwrap_or(0);
+    st.metrics.set_limiter_keys(&st.limits.tracked_keys());
     (
         [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
         st.metrics.render(rooms),

@@ -1,6 +1,7 @@
 //! HTTP: the `/api` routes, health, and the official client bundle.
 
 mod api;
+mod client;
 mod client_js;
 mod headers;
 mod identity;
@@ -15,6 +16,7 @@ use axum::routing::{delete, get, post};
 
 use crate::realtime::Ctx;
 
+pub use client::{ClientAddr, Edge};
 pub(crate) use headers::add as security_headers;
 pub use identity::Caller;
 pub use origin::Origins;
@@ -23,14 +25,18 @@ pub use origin::Origins;
 /// HTTP post is delivered exactly like a socket `chat`.
 pub type AppState = Arc<Ctx>;
 
-/// The HTTP routes (without Socket.IO, which `app` mounts beside them).
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/socket.io/socket.io.js", get(client_js::full))
-        .route("/socket.io/socket.io.min.js", get(client_js::min))
+/// The HTTP routes (without Socket.IO, which `app` mounts beside them);
+/// `edge` says which forwarded headers are believed.
+pub fn router(state: AppState, edge: Arc<Edge>) -> Router {
+    let accounts = Router::new()
         .route("/api/register", post(api::register))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
+        .route_layer(axum::middleware::from_fn(client::account_answers));
+    Router::new()
+        .route("/socket.io/socket.io.js", get(client_js::full))
+        .route("/socket.io/socket.io.min.js", get(client_js::min))
+        .merge(accounts)
         .route("/api/rooms", get(api::list_rooms).post(api::create_room))
         .route(
             "/api/rooms/{room}/messages",
@@ -44,5 +50,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::health))
         .route("/metrics", get(metrics::metrics))
         .route("/api/openapi.json", get(openapi::document))
+        .layer(axum::Extension(edge))
         .with_state(state)
 }

@@ -214,3 +214,32 @@ async fn room_admin(backend: Backend) {
     let h = other.ack("history", json!({"room": "staff"})).await;
     assert_eq!(h["error"], "not_found");
 }
+
+#[tokio::test]
+async fn a_stored_room_of_dots_from_before_the_rule_can_be_listed_and_deleted() {
+    let app = spawn_app().await;
+    // Made before such names were refused (then `POST /api/rooms` took them).
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url())
+        .await
+        .expect("open db");
+    sqlx::query(
+        "INSERT INTO rooms (name, visibility, owner, created_at) VALUES ('..', 'public', 'olga', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("insert");
+    let out = cli(&app, &["room", "list"], "").await;
+    assert_eq!(out.stdout, "..\tpublic\tolga\n", "{}", out.stderr);
+    // Visible to users too, so they see what they cannot open.
+    let r = app.get("/api/rooms", Some(&token("ann", None))).await;
+    assert_eq!(r.status(), 200);
+    let out = cli(&app, &["room", "delete", ".."], "").await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(cli(&app, &["room", "list"], "").await.stdout, "");
+    // And the CLI refuses to make a new one.
+    assert!(
+        !cli(&app, &["room", "create", "..", "--owner", "x"], "")
+            .await
+            .ok
+    );
+}

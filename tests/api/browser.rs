@@ -160,3 +160,50 @@ async fn two_people_chat_in_chromium_and_survive_a_restart() {
     }
     stop(&mut server).await;
 }
+
+#[tokio::test]
+async fn signing_in_with_a_hostile_next_stays_on_this_origin() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, addr) = start_server(&dir.path().join("redirect.db"), "127.0.0.1:0").await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = Command::new("node")
+        .arg(format!("{root}/tests/browser/redirect.cjs"))
+        .arg(format!("http://{addr}"))
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCENARIO, run)
+        .await
+        .expect("the redirect scenario finished in time")
+        .expect("run node (Node.js is needed for the tests)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "redirect scenario failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|j| serde_json::from_str(j).expect("json"))
+        .expect("the script reports where each sign-in landed");
+    assert_eq!(result["problems"], json!([]), "script errors or dialogs");
+    let results = result["results"].as_array().expect("results");
+    assert_eq!(results.len(), 9);
+    for r in results {
+        assert_eq!(r["left"], json!([]), "requests to another host: {r}");
+        let landed = r["landed"].as_str().expect("landed");
+        let want = match r["next"].as_str() {
+            // Resolves to this server's own path `//evil.example/d`.
+            Some("/.//evil.example/d") => format!("http://{addr}//evil.example/d"),
+            _ => format!("http://{addr}/"),
+        };
+        assert_eq!(landed, want, "{r}");
+    }
+    stop(&mut server).await;
+}

@@ -84,6 +84,7 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut Settings
     settings.message_rate = 1e9;
     settings.message_burst = 1_000_000;
     settings.login_attempts = 10_000;
+    settings.registration_rate = 1_000_000;
     settings.max_connections = 10_000;
     configure(&mut settings);
     let app = roomcast::app::build(settings).await.expect("build app");

@@ -112,8 +112,12 @@ async fn login(app: &TestApp, from: &reqwest::Client, user: &str, password: &str
 }
 
 #[tokio::test]
-async fn login_attempts_are_limited_per_username_and_per_address() {
-    let app = spawn_app_with(|s| s.login_attempts = 3).await;
+async fn login_attempts_are_limited_per_username_and_address_and_per_address() {
+    let app = spawn_app_with(|s| {
+        s.login_attempts = 3;
+        s.login_window = std::time::Duration::from_secs(3600);
+    })
+    .await;
     for user in ["ann", "bob"] {
         let creds = json!({"username": user, "password": "correct horse"});
         assert_eq!(app.post("/api/register", creds, None).await.status(), 201);
@@ -122,12 +126,18 @@ async fn login_attempts_are_limited_per_username_and_per_address() {
     for _ in 0..3 {
         assert_eq!(login(&app, &here, "ann", "wrong password").await, 401);
     }
-    // ann's attempts are spent, even from another address with the right password.
-    assert_eq!(login(&app, &there, "ann", "correct horse").await, 429);
-    // bob from the other address is not affected...
+    // (ann, here) is spent, even with the right password...
+    assert_eq!(login(&app, &here, "ann", "correct horse").await, 429);
+    // ...but not ann from elsewhere, nor bob from here.
+    assert_eq!(login(&app, &there, "ann", "correct horse").await, 200);
+    assert_eq!(login(&app, &here, "bob", "correct horse").await, 200);
+    // One address trying many usernames: 3 times --login-attempts, then 429.
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(login(&app, &here, &format!("nobody{i}"), "wrong password").await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
     assert_eq!(login(&app, &there, "bob", "correct horse").await, 200);
-    // ...but the first address has spent its attempts on ann.
-    assert_eq!(login(&app, &here, "bob", "correct horse").await, 429);
 }
 
 #[tokio::test]

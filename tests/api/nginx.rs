@@ -111,3 +111,47 @@ async fn two_nodes_behind_the_deploy_nginx_config_act_as_one() {
         .expect("healthz via nginx");
     assert_eq!(health.status(), 200);
 }
+
+/// A client whose connections come from `ip` (any 127.x address reaches nginx).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .build()
+        .expect("client")
+}
+
+async fn login_status(from: &reqwest::Client, base: &str, password: &str) -> u16 {
+    let r = from
+        .post(format!("{base}api/login"))
+        .json(&serde_json::json!({"username": "ann", "password": password}))
+        .send()
+        .await
+        .expect("login via nginx");
+    r.status().as_u16()
+}
+
+#[tokio::test]
+async fn behind_the_deploy_nginx_config_login_limits_count_each_client() {
+    let schema = crate::pg::PgSchema::create().await;
+    let redis = RedisServer::start().await;
+    // As the README says to run the nodes behind it.
+    let flags = ["--trusted-proxies", "127.0.0.1", "--login-attempts", "2"];
+    let node = Node::start_with(&schema.url, &redis.url(), &flags).await;
+    let nginx = Nginx::start(&[&node.addr]).await;
+    let base = nginx.url();
+    let (attacker, victim) = (client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
+    let creds = serde_json::json!({"username": "ann", "password": "correct horse"});
+    let r = victim
+        .post(format!("{base}api/register"))
+        .json(&creds)
+        .send()
+        .await
+        .expect("register via nginx");
+    assert_eq!(r.status(), 201);
+    for _ in 0..2 {
+        assert_eq!(login_status(&attacker, &base, "a guess").await, 401);
+    }
+    assert_eq!(login_status(&attacker, &base, "correct horse").await, 429);
+    // Another client behind the same nginx is not locked out with it.
+    assert_eq!(login_status(&victim, &base, "correct horse").await, 200);
+}

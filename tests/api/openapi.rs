@@ -139,6 +139,8 @@ async fn every_documented_route_and_status_matches_real_responses() {
         s.message_rate = 0.001;
     })
     .await;
+    // One registration an hour per address, for register's 429.
+    let once = spawn_app_with(|s| s.registration_rate = 1).await;
     let mut c = Checker {
         doc: document(&app).await,
         seen: BTreeSet::new(),
@@ -151,13 +153,15 @@ async fn every_documented_route_and_status_matches_real_responses() {
     let msg = json!({"message": "hello"});
     let big = json!({"message": "x".repeat(2000)});
     let user = |u: &str| Some(json!({ "user": u }));
-    let (app, st) = (&app, &strict);
+    let (app, st, once) = (&app, &strict, &once);
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
         (app, "POST", "/api/register", Some(creds.clone()), None),       // 201
         (app, "POST", "/api/register", Some(creds.clone()), None),       // 409
         (app, "POST", "/api/register", Some(json!({"username": "x"})), None), // 400
         (st, "POST", "/api/register", Some(creds.clone()), None),        // 403
+        (once, "POST", "/api/register", Some(creds.clone()), None),      // 201, the one
+        (once, "POST", "/api/register", Some(creds.clone()), None),      // 429
         (app, "POST", "/api/login", Some(creds.clone()), None),          // 200
         (app, "POST", "/api/login", Some(wrong), None),                  // 401
         (app, "POST", "/api/login", Some(json!([])), None),              // 400

@@ -156,3 +156,30 @@ async fn an_unknown_event_that_wants_an_ack_gets_an_error() {
     assert!(ack["message"].as_str().expect("message").contains("shout"));
     assert_eq!(ann.ack("rooms", json!({})).await["ok"], true);
 }
+
+#[tokio::test]
+async fn room_names_made_only_of_dots_are_invalid_everywhere() {
+    let app = spawn_app().await;
+    let jwt = token("ann", None);
+    let mut ann = app.client("ann").await;
+    for name in [".", "..", "..."] {
+        let r = app
+            .post("/api/rooms", json!({"name": name}), Some(&jwt))
+            .await;
+        assert_eq!(r.status(), 400, "{name}");
+        let body: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_room", "{name}");
+        let ack = ann.ack("join", json!({"room": name})).await;
+        assert_eq!(ack["error"], "invalid_room", "{name}");
+    }
+    // Dots among other characters are still fine; nothing was created before.
+    ann.join("..a").await;
+    let rooms = ann.ack("rooms", json!({})).await;
+    let names: Vec<&str> = rooms["rooms"]
+        .as_array()
+        .expect("rooms")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["..a"]);
+}

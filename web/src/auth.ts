@@ -2,11 +2,25 @@
 import { ApiError, api, logout } from "./api";
 import { byId, say } from "./dom";
 
-/** Where to go after signing in: `?next=` when it is one of our own paths. */
-function nextPath(): string {
-  const next = new URLSearchParams(window.location.search).get("next") ?? "/";
-  // Only same-site paths: "//evil.example" or "/\evil" would leave the site.
-  return /^\/(?![/\\])/.test(next) ? next : "/";
+/**
+ * Where to go after signing in, as an absolute URL on this origin: `?next=`
+ * when it resolves to this origin, else `/`. Decided by the URL parser the
+ * browser itself navigates with, not by a pattern: it drops tabs and
+ * newlines and reads `\` as `/`, so `/%09/evil.example` is another host to
+ * it. The result is absolute because a path such as `/.//evil` resolves to
+ * `//evil`, which would be read again as another host.
+ */
+function nextUrl(): URL {
+  const home = new URL("/", window.location.origin);
+  const next = new URLSearchParams(window.location.search).get("next");
+  if (!next) return home;
+  let url: URL;
+  try {
+    url = new URL(next, window.location.origin);
+  } catch {
+    return home;
+  }
+  return url.origin === window.location.origin ? url : home;
 }
 
 export function initAuthPage(kind: "login" | "register"): void {
@@ -14,9 +28,10 @@ export function initAuthPage(kind: "login" | "register"): void {
   const error = byId("form-error");
   const username = byId<HTMLInputElement>("username");
   const password = byId<HTMLInputElement>("password");
-  const next = nextPath();
+  const next = nextUrl();
+  const path = `${next.pathname}${next.search}${next.hash}`;
   const link = byId<HTMLAnchorElement>("switch-link");
-  if (next !== "/") link.search = `?next=${encodeURIComponent(next)}`;
+  if (path !== "/") link.search = `?next=${encodeURIComponent(path)}`;
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -32,7 +47,7 @@ export function initAuthPage(kind: "login" | "register"): void {
     try {
       if (kind === "register") await api("POST", "/register", creds);
       await api("POST", "/login", creds);
-      window.location.assign(next);
+      window.location.assign(next.href);
     } catch (e) {
       say(error, describe(e, kind));
       password.select();

@@ -1,65 +1,32 @@
 //! Limits that protect the server from its own users: message rate per
-//! user, login attempts per username and per address, sockets per user.
+//! user, login and registration attempts, password hashes at once, sockets
+//! per user.
 //!
 //! All counters live in this process. With several nodes each node counts
 //! for itself, so a user spread over N nodes gets up to N times the rate.
+
+mod buckets;
+mod hashing;
+mod login;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use crate::config::Settings;
+use crate::domain::Username;
 use crate::error::AppError;
-
-/// Beyond this many tracked keys, buckets that have refilled completely are
-/// forgotten (a full bucket and no bucket behave the same).
-const PRUNE_ABOVE: usize = 10_000;
-
-/// One token bucket per key.
-struct Buckets {
-    per_sec: f64,
-    burst: f64,
-    map: Mutex<HashMap<String, (f64, Instant)>>,
-}
-
-impl Buckets {
-    fn new(per_sec: f64, burst: u32) -> Self {
-        Self {
-            per_sec,
-            burst: f64::from(burst),
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes a token for `key`; `false` when its bucket is empty.
-    fn take(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > PRUNE_ABOVE {
-            map.retain(|_, b| self.refill(*b, now) < self.burst);
-        }
-        let bucket = map.entry(key.to_owned()).or_insert((self.burst, now));
-        let tokens = self.refill(*bucket, now);
-        if tokens < 1.0 {
-            *bucket = (tokens, now);
-            return false;
-        }
-        *bucket = (tokens - 1.0, now);
-        true
-    }
-
-    fn refill(&self, (tokens, at): (f64, Instant), now: Instant) -> f64 {
-        (tokens + now.duration_since(at).as_secs_f64() * self.per_sec).min(self.burst)
-    }
-}
+use buckets::Buckets;
+pub use hashing::{HashPermit, PasswordWork};
+use login::AccountLimits;
 
 /// The limits of one node, shared by the socket handlers and the HTTP routes.
 pub struct Limits {
     messages: Buckets,
-    login_users: Buckets,
-    login_addrs: Buckets,
+    accounts: AccountLimits,
+    /// Permits for password hashing (logins and registrations).
+    pub passwords: PasswordWork,
     connections: Mutex<HashMap<String, u32>>,
     max_connections: u32,
     /// Largest socket event or HTTP body, in bytes.
@@ -68,11 +35,14 @@ pub struct Limits {
 
 impl Limits {
     pub fn new(settings: &Settings) -> Arc<Self> {
-        let per_minute = f64::from(settings.login_attempts) / 60.0;
         Arc::new(Self {
             messages: Buckets::new(settings.message_rate, settings.message_burst),
-            login_users: Buckets::new(per_minute, settings.login_attempts),
-            login_addrs: Buckets::new(per_minute, settings.login_attempts),
+            accounts: AccountLimits::new(
+                settings.login_attempts,
+                settings.login_window,
+                settings.registration_rate,
+            ),
+            passwords: PasswordWork::for_this_machine(),
             connections: Mutex::new(HashMap::new()),
             max_connections: settings.max_connections,
             max_payload: settings.max_payload,
@@ -90,19 +60,27 @@ impl Limits {
         }
     }
 
-    /// One login attempt for `username` from `addr`. Both buckets are
-    /// charged, so guessing one user's password from many addresses and
-    /// many users' passwords from one address are both slowed.
-    pub fn login(&self, username: &str, addr: Option<IpAddr>) -> Result<(), AppError> {
-        let user_ok = self.login_users.take(username);
-        let addr_ok = addr.is_none_or(|a| self.login_addrs.take(&a.to_string()));
-        if user_ok && addr_ok {
-            Ok(())
-        } else {
-            Err(AppError::RateLimited(
-                "too many login attempts; try again in a minute".into(),
-            ))
-        }
+    /// One login attempt for `username` from `addr` (the buckets are in
+    /// `limits/login.rs`); may wait a few seconds when the username is much tried.
+    pub async fn login(&self, username: &Username, addr: Option<IpAddr>) -> Result<(), AppError> {
+        self.accounts.login(username, addr).await
+    }
+
+    /// A login attempt whose name is no valid username: charges the address only.
+    pub fn invalid_login(&self, addr: Option<IpAddr>) -> Result<(), AppError> {
+        self.accounts.invalid_login(addr)
+    }
+
+    /// One registration attempt from `addr` (`--registration-rate` per hour).
+    pub fn register(&self, addr: Option<IpAddr>) -> Result<(), AppError> {
+        self.accounts.register(addr)
+    }
+
+    /// Keys each limiter remembers now, by limiter name (each is capped).
+    pub fn tracked_keys(&self) -> Vec<(&'static str, usize)> {
+        let mut sizes = vec![("messages", self.messages.len())];
+        sizes.extend(self.accounts.sizes());
+        sizes
     }
 
     /// Counts a new socket of `user_id`; refused beyond `max_connections`.
@@ -165,14 +143,6 @@ impl Drop for ConnectionSlot {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_refuses() {
-        let b = Buckets::new(0.001, 3);
-        assert!((0..3).all(|_| b.take("u")));
-        assert!(!b.take("u"));
-        assert!(b.take("other"), "buckets are per key");
-    }
 
     #[test]
     fn a_released_slot_frees_its_place_once() {
