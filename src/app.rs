@@ -149,7 +149,8 @@ impl App {
         let server = tokio::spawn(crate::serve::serve(
             self.listener,
             self.router,
-            self.timeouts.http_head,
+            self.timeouts,
+            self.ctx.metrics.clone(),
             async move {
                 let _ = stop_rx.await;
             },

@@ -26,6 +26,10 @@ pub struct Metrics {
     pub ack_seconds: Histogram,
     pub commit_seconds: Histogram,
     pub slow_client_evictions: IntCounter,
+    /// Connections stalled before a complete request, closed to make room.
+    pub connections_shed: IntCounter,
+    /// New connections closed at once: over budget, nothing to shed.
+    pub connections_refused: IntCounter,
 }
 
 impl Metrics {
@@ -66,6 +70,14 @@ impl Metrics {
             "slow_client_evictions_total",
             "Sockets disconnected because their outgoing buffer was full",
         )?;
+        let connections_shed = counter(
+            "connections_shed_total",
+            "Connections stalled before a complete request, closed to make room for new ones",
+        )?;
+        let connections_refused = counter(
+            "connections_refused_total",
+            "New connections closed at once: connection budget reached and none stalled",
+        )?;
         let event_errors = IntCounterVec::new(
             Opts::new("event_errors_total", "Socket events answered with an error"),
             &["code"],
@@ -81,6 +93,8 @@ impl Metrics {
             ack_seconds,
             commit_seconds,
             slow_client_evictions,
+            connections_shed,
+            connections_refused,
         }))
     }
 

@@ -33,6 +33,7 @@ mod pg_server;
 mod py_client;
 pub(crate) mod raw;
 mod shutdown;
+mod slow_body;
 mod slow_consumer;
 mod store_contract;
 mod validation;
