@@ -170,3 +170,43 @@ async fn healthz_and_new_sockets_answer_throughout_a_slow_body_attack_past_the_d
     assert!(shed > 0, "stalled connections were shed");
     drop((held, more));
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_responses_is_closed_at_the_write_stall_deadline() {
+    let app = spawn_app_with(|s| {
+        s.timeouts = Timeouts {
+            write_stall: Duration::from_millis(500),
+            ..Timeouts::default()
+        }
+    })
+    .await;
+    let one = app
+        .get("/socket.io/socket.io.js", None)
+        .await
+        .bytes()
+        .await
+        .expect("bundle")
+        .len();
+    // A small receive window, and far more pipelined responses than the
+    // kernel's buffers hold: the server's writes block until we read.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let mut tcp = socket.connect(app.addr).await.expect("connect");
+    const N: usize = 100;
+    let request = b"GET /socket.io/socket.io.js HTTP/1.1\r\nHost: x\r\n\r\n".repeat(N);
+    tcp.write_all(&request).await.expect("write");
+    // Past the deadline (and a sweep), then read what the server sent
+    // before it gave up, to the close.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut got = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tokio::time::timeout(WAIT, tcp.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got += n,
+            Err(_) => panic!("connection still open after {WAIT:?} ({got} bytes read)"),
+        }
+    }
+    assert!(got < one * N, "the stalled connection was cut ({got} of {} bytes)", one * N);
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
