@@ -28,6 +28,7 @@ mod metrics;
 mod nginx;
 mod openapi;
 mod origins;
+mod packets;
 mod pg;
 mod pg_server;
 mod py_client;
