@@ -330,7 +330,11 @@ impl AsyncRead for TrackedIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        if self.entry.as_ref().is_some_and(|e| e.phase() == Phase::Detached) {
+        if self
+            .entry
+            .as_ref()
+            .is_some_and(|e| e.phase() == Phase::Detached)
+        {
             self.entry = None;
         }
         Pin::new(&mut self.tcp).poll_read(cx, buf)
@@ -368,10 +372,7 @@ impl AsyncWrite for TrackedIo {
         result
     }
 
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<std::io::Result<()>> {
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.tcp).poll_shutdown(cx)
     }
 }

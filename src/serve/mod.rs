@@ -126,12 +126,24 @@ struct Conn {
 }
 
 impl Conn {
-    async fn run(mut self, io: TrackedIo, entry: Arc<ConnEntry>, addr: SocketAddr, conns: Arc<Conns>) {
+    async fn run(
+        mut self,
+        io: TrackedIo,
+        entry: Arc<ConnEntry>,
+        addr: SocketAddr,
+        conns: Arc<Conns>,
+    ) {
         let router = self.router.clone();
         let body_timeout = self.timeouts.http_body;
         let request_entry = entry.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            handle(router.clone(), req, addr, body_timeout, request_entry.clone())
+            handle(
+                router.clone(),
+                req,
+                addr,
+                body_timeout,
+                request_entry.clone(),
+            )
         });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
@@ -182,7 +194,8 @@ async fn handle(
     let req = Request::from_parts(head, axum::body::Body::new(body));
     let response = router.oneshot(req).await?;
     if entry.body_timed_out() {
-        let mut late = AppError::Timeout("request body not received in time".into()).into_response();
+        let mut late =
+            AppError::Timeout("request body not received in time".into()).into_response();
         late.headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
         entry.set_phase(Phase::Busy);

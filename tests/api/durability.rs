@@ -214,7 +214,11 @@ async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
         .output()
         .await
         .expect("room list");
-    assert!(list.status.success(), "{}", String::from_utf8_lossy(&list.stderr));
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
     // The first server is untouched.
     let url = format!("http://{addr}/");
     let mut ann = TestClient::connect(&url, Connect::token(token("ann", None)))

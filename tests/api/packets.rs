@@ -101,7 +101,10 @@ async fn packets_nothing_can_answer_close_the_connection() {
         assert_eq!(ack_of(&mut ws, join, 0).await["ok"], true);
         assert_eq!(watcher.next("join").await["user"]["id"], user.as_str());
         ws.send(Message::text(packet)).await.expect("send");
-        assert!(closed_by_server(&mut ws).await, "{packet} closes the connection");
+        assert!(
+            closed_by_server(&mut ws).await,
+            "{packet} closes the connection"
+        );
         let left = watcher.next("leave").await;
         assert_eq!(left["user"]["id"], user.as_str(), "{packet}");
     }
@@ -113,7 +116,10 @@ async fn a_client_disconnect_packet_is_a_normal_disconnect() {
     let mut watcher = app.client("watcher").await;
     watcher.join("lobby").await;
     let mut ws = raw_connect(app.addr, "polite").await;
-    assert_eq!(ack_of(&mut ws, r#"420["join",{"room":"lobby"}]"#, 0).await["ok"], true);
+    assert_eq!(
+        ack_of(&mut ws, r#"420["join",{"room":"lobby"}]"#, 0).await["ok"],
+        true
+    );
     ws.send(Message::text("41")).await.expect("send");
     let left = watcher.next("leave").await;
     assert_eq!(left["user"]["id"], "polite");
@@ -125,15 +131,25 @@ async fn a_chat_whose_ack_id_does_not_fit_an_i64_is_never_stored() {
     let app = spawn_app().await;
     let mut reader = app.client("reader").await;
     reader.join("ids").await;
-    for (i, id) in ["18446744073709551616", "9223372036854775808", "18446744073709551615"]
-        .into_iter()
-        .enumerate()
+    for (i, id) in [
+        "18446744073709551616",
+        "9223372036854775808",
+        "18446744073709551615",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut ws = raw_connect(app.addr, &format!("big{i}")).await;
-        assert_eq!(ack_of(&mut ws, r#"420["join",{"room":"ids"}]"#, 0).await["ok"], true);
+        assert_eq!(
+            ack_of(&mut ws, r#"420["join",{"room":"ids"}]"#, 0).await["ok"],
+            true
+        );
         let chat = format!(r#"42{id}["chat",{{"room":"ids","message":"ghost {i}"}}]"#);
         ws.send(Message::text(chat)).await.expect("send");
-        assert!(closed_by_server(&mut ws).await, "ack id {id} closes the connection");
+        assert!(
+            closed_by_server(&mut ws).await,
+            "ack id {id} closes the connection"
+        );
     }
     // Barrier: a chat acked after the three, then the history.
     let writer = app.client("writer").await;
@@ -146,6 +162,10 @@ async fn a_chat_whose_ack_id_does_not_fit_an_i64_is_never_stored() {
         .iter()
         .map(|m| m["message"].clone())
         .collect();
-    assert_eq!(messages, vec![json!("barrier")], "only the barrier is stored");
+    assert_eq!(
+        messages,
+        vec![json!("barrier")],
+        "only the barrier is stored"
+    );
     assert_eq!(reader.next("chat").await["message"], "barrier");
 }

@@ -315,11 +315,17 @@ async fn duplicate_polls_close_the_session(app: &TestApp, url: &str) {
     let path = url.trim_start_matches(&format!("http://{}", app.addr));
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let mut first = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
-    first.write_all(request.as_bytes()).await.expect("first poll");
+    first
+        .write_all(request.as_bytes())
+        .await
+        .expect("first poll");
     // Ordering, not a check: the first poll reaches the server and waits.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut second = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
-    second.write_all(request.as_bytes()).await.expect("second poll");
+    second
+        .write_all(request.as_bytes())
+        .await
+        .expect("second poll");
     let read = |mut tcp: tokio::net::TcpStream| async move {
         let mut text = String::new();
         tokio::time::timeout(WAIT, tcp.read_to_string(&mut text))
@@ -329,9 +335,15 @@ async fn duplicate_polls_close_the_session(app: &TestApp, url: &str) {
         text
     };
     let (first, second) = tokio::join!(read(first), read(second));
-    assert!(second.starts_with("HTTP/1.1 400"), "a duplicate poll is an error: {second}\nfirst: {first}");
+    assert!(
+        second.starts_with("HTTP/1.1 400"),
+        "a duplicate poll is an error: {second}\nfirst: {first}"
+    );
     assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    assert!(first.ends_with("\r\n\r\n1"), "the first poll gets the close packet: {first}");
+    assert!(
+        first.ends_with("\r\n\r\n1"),
+        "the first poll gets the close packet: {first}"
+    );
     let after = app.http.get(url).send().await.expect("third poll");
     assert_eq!(after.status(), 400, "the session is gone");
 }

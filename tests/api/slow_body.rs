@@ -40,7 +40,10 @@ async fn a_stalled_request_body_gets_408_and_is_closed_at_the_body_deadline() {
     let answer = read_to_close(&mut tcp).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains(r#""error":"timeout""#), "{answer}");
-    assert!(started.elapsed() >= Duration::from_millis(400), "not before the deadline");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "not before the deadline"
+    );
     assert_eq!(app.get("/healthz", None).await.status(), 200);
 }
 
@@ -145,7 +148,11 @@ async fn healthz_and_new_sockets_answer_throughout_a_slow_body_attack_past_the_d
     let (_server, addr) = start_roomcast(&mut cmd).await;
     // More connections than the server has descriptors, all stalled in a body.
     let held = slow_body_attack(&addr, 450).await;
-    assert!(held.len() >= 420, "the attack got {} connections", held.len());
+    assert!(
+        held.len() >= 420,
+        "the attack got {} connections",
+        held.len()
+    );
     let mut worst = (Duration::ZERO, Duration::ZERO);
     let mut more = Vec::new();
     for round in 0..6 {
@@ -155,7 +162,10 @@ async fn healthz_and_new_sockets_answer_throughout_a_slow_body_attack_past_the_d
         more.extend(slow_body_attack(&addr, 20).await);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    eprintln!("slowest during the attack: /healthz {:?}, socket {:?}", worst.0, worst.1);
+    eprintln!(
+        "slowest during the attack: /healthz {:?}, socket {:?}",
+        worst.0, worst.1
+    );
     let metrics = reqwest::get(format!("http://{addr}/metrics"))
         .await
         .expect("metrics")
@@ -207,6 +217,10 @@ async fn a_client_that_stops_reading_responses_is_closed_at_the_write_stall_dead
             Err(_) => panic!("connection still open after {WAIT:?} ({got} bytes read)"),
         }
     }
-    assert!(got < one * N, "the stalled connection was cut ({got} of {} bytes)", one * N);
+    assert!(
+        got < one * N,
+        "the stalled connection was cut ({got} of {} bytes)",
+        one * N
+    );
     assert_eq!(app.get("/healthz", None).await.status(), 200);
 }
