@@ -33,10 +33,13 @@ pub struct App {
     ctx: Arc<Ctx>,
     shutdown_timeout: Duration,
     timeouts: Timeouts,
+    /// Held while the server runs: one server per SQLite file.
+    db_lock: Option<std::fs::File>,
 }
 
 /// Opens the database, binds the listener and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    let db_lock = store::lock_for_server(&settings.database)?;
     let store = store::open(&settings.database, settings.sqlite_sync).await?;
     let auth = Auth::new(&settings, store.clone()).await?;
     let metrics = Metrics::new()?;
@@ -117,6 +120,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         ctx,
         shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
         timeouts: settings.timeouts,
+        db_lock,
     })
 }
 
@@ -145,11 +149,13 @@ impl App {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let _db_lock = self.db_lock;
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(crate::serve::serve(
             self.listener,
             self.router,
-            self.timeouts.http_head,
+            self.timeouts,
+            self.ctx.metrics.clone(),
             async move {
                 let _ = stop_rx.await;
             },

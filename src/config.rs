@@ -144,6 +144,12 @@ pub struct Timeouts {
     /// neither polls nor answers a ping within their sum is closed.
     pub ping_interval: Duration,
     pub ping_timeout: Duration,
+    /// From a request head to the end of its body (polling POSTs included):
+    /// a body not complete by then gets 408 and the connection closes.
+    pub http_body: Duration,
+    /// How long a write to a client that does not read may stay pending
+    /// before the HTTP connection is closed.
+    pub write_stall: Duration,
 }
 
 impl Default for Timeouts {
@@ -153,6 +159,8 @@ impl Default for Timeouts {
             connect: Duration::from_secs(20),
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
+            http_body: Duration::from_secs(30),
+            write_stall: Duration::from_secs(30),
         }
     }
 }

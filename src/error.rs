@@ -31,6 +31,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// An HTTP request body that did not arrive within its deadline (408).
+    #[error("{0}")]
+    Timeout(String),
     /// The server cannot take this now (it is shutting down). Answered as
     /// `internal` on sockets, which is what the contract has for it, and 503.
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl AppError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Conflict(_) => "conflict",
             Self::TooLarge(_) => "too_large",
+            Self::Timeout(_) => "timeout",
             Self::Unavailable(_) | Self::Internal => "internal",
         }
     }
@@ -70,6 +74,7 @@ impl AppError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -27,6 +27,10 @@ pub struct Metrics {
     pub commit_seconds: Histogram,
     pub slow_client_evictions: IntCounter,
     limiter_keys: IntGaugeVec,
+    /// Connections stalled before a complete request, closed to make room.
+    pub connections_shed: IntCounter,
+    /// New connections closed at once: over budget, nothing to shed.
+    pub connections_refused: IntCounter,
 }
 
 impl Metrics {
@@ -67,6 +71,14 @@ impl Metrics {
             "slow_client_evictions_total",
             "Sockets disconnected because their outgoing buffer was full",
         )?;
+        let connections_shed = counter(
+            "connections_shed_total",
+            "Connections stalled before a complete request, closed to make room for new ones",
+        )?;
+        let connections_refused = counter(
+            "connections_refused_total",
+            "New connections closed at once: connection budget reached and none stalled",
+        )?;
         let event_errors = IntCounterVec::new(
             Opts::new("event_errors_total", "Socket events answered with an error"),
             &["code"],
@@ -91,6 +103,8 @@ impl Metrics {
             commit_seconds,
             slow_client_evictions,
             limiter_keys,
+            connections_shed,
+            connections_refused,
         }))
     }
 

@@ -57,6 +57,7 @@ pub(super) enum ErrorCode {
     Unauthorized,
     Conflict,
     TooLarge,
+    Timeout,
     Internal,
 }
 

@@ -65,8 +65,17 @@ impl FromMessageParts<Adapter> for Queued {
         ack_id: &Option<i64>,
     ) -> Result<Self, NoConn> {
         let conn = s.extensions.get::<Arc<Conn>>().ok_or(NoConn)?;
-        let Event(event) = Event::from_message_parts(s, v, ack_id).map_err(|_| NoConn)?;
         let Ok(ack) = AckSender::from_message_parts(s, v, ack_id);
+        // socketioxide (vendor patch) hands over an unreadable event only
+        // when it asks for an ack; without one it closes the socket, as the
+        // reference server does (PROTOCOL §4).
+        let Ok(Event(event)) = Event::from_message_parts(s, v, ack_id) else {
+            let err = AppError::payload(
+                "malformed event: expected a JSON array whose first element is the event name",
+            );
+            refuse(&conn, ack, &err);
+            return Ok(Queued);
+        };
         if v.len() > conn.ctx.limits.max_payload {
             // Answered, not a reason to disconnect (PROTOCOL §4): the engine's
             // own, larger limit is what closes a connection (see `app`).

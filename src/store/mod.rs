@@ -7,8 +7,10 @@ mod sqlite_admin;
 mod sqlite_readers;
 mod writer;
 
+use std::str::FromStr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use async_trait::async_trait;
 
 use crate::domain::{Message, RoomRecord, User};
@@ -182,6 +184,44 @@ pub enum SqliteSync {
     /// an acked message survives the server being killed (`kill -9`), not a
     /// power cut; a commit costs a write instead of a disk flush.
     Normal,
+}
+
+/// For `roomcast serve` on SQLite: an exclusive lock on `PATH-lock` beside
+/// the database, held as long as the returned file is open (the kernel
+/// releases it when the process ends, `kill -9` included). A second server
+/// on the same file would start and then fail every write behind the first
+/// one's writer; it refuses to start instead. The admin commands take no
+/// lock and work while the server runs. `None` for PostgreSQL and
+/// in-memory SQLite.
+pub fn lock_for_server(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let db = options.get_filename();
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push("-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "database {} is in use by another roomcast server (it holds {}); \
+             one server per SQLite file (use PostgreSQL for several nodes)",
+            db.display(),
+            std::path::Path::new(&path).display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", std::path::Path::new(&path).display()))
+        }
+    }
 }
 
 /// Opens (creating and migrating when needed) the store a URL names.

@@ -22,6 +22,7 @@ async fn spawn_strict_app() -> TestApp {
             connect: Duration::from_millis(800),
             ping_interval: Duration::from_millis(400),
             ping_timeout: Duration::from_millis(400),
+            ..Timeouts::default()
         }
     })
     .await

@@ -19,6 +19,11 @@ async fn serve(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, Strin
     start_roomcast(&mut cmd).await
 }
 
+/// Kills `server` and waits until it is gone (and its database lock with it).
+async fn stop(mut server: Child) {
+    server.kill().await.expect("kill");
+}
+
 async fn register_status(addr: &str, user: &str) -> u16 {
     reqwest::Client::new()
         .post(format!("http://{addr}/api/register"))
@@ -42,17 +47,20 @@ async fn the_file_sets_what_env_and_flags_leave_alone_and_they_override_it() {
     let config = file.to_str().expect("path");
 
     // File only: it picks the listen address, the database and closes registration.
-    let (_s, addr) = serve(dir.path(), &["--config", config], &[]).await;
+    let (s, addr) = serve(dir.path(), &["--config", config], &[]).await;
     assert_eq!(register_status(&addr, "ann").await, 403);
     assert!(dir.path().join("from-file.db").exists());
+    // One server per SQLite file: each stops before the next starts.
+    stop(s).await;
 
     // The environment beats the file (and ROOMCAST_CONFIG names it).
     let env = [
         ("ROOMCAST_CONFIG", config),
         ("ROOMCAST_NO_REGISTRATION", "false"),
     ];
-    let (_s, addr) = serve(dir.path(), &[], &env).await;
+    let (s, addr) = serve(dir.path(), &[], &env).await;
     assert_eq!(register_status(&addr, "bob").await, 201);
+    stop(s).await;
 
     // A flag beats the environment.
     let (_s, addr) = serve(dir.path(), &["--no-registration"], &env).await;

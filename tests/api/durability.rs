@@ -183,3 +183,51 @@ async fn pipelined_burst_survives_sigkill(sync: &str) {
     );
     assert!(stored.len() >= acked.len());
 }
+
+#[tokio::test]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("shared.db");
+    let (mut first, addr) = start_binary(&db, Some(SECRET)).await;
+    let mut second = roomcast_command();
+    second
+        .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+        .arg("--database")
+        .arg(format!("sqlite://{}", db.display()))
+        .env_remove("ROOMCAST_JWT_SECRET")
+        .stderr(std::process::Stdio::piped());
+    let out = tokio::time::timeout(WAIT, second.output())
+        .await
+        .expect("the second server exits instead of serving")
+        .expect("run");
+    assert!(!out.status.success(), "the second server fails");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&db.display().to_string()) && stderr.contains("in use"),
+        "the message names the file: {stderr}"
+    );
+    // The admin commands still work beside the running server.
+    let list = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+        .args(["room", "list"])
+        .arg("--database")
+        .arg(format!("sqlite://{}", db.display()))
+        .output()
+        .await
+        .expect("room list");
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    // The first server is untouched.
+    let url = format!("http://{addr}/");
+    let mut ann = TestClient::connect(&url, Connect::token(token("ann", None)))
+        .await
+        .expect("connect");
+    ann.join("one").await;
+    ann.chat("one", "still here").await;
+    // kill -9 releases the lock: the next server starts.
+    first.start_kill().expect("kill -9");
+    first.wait().await.expect("reaped");
+    let (_third, _) = start_binary(&db, Some(SECRET)).await;
+}

@@ -2,6 +2,8 @@
 //! its handler. A minimal raw Socket.IO client over WebSocket sends `join` in
 //! the same breath as it reads the CONNECT answer, from many sockets at once.
 
+use std::time::Duration;
+
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::Message;
@@ -292,4 +294,71 @@ async fn a_polling_batch_of_events_is_handled_in_the_order_sent() {
         assert!(r.status().is_success());
         expect_chats_in_order(&mut reader, 300).await;
     }
+}
+
+/// A new Engine.IO polling session's sid (handshake only, no CONNECT).
+async fn polling_handshake(app: &TestApp) -> String {
+    let base = app.url("/socket.io/?EIO=4&transport=polling");
+    let open = app.http.get(&base).send().await.expect("handshake");
+    let open = open.text().await.expect("body");
+    let v: serde_json::Value = serde_json::from_str(&open[1..]).expect("open packet");
+    format!("{base}&sid={}", v["sid"].as_str().expect("sid"))
+}
+
+/// Two polls at once: one gets 400, the other the close packet, and the
+/// session is gone (the engine.io test suite's "should close the session
+/// upon duplicate poll requests").
+async fn duplicate_polls_close_the_session(app: &TestApp, url: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Raw connections: a client library may queue the second request
+    // behind the first.
+    let path = url.trim_start_matches(&format!("http://{}", app.addr));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let mut first = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
+    first
+        .write_all(request.as_bytes())
+        .await
+        .expect("first poll");
+    // Ordering, not a check: the first poll reaches the server and waits.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
+    second
+        .write_all(request.as_bytes())
+        .await
+        .expect("second poll");
+    let read = |mut tcp: tokio::net::TcpStream| async move {
+        let mut text = String::new();
+        tokio::time::timeout(WAIT, tcp.read_to_string(&mut text))
+            .await
+            .expect("answered")
+            .expect("read");
+        text
+    };
+    let (first, second) = tokio::join!(read(first), read(second));
+    assert!(
+        second.starts_with("HTTP/1.1 400"),
+        "a duplicate poll is an error: {second}\nfirst: {first}"
+    );
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    assert!(
+        first.ends_with("\r\n\r\n1"),
+        "the first poll gets the close packet: {first}"
+    );
+    let after = app.http.get(url).send().await.expect("third poll");
+    assert_eq!(after.status(), 400, "the session is gone");
+}
+
+#[tokio::test]
+async fn two_concurrent_long_polls_on_a_new_session_close_it() {
+    // A short CONNECT deadline: without the fix the second poll waits for it.
+    let app = spawn_app_with(|s| s.timeouts.connect = Duration::from_secs(2)).await;
+    let url = polling_handshake(&app).await;
+    duplicate_polls_close_the_session(&app, &url).await;
+}
+
+#[tokio::test]
+async fn two_concurrent_long_polls_on_a_connected_session_close_it() {
+    let app = spawn_app().await;
+    let url = polling_connect(&app, "twice").await;
+    duplicate_polls_close_the_session(&app, &url).await;
 }

@@ -356,7 +356,13 @@ where
         #[cfg(feature = "tracing")]
         tracing::debug!(sid = ?self.id, "heartbeat sender routine started");
 
-        let mut interval_tick = tokio::time::interval(interval);
+        // roomcast patch: the first ping one interval after the handshake, as
+        // Node's engine.io does (`schedulePing` on open). `interval`'s first
+        // tick is immediate: the ping it sent answered a new session's first
+        // long-poll at once, so a second concurrent poll found the session
+        // free and was served too instead of getting 400 and closing it.
+        let start = tokio::time::Instant::now() + interval;
+        let mut interval_tick = tokio::time::interval_at(start, interval);
         interval_tick.tick().await;
         // Some clients send the pong packet in first. If that happens, we should consume it.
         self.heartbeat.notified().now_or_never();

@@ -286,6 +286,15 @@ impl<A: Adapter> EngineIoHandler for Client<A> {
     fn on_message(self: &Arc<Self>, msg: Str, socket: Arc<EIoSocket<SocketData<A>>>) {
         #[cfg(feature = "tracing")]
         tracing::debug!("received message: {:?}", msg);
+        // roomcast patch: the parser reads an ack id that does not fit an
+        // i64 as no ack id at all, so the event was handled and never
+        // answered. No answer can name that id: the packet is invalid.
+        if has_unrepresentable_ack_id(&msg) {
+            #[cfg(feature = "tracing")]
+            tracing::debug!("ack id out of range, closing");
+            socket.close(EIoDisconnectReason::PacketParsingError);
+            return;
+        }
         let packet = match self.parser().decode_str(
             &self.config.parse_config,
             &socket.data.parser_state,
@@ -364,6 +373,41 @@ impl<A: Adapter> EngineIoHandler for Client<A> {
         }
     }
 }
+/// roomcast patch: true when `msg` is an event or ack packet (types 2, 3, 5,
+/// 6) whose ack id is a run of digits that does not fit an `i64`, the
+/// type Socket.IO ack ids have here.
+fn has_unrepresentable_ack_id(msg: &str) -> bool {
+    let bytes = msg.as_bytes();
+    let Some(&kind) = bytes.first() else {
+        return false;
+    };
+    if !matches!(kind, b'2' | b'3' | b'5' | b'6') {
+        return false;
+    }
+    let mut i = 1;
+    if matches!(kind, b'5' | b'6') {
+        // `<attachments>-`; without it the parser refuses the packet anyway.
+        while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'-') {
+            return false;
+        }
+        i += 1;
+    }
+    if bytes.get(i) == Some(&b'/') {
+        match bytes[i..].iter().position(|&b| b == b',') {
+            Some(comma) => i += comma + 1,
+            None => return false,
+        }
+    }
+    let start = i;
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    i > start && matches!(bytes.get(i), Some(b'[' | b'{')) && msg[start..i].parse::<i64>().is_err()
+}
+
 impl<A: Adapter> std::fmt::Debug for Client<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut f = f.debug_struct("Client");

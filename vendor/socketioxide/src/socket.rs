@@ -851,11 +851,29 @@ impl<A: Adapter> Socket<A> {
     }
 
     fn recv_event(self: Arc<Self>, data: Value, ack: Option<i64>) -> Result<(), Error> {
-        let event = self.parser.read_event(&data).map_err(|_e| {
-            #[cfg(feature = "tracing")]
-            tracing::debug!(?_e, "failed to read event");
-            Error::InvalidEventName
-        })?;
+        let event = match self.parser.read_event(&data) {
+            Ok(event) => event,
+            // roomcast patch: a malformed event (not JSON, no event name)
+            // that asks for an ack goes to the fallback handler, which can
+            // answer it; one that does not closes the socket, as before.
+            Err(_e) if ack.is_some() => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(?_e, "failed to read event, answering its ack");
+                let fallback = self.fallback_message_handler.read().unwrap();
+                return match fallback.as_ref() {
+                    Some(fallback) => {
+                        fallback.call(self.clone(), data, ack);
+                        Ok(())
+                    }
+                    None => Err(Error::InvalidEventName),
+                };
+            }
+            Err(_e) => {
+                #[cfg(feature = "tracing")]
+                tracing::debug!(?_e, "failed to read event");
+                return Err(Error::InvalidEventName);
+            }
+        };
         #[cfg(feature = "tracing")]
         tracing::debug!(?event, "reading");
         if let Some(handler) = self.message_handlers.read().unwrap().get(event) {
