@@ -53,9 +53,9 @@ async function conversation(ann, bob) {
   await bob.waitForURL(`${base}/r/design`);
   await h.waitOnline(bob);
 
-  await ann.locator('#people [data-user="bob"]').waitFor();
+  await ann.locator('#people [data-user="acct:bob"]').waitFor();
   await ann.locator("#messages .notice", { hasText: "bob joined" }).waitFor();
-  await bob.locator('#people [data-user="ann"]').waitFor();
+  await bob.locator('#people [data-user="acct:ann"]').waitFor();
 
   // Typing shows on the other side; the message clears it.
   await bob.locator("#message").pressSequentially("hello a", { delay: 20 });
@@ -136,7 +136,7 @@ async function privateRoom(annCtx, bobCtx) {
   await ann.locator("#member-note", { hasText: "bob was removed" }).waitFor();
   await bob.locator("#room-error", { hasText: "You were removed" }).waitFor();
   h.assert(await bob.locator("#message").isDisabled(), "a removed member cannot type");
-  await ann.locator('#people [data-user="bob"]').waitFor({ state: "detached" });
+  await ann.locator('#people [data-user="acct:bob"]').waitFor({ state: "detached" });
   await ann.getByLabel("Username").fill("bob");
   await ann.getByRole("button", { name: "Invite" }).click();
   await ann.locator("#member-note", { hasText: "bob was invited" }).waitFor();
@@ -203,7 +203,7 @@ async function restart(ann, bob) {
 async function leaving(ann, bob) {
   await bob.close();
   await ann.locator("#messages .notice", { hasText: "bob left" }).waitFor();
-  await ann.locator('#people [data-user="bob"]').waitFor({ state: "detached" });
+  await ann.locator('#people [data-user="acct:bob"]').waitFor({ state: "detached" });
   h.assert((await ann.locator("#online-count").textContent()) === "1", "only ann is online");
 }
 
