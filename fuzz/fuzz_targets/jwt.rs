@@ -15,7 +15,9 @@ const SECRET: &[u8] = b"fuzz-secret-of-a-reasonable-length";
 const LEEWAY: u64 = 5;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(keys) = Keys::new(SECRET, LEEWAY) else { return };
+    let Ok(keys) = Keys::new(SECRET, LEEWAY) else {
+        return;
+    };
     // 1. The bytes as a token: nobody can forge the MAC, so never valid.
     if let Ok(token) = std::str::from_utf8(data) {
         assert!(
