@@ -85,22 +85,7 @@ async fn user_admin(backend: Backend) {
             .ok
     );
 
-    let (jwt, cookie) = {
-        let r = app
-            .post(
-                "/api/login",
-                json!({"username": "ann", "password": "second password"}),
-                None,
-            )
-            .await;
-        let cookie = r.headers()["set-cookie"]
-            .to_str()
-            .expect("cookie")
-            .to_owned();
-        let cookie = cookie.split(';').next().expect("pair").to_owned();
-        let body: serde_json::Value = r.json().await.expect("json");
-        (body["token"].as_str().expect("token").to_owned(), cookie)
-    };
+    let (jwt, cookie) = app.login_with("ann", "second password").await;
     let out = cli(&app, &["user", "list"], "").await;
     assert_eq!(out.stdout, "acct:ann\tann\tactive\n");
 
@@ -128,15 +113,7 @@ async fn user_admin(backend: Backend) {
     // Disabling ended ann's sessions, and with them the JWTs of those
     // logins: enabling does not bring them back, a new login does.
     assert!(app.connect(Connect::token(jwt)).await.is_err());
-    let r = app
-        .post(
-            "/api/login",
-            json!({"username": "ann", "password": "second password"}),
-            None,
-        )
-        .await;
-    let body: serde_json::Value = r.json().await.expect("json");
-    let fresh = body["token"].as_str().expect("token").to_owned();
+    let (fresh, _) = app.login_with("ann", "second password").await;
     assert!(app.connect(Connect::token(fresh)).await.is_ok());
 }
 

@@ -199,7 +199,12 @@ impl TestApp {
 
     /// Logs in `username` (password "correct horse"); returns (token, session cookie pair).
     pub async fn login(&self, username: &str) -> (String, String) {
-        let creds = json!({"username": username, "password": "correct horse"});
+        self.login_with(username, "correct horse").await
+    }
+
+    /// Logs in `username` with `password`; returns (token, session cookie pair).
+    pub async fn login_with(&self, username: &str, password: &str) -> (String, String) {
+        let creds = json!({"username": username, "password": password});
         let r = self.post("/api/login", creds, None).await;
         assert_eq!(r.status(), 200, "login {username}");
         let cookie = r
