@@ -2,21 +2,12 @@
 //! §5a): nobody can lock a user out, refused attempts are not remembered,
 //! and registrations can neither flood the hashing nor starve logins.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-/// A client whose requests come from `ip` (any 127.x address reaches the server).
-fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::from(ip)))
-        .build()
-        .expect("client")
-}
 
 async fn login(app: &TestApp, from: &reqwest::Client, user: &str, password: &str) -> u16 {
     let r = from

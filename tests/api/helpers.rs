@@ -99,6 +99,15 @@ pub async fn spawn_app_on(backend: Backend, configure: impl FnOnce(&mut Settings
     }
 }
 
+/// A client whose requests come from `ip` (any 127.x address reaches the server).
+pub fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    use std::net::{IpAddr, Ipv4Addr};
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(Ipv4Addr::from(ip)))
+        .build()
+        .expect("client")
+}
+
 /// A JWT signed with the test secret, valid for an hour.
 pub fn token(sub: &str, rooms: Option<&[&str]>) -> String {
     let mut claims = json!({"sub": sub, "name": format!("{sub} name"), "exp": now() + 3600});

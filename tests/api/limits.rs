@@ -1,7 +1,5 @@
 //! Limits: each is hit and answered with the contract's error, and other users go on.
 
-use std::net::{IpAddr, Ipv4Addr};
-
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -81,14 +79,6 @@ async fn an_oversized_event_is_refused_and_the_socket_stays_connected() {
         .await;
     assert_eq!(r.status(), 413);
     assert_eq!(r.json::<Value>().await.expect("json")["error"], "too_large");
-}
-
-/// A client whose requests come from `ip` (any 127.x address reaches the server).
-fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(IpAddr::V4(Ipv4Addr::from(ip)))
-        .build()
-        .expect("client")
 }
 
 async fn login(app: &TestApp, from: &reqwest::Client, user: &str, password: &str) -> u16 {
