@@ -12,15 +12,14 @@ use socketioxide::SocketIo;
 use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Origins};
+use crate::cluster::{Adapter, Bus};
 use crate::config::{Settings, Timeouts};
-use crate::http::{self, Origins};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::realtime::{self, Adapter, Bus, Ctx};
 use crate::shutdown::Gate;
-use crate::store;
-use crate::web;
+use crate::state::Ctx;
+use crate::{http, realtime, store, web};
 
 /// Initial WebSocket read buffer per socket, in bytes; also the most one
 /// read takes from the kernel. 1 KiB holds several chat frames.

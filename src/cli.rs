@@ -1,15 +1,11 @@
-//! Command line: `roomcast serve` and its flags, each with an environment
-//! variable and a config-file key (the flag without `--`).
+//! Command line: `roomcast serve` (its flags are `config::ServeArgs`) and the
+//! administration commands `user`, `room` and `token`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::builder::BoolishValueParser;
 use clap::{Args, Parser, Subcommand};
-use serde::Deserialize;
 
-use crate::config::{LogFormat, ProxyNet, SecureCookies};
-use crate::store::SqliteSync;
+use crate::config::ServeArgs;
 
 /// roomcast: a self-hosted real-time rooms server speaking Socket.IO v5,
 /// with users, private rooms and durable history.
@@ -139,136 +135,4 @@ pub struct TokenArgs {
     pub ttl: u64,
     #[command(flatten)]
     pub store: StoreArgs,
-}
-
-/// The server's settings as flags, environment variables or config-file
-/// keys. Every field is optional: what is absent here falls back to the
-/// config file, then to the default (see `config::Settings`).
-#[derive(Debug, Default, Args, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct ServeArgs {
-    /// TOML file with any of these settings (keys are the flag names without
-    /// `--`); the environment and flags override it.
-    #[arg(long, env = "ROOMCAST_CONFIG")]
-    #[serde(skip)]
-    pub config: Option<PathBuf>,
-
-    /// Address and port to listen on; port 0 picks a free port (the address
-    /// is printed on start). [default: 127.0.0.1:3000]
-    #[arg(long, env = "ROOMCAST_LISTEN")]
-    pub listen: Option<SocketAddr>,
-
-    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (created or
-    /// migrated on start). Several nodes share one PostgreSQL database.
-    /// [default: sqlite://roomcast.db]
-    #[arg(long, env = "ROOMCAST_DATABASE")]
-    pub database: Option<String>,
-
-    /// Redis URL (redis://HOST:PORT): nodes on the same Redis and database act
-    /// as one server (PROTOCOL §7).
-    #[arg(long, env = "ROOMCAST_REDIS")]
-    pub redis: Option<String>,
-
-    /// HS256 secret that signs and checks JWTs. When absent, a random secret is
-    /// generated once and kept in the database, so tokens survive restarts.
-    #[arg(long, env = "ROOMCAST_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
-
-    /// Seconds a JWT's `exp` may have passed (or its `nbf` not yet come)
-    /// and the token still be accepted, for clocks that differ a little.
-    /// [default: 5]
-    #[arg(long, env = "ROOMCAST_JWT_LEEWAY",
-          value_parser = clap::value_parser!(u64).range(0..=300))]
-    pub jwt_leeway: Option<u64>,
-
-    /// Refuse `join` of a room that does not exist (`not_found`) instead of creating it.
-    #[arg(long, env = "ROOMCAST_NO_AUTO_CREATE", num_args = 0..=1,
-          default_missing_value = "true", value_parser = BoolishValueParser::new())]
-    pub no_auto_create: Option<bool>,
-
-    /// Refuse `POST /api/register`: only existing accounts and JWTs can connect.
-    #[arg(long, env = "ROOMCAST_NO_REGISTRATION", num_args = 0..=1,
-          default_missing_value = "true", value_parser = BoolishValueParser::new())]
-    pub no_registration: Option<bool>,
-
-    /// Lifetime in seconds of the JWTs and session cookies that login issues.
-    /// [default: 604800]
-    #[arg(long, env = "ROOMCAST_SESSION_TTL")]
-    pub session_ttl: Option<u64>,
-
-    /// Packets that may wait for one slow client before it is disconnected
-    /// (it then reconnects and replays what it missed with `join {since}`).
-    /// [default: 8192]
-    #[arg(long, env = "ROOMCAST_SOCKET_BUFFER",
-          value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
-    pub socket_buffer: Option<u32>,
-
-    /// Largest socket event payload or HTTP request body, in bytes. A larger
-    /// event is answered `invalid_payload` (the socket stays connected); a
-    /// larger HTTP body gets 413 `too_large`. [default: 65536]
-    #[arg(long, env = "ROOMCAST_MAX_PAYLOAD",
-          value_parser = clap::value_parser!(u32).range(1024..))]
-    pub max_payload: Option<u32>,
-
-    /// Messages per second one user may send, sockets and HTTP together,
-    /// on this node; beyond it `rate_limited`. [default: 10]
-    #[arg(long, env = "ROOMCAST_MESSAGE_RATE")]
-    pub message_rate: Option<f64>,
-
-    /// Messages one user may send at once above the rate. [default: 30]
-    #[arg(long, env = "ROOMCAST_MESSAGE_BURST",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub message_burst: Option<u32>,
-
-    /// Login attempts per minute for one username, and for one client
-    /// address; beyond it 429 `rate_limited`. [default: 10]
-    #[arg(long, env = "ROOMCAST_LOGIN_ATTEMPTS",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub login_attempts: Option<u32>,
-
-    /// Sockets one user may have connected at once on this node; one more
-    /// gets `connect_error`. [default: 32]
-    #[arg(long, env = "ROOMCAST_MAX_CONNECTIONS",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: Option<u32>,
-
-    /// Comma-separated origins (like `https://app.example.com`) whose pages
-    /// may call the API and open sockets. Others are refused; same-origin
-    /// pages and non-browser clients always work. [default: none]
-    #[arg(long, env = "ROOMCAST_ALLOWED_ORIGINS", value_delimiter = ',')]
-    pub allowed_origins: Option<Vec<String>>,
-
-    /// SQLite only: `full` flushes every commit to disk, so an acked message
-    /// survives a power cut; `normal` flushes at checkpoints only: an acked
-    /// message survives the server being killed but not a power cut, and a
-    /// commit takes microseconds instead of a disk flush. [default: full]
-    #[arg(long, env = "ROOMCAST_SQLITE_SYNC", value_enum)]
-    pub sqlite_sync: Option<SqliteSync>,
-
-    /// Log line format. [default: text]
-    #[arg(long, env = "ROOMCAST_LOG_FORMAT", value_enum)]
-    pub log_format: Option<LogFormat>,
-
-    /// Seconds shutdown waits for queued events to finish before it
-    /// disconnects everyone. [default: 10]
-    #[arg(long, env = "ROOMCAST_SHUTDOWN_TIMEOUT")]
-    pub shutdown_timeout: Option<u64>,
-
-    /// Registrations (`POST /api/register`) per hour from one client
-    /// address; beyond it 429 `rate_limited`. [default: 20]
-    #[arg(long, env = "ROOMCAST_REGISTRATION_RATE",
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub registration_rate: Option<u32>,
-
-    /// Comma-separated addresses or CIDR blocks of reverse proxies whose
-    /// `X-Forwarded-For` (the client's address) and `X-Forwarded-Proto` are
-    /// believed; from any other peer they are ignored. [default: none]
-    #[arg(long, env = "ROOMCAST_TRUSTED_PROXIES", value_delimiter = ',')]
-    pub trusted_proxies: Option<Vec<ProxyNet>>,
-
-    /// When the session cookie is `Secure`: `auto` when the request came
-    /// over HTTPS through a trusted proxy (`X-Forwarded-Proto: https`),
-    /// `always`, or `never`. [default: auto]
-    #[arg(long, env = "ROOMCAST_SECURE_COOKIES", value_enum)]
-    pub secure_cookies: Option<SecureCookies>,
 }

@@ -1,9 +1,10 @@
-//! The contract's error codes (PROTOCOL §4 and §6), mapped to acks and HTTP in one place.
+//! The contract's error codes (docs/protocol.md §4 and §6), mapped to acks and HTTP in one place.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::StoreError;
 
@@ -42,26 +43,96 @@ pub enum AppError {
     Internal,
 }
 
+/// The machine-readable codes of the contract, as acks, HTTP bodies, the
+/// `event_errors` metric and the OpenAPI document spell them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidPayload,
+    InvalidRoom,
+    InvalidMessage,
+    NotFound,
+    Forbidden,
+    NotInRoom,
+    RateLimited,
+    Unauthorized,
+    Conflict,
+    TooLarge,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for the document's tests and the metric's labels.
+    pub const ALL: [Self; 12] = [
+        Self::InvalidPayload,
+        Self::InvalidRoom,
+        Self::InvalidMessage,
+        Self::NotFound,
+        Self::Forbidden,
+        Self::NotInRoom,
+        Self::RateLimited,
+        Self::Unauthorized,
+        Self::Conflict,
+        Self::TooLarge,
+        Self::Timeout,
+        Self::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidPayload => "invalid_payload",
+            Self::InvalidRoom => "invalid_room",
+            Self::InvalidMessage => "invalid_message",
+            Self::NotFound => "not_found",
+            Self::Forbidden => "forbidden",
+            Self::NotInRoom => "not_in_room",
+            Self::RateLimited => "rate_limited",
+            Self::Unauthorized => "unauthorized",
+            Self::Conflict => "conflict",
+            Self::TooLarge => "too_large",
+            Self::Timeout => "timeout",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Every HTTP error body: a code of the contract and a message for people.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    #[schema(example = "forbidden")]
+    pub error: ErrorCode,
+    pub message: String,
+}
+
+/// A refused event's ack: `{"ok": false, "error", "message"}`.
+#[derive(Debug, Serialize)]
+pub struct Refusal {
+    ok: bool,
+    pub error: ErrorCode,
+    pub message: String,
+}
+
 impl AppError {
     /// The machine-readable code of the contract.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidPayload(_) => "invalid_payload",
-            Self::InvalidRoom(_) => "invalid_room",
-            Self::InvalidMessage(_) => "invalid_message",
-            Self::NotFound(_) => "not_found",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotInRoom(_) => "not_in_room",
-            Self::RateLimited(_) => "rate_limited",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Conflict(_) => "conflict",
-            Self::TooLarge(_) => "too_large",
-            Self::Timeout(_) => "timeout",
-            Self::Unavailable(_) | Self::Internal => "internal",
+            Self::InvalidPayload(_) => ErrorCode::InvalidPayload,
+            Self::InvalidRoom(_) => ErrorCode::InvalidRoom,
+            Self::InvalidMessage(_) => ErrorCode::InvalidMessage,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotInRoom(_) => ErrorCode::NotInRoom,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::TooLarge(_) => ErrorCode::TooLarge,
+            Self::Timeout(_) => ErrorCode::Timeout,
+            Self::Unavailable(_) | Self::Internal => ErrorCode::Internal,
         }
     }
 
-    /// The HTTP status of PROTOCOL §6.
+    /// The HTTP status of docs/protocol.md §6.
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidPayload(_) | Self::InvalidRoom(_) | Self::InvalidMessage(_) => {
@@ -80,9 +151,21 @@ impl AppError {
         }
     }
 
-    /// The failed ack object of PROTOCOL §4.
-    pub fn to_ack(&self) -> Value {
-        json!({"ok": false, "error": self.code(), "message": self.to_string()})
+    /// The failed ack of docs/protocol.md §4.
+    pub fn to_ack(&self) -> Refusal {
+        Refusal {
+            ok: false,
+            error: self.code(),
+            message: self.to_string(),
+        }
+    }
+
+    /// The HTTP body of docs/protocol.md §6.
+    pub fn to_body(&self) -> ErrorBody {
+        ErrorBody {
+            error: self.code(),
+            message: self.to_string(),
+        }
     }
 
     pub(crate) fn payload(msg: impl Into<String>) -> Self {
@@ -106,19 +189,6 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({"error": self.code(), "message": self.to_string()});
-        (self.status(), Json(body)).into_response()
-    }
-}
-
-/// Turns a handler result into the ack object: `{"ok":true, ...fields}` or the error.
-pub fn ack_of(result: Result<Value, AppError>) -> Value {
-    match result {
-        Ok(Value::Object(mut fields)) => {
-            fields.insert("ok".into(), Value::Bool(true));
-            Value::Object(fields)
-        }
-        Ok(_) => json!({"ok": true}),
-        Err(e) => e.to_ack(),
+        (self.status(), Json(self.to_body())).into_response()
     }
 }

@@ -109,8 +109,8 @@ impl Metrics {
     }
 
     /// Counts an event answered with error `code`.
-    pub fn event_error(&self, code: &str) {
-        self.event_errors.with_label_values(&[code]).inc();
+    pub fn event_error(&self, code: crate::error::ErrorCode) {
+        self.event_errors.with_label_values(&[code.as_str()]).inc();
     }
 
     /// Records how many keys each limiter remembers now.

@@ -1,21 +1,32 @@
-//! Event payloads as a client sends them: any bytes, parsed as the JSON
-//! argument of an event, then read field by field as the handlers do.
+//! Event payloads and HTTP bodies as a client sends them: any bytes, parsed
+//! as the JSON argument of an event, then read field by field as every
+//! request of `roomcast::protocol` does, and as each request.
 //! Properties: every refusal uses one of the contract's codes and says why;
 //! every accepted field obeys PROTOCOL §3/§4.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use roomcast::error::AppError;
-use roomcast::realtime::payload;
+use roomcast::protocol::{
+    Chat, Credentials, Fields, History, InRoom, Invite, Join, NewRoom, PostMessage, Request,
+};
 use serde_json::Value;
 
 const CODES: [&str; 3] = ["invalid_payload", "invalid_room", "invalid_message"];
 
 fn refused_properly(e: &AppError) {
-    assert!(CODES.contains(&e.code()), "unexpected code {}", e.code());
-    let ack = e.to_ack();
+    let code = e.code().as_str();
+    assert!(CODES.contains(&code), "unexpected code {code}");
+    let ack = serde_json::to_value(e.to_ack()).expect("an ack serializes");
+    assert_eq!(ack["error"], code);
     assert_eq!(ack["ok"], false);
     assert!(ack["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+fn check<T>(parsed: Result<T, AppError>) {
+    if let Err(e) = parsed {
+        refused_properly(&e);
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -23,15 +34,28 @@ fuzz_target!(|data: &[u8]| {
     // argument was missing or not JSON.
     let value: Option<Value> = serde_json::from_slice(data).ok();
     let was_object = matches!(value, Some(Value::Object(_)));
-    let obj = match payload::object(value) {
-        Ok(obj) => obj,
+    // Every request refuses with a code of the contract, or parses.
+    check(Join::parse(value.clone()));
+    check(Chat::parse(value.clone()));
+    check(History::parse(value.clone()));
+    check(InRoom::parse(value.clone()));
+    check(Credentials::parse(value.clone()));
+    check(NewRoom::parse(value.clone()));
+    check(PostMessage::parse(value.clone()));
+    check(Invite::parse(value.clone()));
+    let obj = match value.clone() {
+        Some(Value::Object(obj)) => obj,
+        _ => serde_json::Map::new(),
+    };
+    let fields = match Fields::of(value) {
+        Ok(fields) => fields,
         Err(e) => {
             assert!(!was_object);
-            assert_eq!(e.code(), "invalid_payload");
+            assert_eq!(e.code().as_str(), "invalid_payload");
             return refused_properly(&e);
         }
     };
-    match payload::room(&obj) {
+    match fields.room() {
         Ok(room) => {
             let sent = obj["room"].as_str().expect("room was a string");
             assert_eq!(room.as_str(), sent, "a room name is taken as sent");
@@ -43,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => refused_properly(&e),
     }
-    match payload::message(&obj) {
+    match fields.message() {
         Ok(text) => {
             let sent = obj["message"].as_str().expect("message was a string");
             let text = text.into_string();
@@ -53,13 +77,13 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => refused_properly(&e),
     }
     for key in ["since", "before"] {
-        match payload::opt_id(&obj, key) {
+        match fields.opt_id(key) {
             Ok(Some(id)) => assert_eq!(obj[key].as_i64(), Some(id)),
             Ok(None) => assert!(obj.get(key).is_none_or(Value::is_null)),
             Err(e) => refused_properly(&e),
         }
     }
-    match payload::limit(&obj) {
+    match fields.limit() {
         Ok(n) => assert!((1..=100).contains(&n)),
         Err(e) => refused_properly(&e),
     }

@@ -1,7 +1,9 @@
-//! Who is connecting (PROTOCOL §2): JWTs, built-in accounts and their session cookie.
+//! Who is connecting (PROTOCOL §2): JWTs, built-in accounts and their session
+//! cookie, and which browser origins may act for them.
 
 mod accounts;
 pub mod jwt;
+mod origin;
 pub mod password;
 pub mod session;
 
@@ -19,6 +21,7 @@ use crate::store::Store;
 pub use accounts::LoggedIn;
 pub(crate) use accounts::account_id;
 use jwt::Verified;
+pub use origin::Origins;
 
 /// A proven user, and the private rooms their token lets them join.
 #[derive(Debug, Clone)]

@@ -1,49 +1,31 @@
-//! `/api` routes of PROTOCOL §6.
+//! `/api` routes of docs/protocol.md §6.
 
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use utoipa::ToSchema;
-
-use super::openapi::{
-    ErrorBody, Health, LoggedIn, Membership, MessagePage, Registered, Room, RoomList,
-};
-use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::{AppState, Caller, ClientAddr};
+use super::json::ApiJson;
+use super::{Caller, ClientAddr};
 use crate::auth::session;
-use crate::domain::{Message, MessageText, RoomName, Username, Visibility};
-use crate::error::AppError;
+use crate::cluster;
+use crate::domain::{Message, RoomName, Username};
+use crate::error::{AppError, ErrorBody};
+use crate::protocol::{
+    Credentials, DEFAULT_LIMIT, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom,
+    PostMessage, Registered, RoomList, RoomView, Status, Up, bad_limit, page_limit,
+};
+use crate::rooms;
+use crate::state::Shared;
 use crate::store::{NewMessage, StoreError};
-use crate::{realtime, rooms};
 
 type ApiResult = Result<Response, AppError>;
 
-/// A JSON body, or the contract's `invalid_payload` when it is not one.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, AppError> {
-    b.map(|Json(v)| v).map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::TooLarge("request body too large".into())
-        } else {
-            AppError::payload(format!("invalid JSON body: {}", e.body_text()))
-        }
-    })
-}
-
 fn room_name(raw: &str) -> Result<RoomName, AppError> {
     RoomName::parse(raw).map_err(AppError::InvalidRoom)
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(super) struct Credentials {
-    username: String,
-    password: String,
 }
 
 #[utoipa::path(post, path = "/api/register", tag = "accounts", security(()),
@@ -56,18 +38,17 @@ pub(super) struct Credentials {
         (status = 429, description = "Too many registrations from this address", body = ErrorBody),
     ))]
 pub(super) async fn register(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     ClientAddr(addr): ClientAddr,
-    b: Result<Json<Credentials>, JsonRejection>,
+    ApiJson(c): ApiJson<Credentials>,
 ) -> ApiResult {
-    let c = body(b)?;
     if !st.auth.registration_open() {
         return Err(AppError::Forbidden("registration is closed".into()));
     }
     st.limits.register(addr)?;
     let _hashing = st.limits.passwords.registration().await?;
     let user = st.auth.register(&c.username, &c.password).await?;
-    Ok((StatusCode::CREATED, Json(json!({"user": user}))).into_response())
+    Ok((StatusCode::CREATED, Json(Registered { user })).into_response())
 }
 
 #[utoipa::path(post, path = "/api/login", tag = "accounts", security(()),
@@ -79,11 +60,10 @@ pub(super) async fn register(
         (status = 429, description = "Too many attempts for this user or address", body = ErrorBody),
     ))]
 pub(super) async fn login(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     ClientAddr(addr): ClientAddr,
-    b: Result<Json<Credentials>, JsonRejection>,
+    ApiJson(c): ApiJson<Credentials>,
 ) -> ApiResult {
-    let c = body(b)?;
     // A name no account can have is a wrong login, charged to the address
     // only: it is never stored as a limiter key (or looked up).
     let Ok(name) = Username::parse(&c.username) else {
@@ -98,14 +78,17 @@ pub(super) async fn login(
     let cookie = session::set_cookie(&done.session, st.auth.ttl_secs());
     Ok((
         [(header::SET_COOKIE, cookie)],
-        Json(json!({"token": done.token, "user": done.user})),
+        Json(LoggedIn {
+            token: done.token,
+            user: done.user,
+        }),
     )
         .into_response())
 }
 
 #[utoipa::path(post, path = "/api/logout", tag = "accounts", security(()),
     responses((status = 204, description = "The session of the cookie, or of the login JWT in `Authorization: Bearer`, ended (every copy of that JWT stops working) and the cookie cleared")))]
-pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> ApiResult {
+pub(super) async fn logout(State(st): State<Shared>, headers: HeaderMap) -> ApiResult {
     let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -124,43 +107,28 @@ pub(super) async fn logout(State(st): State<AppState>, headers: HeaderMap) -> Ap
         (status = 200, description = "Rooms the caller can see, by name", body = RoomList),
         (status = 401, description = "No or bad identity", body = ErrorBody),
     ))]
-pub(super) async fn list_rooms(State(st): State<AppState>, Caller(who): Caller) -> ApiResult {
+pub(super) async fn list_rooms(State(st): State<Shared>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let rooms = st.rooms_json(&list).await;
-    Ok(Json(json!({"rooms": rooms})).into_response())
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(super) struct NewRoom {
-    name: String,
-    /// `public` (the default) or `private`.
-    #[serde(default)]
-    #[schema(value_type = Option<Visibility>)]
-    visibility: Option<String>,
+    let rooms = cluster::room_views(&st.io, &list).await;
+    Ok(Json(RoomList { rooms }).into_response())
 }
 
 #[utoipa::path(post, path = "/api/rooms", tag = "rooms",
     request_body = NewRoom,
     responses(
-        (status = 201, description = "Created, owned by the caller", body = Room),
+        (status = 201, description = "Created, owned by the caller", body = RoomView),
         (status = 400, description = "Bad name, visibility or JSON", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
         (status = 409, description = "Name taken", body = ErrorBody),
     ))]
 pub(super) async fn create_room(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Caller(who): Caller,
-    b: Result<Json<NewRoom>, JsonRejection>,
+    ApiJson(req): ApiJson<NewRoom>,
 ) -> ApiResult {
-    let req = body(b)?;
-    let name = room_name(&req.name)?;
-    let visibility = match req.visibility.as_deref() {
-        None => Visibility::Public,
-        Some(v) => Visibility::parse(v)
-            .ok_or_else(|| AppError::payload("visibility must be \"public\" or \"private\""))?,
-    };
-    let room = rooms::create(st.store.as_ref(), &who, &name, visibility).await?;
-    Ok((StatusCode::CREATED, Json(st.room_json(&room).await)).into_response())
+    let room = rooms::create(st.store.as_ref(), &who, &req.name, req.visibility).await?;
+    let view = cluster::room_view(&st.io, &room).await;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/rooms/{room}/messages", tag = "messages",
@@ -177,7 +145,7 @@ pub(super) async fn create_room(
         (status = 404, description = "No such room", body = ErrorBody),
     ))]
 pub(super) async fn room_messages(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Caller(who): Caller,
     Path(room): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -194,19 +162,18 @@ pub(super) async fn room_messages(
     };
     let before = int("before")?;
     let limit = match int("limit")? {
-        None => 50,
-        Some(n @ 1..=100) => n as u32,
-        Some(_) => return Err(AppError::payload("limit must be an integer from 1 to 100")),
+        None => DEFAULT_LIMIT,
+        Some(n) => u64::try_from(n)
+            .ok()
+            .and_then(page_limit)
+            .ok_or_else(bad_limit)?,
     };
     let h = rooms::history(st.store.as_ref(), &who, &name, before, limit).await?;
-    Ok(Json(json!({"messages": h.messages, "more": h.more})).into_response())
-}
-
-#[derive(Deserialize, ToSchema)]
-pub(super) struct PostMessage {
-    /// 1 to 4000 characters after trimming.
-    #[schema(value_type = String)]
-    message: Value,
+    let page = MessagePage {
+        messages: h.messages,
+        more: h.more,
+    };
+    Ok(Json(page).into_response())
 }
 
 #[utoipa::path(post, path = "/api/rooms/{room}/messages", tag = "messages",
@@ -222,16 +189,13 @@ pub(super) struct PostMessage {
         (status = 429, description = "The caller's message rate is exceeded", body = ErrorBody),
     ))]
 pub(super) async fn post_message(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Caller(who): Caller,
     Path(room): Path<String>,
-    b: Result<Json<PostMessage>, JsonRejection>,
+    body: Result<ApiJson<PostMessage>, AppError>,
 ) -> ApiResult {
     let name = room_name(&room)?;
-    let text = match body(b)?.message {
-        Value::String(s) => MessageText::parse(&s).map_err(AppError::InvalidMessage)?,
-        _ => return Err(AppError::InvalidMessage("message must be a string".into())),
-    };
+    let ApiJson(PostMessage { message: text }) = body?;
     rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
     st.limits.message(&who.user.id)?;
     let (tx, rx) = oneshot::channel();
@@ -247,12 +211,6 @@ pub(super) async fn post_message(
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
-#[derive(Deserialize, ToSchema)]
-pub(super) struct Invite {
-    /// The invited user's id.
-    user: String,
-}
-
 #[utoipa::path(post, path = "/api/rooms/{room}/members", tag = "members",
     params(("room" = String, Path, description = "Room name")),
     request_body = Invite,
@@ -264,19 +222,19 @@ pub(super) struct Invite {
         (status = 404, description = "No such room", body = ErrorBody),
     ))]
 pub(super) async fn invite(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Caller(who): Caller,
     Path(room): Path<String>,
-    b: Result<Json<Invite>, JsonRejection>,
+    body: Result<ApiJson<Invite>, AppError>,
 ) -> ApiResult {
     let name = room_name(&room)?;
-    let req = body(b)?;
-    rooms::invite(st.store.as_ref(), &who, &name, &req.user).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"room": name.as_str(), "user": req.user})),
-    )
-        .into_response())
+    let ApiJson(Invite { user }) = body?;
+    rooms::invite(st.store.as_ref(), &who, &name, &user).await?;
+    let membership = Membership {
+        room: name.to_string(),
+        user,
+    };
+    Ok((StatusCode::CREATED, Json(membership)).into_response())
 }
 
 #[utoipa::path(delete, path = "/api/rooms/{room}/members/{user}", tag = "members",
@@ -292,13 +250,13 @@ pub(super) async fn invite(
         (status = 404, description = "No such room, or the user is not a member", body = ErrorBody),
     ))]
 pub(super) async fn remove_member(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Caller(who): Caller,
     Path((room, user)): Path<(String, String)>,
 ) -> ApiResult {
     let name = room_name(&room)?;
     let record = rooms::remove_member(st.store.as_ref(), &who, &name, &user).await?;
-    realtime::evict(&st, &record, &user).await;
+    cluster::evict(&st.io, &record, &user).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -313,30 +271,39 @@ const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
         (status = 200, description = "The server, its database and (when configured) Redis answer", body = Health),
         (status = 503, description = "The database or Redis does not answer"),
     ))]
-pub(super) async fn health(State(st): State<AppState>) -> Response {
+pub(super) async fn health(State(st): State<Shared>) -> Response {
     // A database that is down makes the pool retry until its acquire
     // timeout (10 s on PostgreSQL); a health check must answer well within
     // a load balancer's own timeout, so it gives up sooner.
     let ping = tokio::time::timeout(HEALTH_TIMEOUT, st.store.ping())
         .await
         .unwrap_or_else(|_| Err(StoreError::Unavailable("no answer in time".into())));
-    match ping {
+    let (code, status, database, redis) = match ping {
         Ok(()) => match st.bus.redis_up() {
-            None => Json(json!({"status": "ok"})).into_response(),
-            Some(true) => Json(json!({"status": "ok", "redis": "up"})).into_response(),
+            None => (StatusCode::OK, Status::Ok, None, None),
+            Some(true) => (StatusCode::OK, Status::Ok, None, Some(Up::Up)),
             Some(false) => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "degraded", "database": "up", "redis": "down"})),
-            )
-                .into_response(),
+                Status::Degraded,
+                Some(Up::Up),
+                Some(Up::Down),
+            ),
         },
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
+            let down = Some(Up::Down);
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": "down"})),
+                Status::Unavailable,
+                down,
+                None,
             )
-                .into_response()
         }
-    }
+    };
+    let health = Health {
+        status,
+        redis,
+        database,
+    };
+    (code, Json(health)).into_response()
 }

@@ -4,19 +4,19 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use super::AppState;
-use crate::realtime;
+use crate::cluster;
+use crate::state::Shared;
 
-pub(super) async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
+pub(super) async fn metrics(State(st): State<Shared>) -> impl IntoResponse {
     // Chat rooms with a socket on this node (like every gauge here), without
-    // the bookkeeping rooms of `realtime::presence`. Socket ids count as rooms
+    // the bookkeeping rooms of `cluster::presence`. Socket ids count as rooms
     // in socketioxide only with the `__private` prefix feature, which is off.
     let rooms = st
         .io
         .local()
         .rooms()
         .await
-        .map(|r| r.iter().filter(|r| realtime::is_chat_room(r)).count())
+        .map(|r| r.iter().filter(|r| cluster::is_chat_room(r)).count())
         .unwrap_or(0);
     st.metrics.set_limiter_keys(&st.limits.tracked_keys());
     (

@@ -5,29 +5,25 @@ mod client;
 mod client_js;
 mod headers;
 mod identity;
+mod json;
 mod metrics;
 mod openapi;
-mod origin;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
 
-use crate::realtime::Ctx;
+use crate::state::Shared;
 
 pub use client::{ClientAddr, Edge};
 pub(crate) use headers::add as security_headers;
 pub use identity::Caller;
-pub use origin::Origins;
 
-/// Everything HTTP handlers need: the same context the sockets use, so an
-/// HTTP post is delivered exactly like a socket `chat`.
-pub type AppState = Arc<Ctx>;
-
-/// The HTTP routes (without Socket.IO, which `app` mounts beside them);
-/// `edge` says which forwarded headers are believed.
-pub fn router(state: AppState, edge: Arc<Edge>) -> Router {
+/// The HTTP routes (without Socket.IO, which `app` mounts beside them), over
+/// the state the sockets share, so that an HTTP post is delivered exactly
+/// like a socket `chat`; `edge` says which forwarded headers are believed.
+pub fn router(state: Shared, edge: Arc<Edge>) -> Router {
     let accounts = Router::new()
         .route("/api/register", post(api::register))
         .route("/api/login", post(api::login))

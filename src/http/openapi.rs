@@ -1,95 +1,18 @@
 //! The OpenAPI document of the `/api` routes, generated from the handlers'
-//! annotations and served at `/api/openapi.json`.
+//! annotations and the protocol's own types (`protocol`, `error::ErrorBody`),
+//! served at `/api/openapi.json`.
 
 use axum::Json;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use super::api;
 use crate::domain::{Message, User, Visibility};
-
-/// A room as responses show it.
-#[derive(Serialize, ToSchema)]
-pub(super) struct Room {
-    name: String,
-    visibility: Visibility,
-    /// The owner's user id.
-    owner: String,
-    /// Distinct users with a socket in the room now.
-    online: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct RoomList {
-    rooms: Vec<Room>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct MessagePage {
-    /// Oldest first.
-    messages: Vec<Message>,
-    /// Whether older messages exist.
-    more: bool,
-}
-
-/// Every error: a code of the contract and a message for people.
-#[derive(Serialize, ToSchema)]
-pub(super) struct ErrorBody {
-    #[schema(example = "forbidden")]
-    error: ErrorCode,
-    message: String,
-}
-
-/// The codes of `AppError::code`, for the schema only (responses are built
-/// by `AppError`; tests/api/openapi.rs checks they match this).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-#[allow(dead_code)]
-pub(super) enum ErrorCode {
-    InvalidPayload,
-    InvalidRoom,
-    InvalidMessage,
-    NotFound,
-    Forbidden,
-    NotInRoom,
-    RateLimited,
-    Unauthorized,
-    Conflict,
-    TooLarge,
-    Timeout,
-    Internal,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct LoggedIn {
-    /// A JWT for `auth.token` or `Authorization: Bearer`.
-    token: String,
-    user: User,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct Registered {
-    user: User,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct Membership {
-    room: String,
-    /// The invited user's id.
-    user: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub(super) struct Health {
-    /// `ok`, or `degraded` (503) while Redis is down.
-    #[schema(example = "ok")]
-    status: String,
-    /// `up` or `down`; only with `--redis`.
-    redis: Option<String>,
-    /// `up`; only in a `degraded` answer.
-    database: Option<String>,
-}
+use crate::error::{ErrorBody, ErrorCode};
+use crate::protocol::{
+    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostMessage,
+    Registered, RoomList, RoomView, Status, Up,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -98,7 +21,10 @@ pub(super) struct Health {
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
         api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
     ),
-    components(schemas(Room, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership, Health, Message, User, Visibility)),
+    components(schemas(
+        RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
+        Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
+    )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
 )]

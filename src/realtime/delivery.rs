@@ -11,13 +11,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::bus::{Bus, Io, Sock};
-use super::fanout;
+use crate::cluster::{Io, Sock};
 use socketioxide::{SendError, SocketError};
 
-use super::{Conn, handlers};
+use super::Conn;
 use crate::domain::Message;
 use crate::metrics::Metrics;
+use crate::protocol::CHAT_EVENT;
 use crate::store::Committed;
 use crate::telemetry::Quoted;
 
@@ -25,15 +25,9 @@ use crate::telemetry::Quoted;
 /// leaving it to the Engine.IO ping timeout.
 const DISCONNECT_TRIES: u32 = 600;
 
-/// Sends committed messages to the sockets of this node, in id order.
-/// Alone, batches come straight from the writer; in a cluster, from Redis
-/// (see `fanout`), in the one order every node sees.
-pub async fn deliver(io: Io, bus: Bus, committed: Committed, metrics: Arc<Metrics>) {
-    if bus.clustered() {
-        fanout::run(io, bus, committed, metrics).await;
-        return;
-    }
-    let mut committed = committed;
+/// Sends the writer's batches straight to the sockets of this node, in id
+/// order: the single-node path of `realtime::deliver`.
+pub(super) async fn alone(io: Io, mut committed: Committed, metrics: Arc<Metrics>) {
     while let Some(batch) = committed.recv().await {
         metrics.messages_stored.inc_by(batch.messages.len() as u64);
         to_local_sockets(&io, &batch.messages, &metrics);
@@ -50,7 +44,7 @@ pub(crate) fn to_local_sockets(io: &Io, messages: &[Message], metrics: &Metrics)
             let Some(first) = sockets.first() else {
                 break;
             };
-            let Ok(packet) = first.encode_event("chat", m) else {
+            let Ok(packet) = first.encode_event(CHAT_EVENT, m) else {
                 continue;
             };
             // A socket that overflowed gets nothing more: no later message
@@ -91,7 +85,7 @@ fn overflowed(s: &Sock) {
     s.leave_all();
     let s = s.clone();
     tokio::spawn(async move {
-        handlers::announce_disconnect(&s, &conn, rooms).await;
+        conn.announce_left(&s, rooms).await;
         // The DISCONNECT packet needs room in the same full buffer: retry as
         // it drains. A client that reads nothing at all is closed by the
         // Engine.IO ping timeout instead.

@@ -16,8 +16,8 @@ use socketioxide_redis::drivers::{ChanItem, MessageStream};
 
 use std::sync::Arc;
 
-use super::bus::{Bus, Io};
 use super::delivery::to_local_sockets;
+use crate::cluster::{Bus, Io};
 use crate::domain::Message;
 use crate::metrics::Metrics;
 use crate::store::Committed;

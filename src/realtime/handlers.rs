@@ -1,18 +1,22 @@
-//! The events of PROTOCOL §4, one function each.
+//! The events of docs/protocol.md §4, one function each.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use socketioxide::extract::AckSender;
 
-use super::bus::{Adapter, Sock};
-
-use super::inbox::Inbound;
-use super::{Conn, delivery, payload, presence};
+use super::Conn;
+use super::ack::answer;
+use crate::cluster::{self, Adapter, Sock, presence};
 use crate::domain::{Message, RoomName, now_ms};
-use crate::error::{AppError, ack_of};
+use crate::error::AppError;
+use crate::protocol::{
+    Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
+    MessagePage, Request, RoomList, Rooms, Stored, TypingNotice,
+};
 use crate::rooms;
 use crate::store::{NewMessage, Page, StoreError};
 use crate::telemetry::Quoted;
@@ -21,6 +25,17 @@ use crate::telemetry::Quoted;
 const JOIN_HISTORY: u32 = 50;
 const REPLAY_LIMIT: u32 = 500;
 
+/// One received event, as the socket's queue (`inbox`) hands it over.
+pub(crate) struct Inbound {
+    pub(crate) event: String,
+    /// `None` when the event had no argument or it was not JSON.
+    pub(crate) payload: Option<Value>,
+    pub(crate) ack: AckSender<Adapter>,
+    /// When the packet was read, for the ack latency metric.
+    pub(crate) received: Instant,
+}
+
+/// Handles one event and answers it.
 pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
     if conn.overflowed.load(Ordering::Relaxed) {
         return;
@@ -31,38 +46,55 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         ack,
         received,
     } = ev;
-    let result = match event.as_str() {
-        // `chat` acks only once its message is durable, from the writer.
-        "chat" => return chat(conn, s, payload, ack, received).await,
-        "join" => join(conn, s, payload).await,
-        "leave" => leave(conn, s, payload).await,
-        "typing" => typing(conn, s, payload).await,
-        "history" => history(conn, payload).await,
-        "rooms" => list_rooms(conn, payload).await,
-        other => Err(AppError::payload(format!("unknown event {other:?}"))),
+    let reply = Reply {
+        conn,
+        s,
+        event: &event,
+        ack,
+        received,
     };
-    if let Err(e) = &result {
-        tracing::debug!(sid = %s.id, event = %Quoted(&event), code = e.code(), "event refused");
-        conn.ctx.metrics.event_error(e.code());
+    match ClientEvent::parse(&event) {
+        // `chat` acks only once its message is durable, from the writer.
+        Ok(ClientEvent::Chat) => chat(conn, s, payload, reply).await,
+        Ok(ClientEvent::Join) => reply.send(join(conn, s, payload).await),
+        Ok(ClientEvent::Leave) => reply.send(leave(conn, s, payload).await),
+        Ok(ClientEvent::Typing) => reply.send(typing(conn, s, payload).await),
+        Ok(ClientEvent::History) => reply.send(history(conn, payload).await),
+        Ok(ClientEvent::Rooms) => reply.send(list_rooms(conn, payload).await),
+        Err(e) => reply.send(Err::<Done, _>(e)),
     }
-    // Without an ack id the client asked for no answer; `send` does nothing.
-    if let Err(e) = ack.send(&ack_of(result)) {
-        delivery::send_failed(s, &e);
+}
+
+/// What an event is answered through.
+struct Reply<'a> {
+    conn: &'a Conn,
+    s: &'a Sock,
+    event: &'a str,
+    ack: AckSender<Adapter>,
+    received: Instant,
+}
+
+impl Reply<'_> {
+    fn send<T: Serialize>(self, result: Result<T, AppError>) {
+        if let Err(e) = &result {
+            tracing::debug!(sid = %self.s.id, event = %Quoted(self.event), code = e.code().as_str(), "event refused");
+        }
+        answer(
+            &self.conn.ctx.metrics,
+            self.s,
+            self.ack,
+            self.received,
+            result,
+        );
     }
-    conn.ctx
-        .metrics
-        .ack_seconds
-        .observe(received.elapsed().as_secs_f64());
 }
 
 fn joined(s: &Sock, room: &RoomName) -> bool {
     s.rooms().iter().any(|r| r == room.as_str())
 }
 
-async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
-    let obj = payload::object(payload)?;
-    let name = payload::room(&obj)?;
-    let since = payload::opt_id(&obj, "since")?;
+async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
+    let Join { room: name, since } = Join::parse(payload)?;
     let ctx = &conn.ctx;
     let room =
         rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
@@ -101,137 +133,126 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, Ap
         return Err(AppError::Unavailable("socket disconnected".into()));
     }
     if !already {
-        let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
-        let _ = ctx.io.to(name.to_string()).emit("join", &notice).await;
+        let notice = JoinNotice {
+            room: name.as_str(),
+            user: &conn.identity.user,
+            ts: now_ms(),
+        };
+        let _ = ctx
+            .io
+            .to(name.to_string())
+            .emit(JoinNotice::EVENT, &notice)
+            .await;
     }
     // One census of the room (a request to every node with Redis) for both
     // the room's count and the list.
     let online = presence::online(&ctx.io, name.as_str()).await;
-    Ok(json!({
-        "room": super::room_value(&room, online.len()),
-        "history": history.messages,
-        "more": history.more,
-        "online": online,
-    }))
+    Ok(Joined {
+        room: cluster::view(&room, online.len()),
+        history: history.messages,
+        more: history.more,
+        online,
+    })
 }
 
-async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
-    let obj = payload::object(payload)?;
-    let name = payload::room(&obj)?;
+async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {
+    let InRoom { room: name } = InRoom::parse(payload)?;
     if !joined(s, &name) {
         return Err(not_in_room(&name));
     }
     s.leave(name.to_string());
-    let notice = json!({"room": name.as_str(), "user": conn.identity.user, "ts": now_ms()});
+    let notice = LeaveNotice {
+        room: name.as_str(),
+        user: &conn.identity.user,
+        ts: now_ms(),
+        reason: None,
+    };
     let _ = conn
         .ctx
         .io
         .to(name.to_string())
-        .emit("leave", &notice)
+        .emit(LeaveNotice::EVENT, &notice)
         .await;
-    Ok(json!({}))
+    Ok(Done {})
 }
 
-async fn chat(
-    conn: &Conn,
-    s: &Sock,
-    payload: Option<Value>,
-    ack: AckSender<Adapter>,
-    received: Instant,
-) {
-    let metrics = conn.ctx.metrics.clone();
-    let parsed = payload::object(payload).and_then(|obj| {
-        let name = payload::room(&obj)?;
-        let text = payload::message(&obj)?;
-        if !joined(s, &name) {
-            return Err(not_in_room(&name));
+async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
+    let parsed = Chat::parse(payload).and_then(|chat| {
+        if !joined(s, &chat.room) {
+            return Err(not_in_room(&chat.room));
         }
         conn.ctx.limits.message(&conn.identity.user.id)?;
-        Ok((name, text))
+        Ok(chat)
     });
-    let (name, text) = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            metrics.event_error(e.code());
-            if let Err(e) = ack.send(&e.to_ack()) {
-                delivery::send_failed(s, &e);
-            }
-            metrics
-                .ack_seconds
-                .observe(received.elapsed().as_secs_f64());
-            return;
-        }
+    let chat = match parsed {
+        Ok(chat) => chat,
+        Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
     let message = NewMessage {
-        room: name.to_string(),
+        room: chat.room.to_string(),
         user: conn.identity.user.clone(),
-        message: text.into_string(),
+        message: chat.message.into_string(),
     };
-    let socket = s.clone();
+    let Reply {
+        s, ack, received, ..
+    } = reply;
+    let (metrics, socket) = (conn.ctx.metrics.clone(), s.clone());
     let done = Box::new(move |stored: Result<&Message, StoreError>| {
-        let reply = match stored {
-            Ok(m) => json!({"ok": true, "id": m.id, "ts": m.ts}),
-            Err(e) => {
-                let e = AppError::from(e);
-                metrics.event_error(e.code());
-                e.to_ack()
-            }
-        };
-        // A lost ack is a lost guarantee: the client is disconnected, and
-        // finds the stored message when it rejoins with `since`.
-        if let Err(e) = ack.send(&reply) {
-            delivery::send_failed(&socket, &e);
-        }
-        metrics
-            .ack_seconds
-            .observe(received.elapsed().as_secs_f64());
+        let result = stored
+            .map(|m| Stored { id: m.id, ts: m.ts })
+            .map_err(AppError::from);
+        answer(&metrics, &socket, ack, received, result);
     });
     conn.ctx.writer.submit(message, done).await;
 }
 
-async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, AppError> {
-    let obj = payload::object(payload)?;
-    let name = payload::room(&obj)?;
+async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {
+    let InRoom { room: name } = InRoom::parse(payload)?;
     if !joined(s, &name) {
         return Err(not_in_room(&name));
     }
-    let notice = json!({"room": name.as_str(), "user": conn.identity.user});
+    let notice = TypingNotice {
+        room: name.as_str(),
+        user: &conn.identity.user,
+    };
     // Typing is a hint: under load it may be dropped rather than queued.
     let _ = s
         .to(name.to_string())
         .volatile()
-        .emit("typing", &notice)
+        .emit(TypingNotice::EVENT, &notice)
         .await;
-    Ok(json!({}))
+    Ok(Done {})
 }
 
-async fn history(conn: &Conn, payload: Option<Value>) -> Result<Value, AppError> {
-    let obj = payload::object(payload)?;
-    let name = payload::room(&obj)?;
-    let before = payload::opt_id(&obj, "before")?;
-    let limit = payload::limit(&obj)?;
+async fn history(conn: &Conn, payload: Option<Value>) -> Result<MessagePage, AppError> {
+    let History {
+        room,
+        before,
+        limit,
+    } = History::parse(payload)?;
     let h = rooms::history(
         conn.ctx.store.as_ref(),
         &conn.identity,
-        &name,
+        &room,
         before,
         limit,
     )
     .await?;
-    Ok(json!({"messages": h.messages, "more": h.more}))
+    Ok(MessagePage {
+        messages: h.messages,
+        more: h.more,
+    })
 }
 
-async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<Value, AppError> {
-    // `rooms` takes `{}`; sending no argument at all is accepted too.
-    if payload.is_some() {
-        payload::object(payload)?;
-    }
+async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, AppError> {
+    Rooms::parse(payload)?;
     let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
-    let rooms = conn.ctx.rooms_json(&list).await;
-    Ok(json!({"rooms": rooms}))
+    Ok(RoomList {
+        rooms: cluster::room_views(&conn.ctx.io, &list).await,
+    })
 }
 
-/// Tells each room the socket was in that it left (PROTOCOL §4).
+/// Tells each room the socket was in that it left (docs/protocol.md §4).
 pub(crate) async fn disconnected(s: Sock) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
@@ -240,21 +261,7 @@ pub(crate) async fn disconnected(s: Sock) {
     conn.slot.release();
     conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "disconnected");
-    announce_disconnect(&s, &conn, s.rooms()).await;
-}
-
-/// Tells each of `rooms` that the socket left because it went away.
-pub(crate) async fn announce_disconnect(
-    s: &Sock,
-    conn: &Conn,
-    rooms: Vec<socketioxide_core::adapter::Room>,
-) {
-    let ts = now_ms();
-    for room in rooms.into_iter().filter(|r| presence::is_chat_room(r)) {
-        let notice =
-            json!({"room": room, "user": conn.identity.user, "ts": ts, "reason": "disconnect"});
-        let _ = s.to(room).emit("leave", &notice).await;
-    }
+    conn.announce_left(&s, s.rooms()).await;
 }
 
 fn not_in_room(name: &RoomName) -> AppError {

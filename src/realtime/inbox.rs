@@ -16,23 +16,15 @@ use socketioxide::extract::{AckSender, Event, TryData};
 use socketioxide::handler::FromMessageParts;
 use socketioxide::socket::Socket;
 
-use super::bus::{Adapter, Sock};
-use super::{Conn, handlers};
+use super::Conn;
+use super::ack::answer;
+use super::handlers::{self, Inbound};
+use crate::cluster::{Adapter, Sock};
 use crate::error::AppError;
 use crate::shutdown::Busy;
 
 /// Events a socket may have waiting before new ones are refused with `rate_limited`.
 const MAX_QUEUED: usize = 1024;
-
-/// One received event.
-pub(crate) struct Inbound {
-    pub(crate) event: String,
-    /// `None` when the event had no argument or it was not JSON.
-    pub(crate) payload: Option<Value>,
-    pub(crate) ack: AckSender<Adapter>,
-    /// When the packet was read, for the ack latency metric.
-    pub(crate) received: Instant,
-}
 
 #[derive(Default)]
 pub(crate) struct Inbox {
@@ -66,6 +58,7 @@ impl FromMessageParts<Adapter> for Queued {
     ) -> Result<Self, NoConn> {
         let conn = s.extensions.get::<Arc<Conn>>().ok_or(NoConn)?;
         let Ok(ack) = AckSender::from_message_parts(s, v, ack_id);
+        let received = Instant::now();
         // socketioxide (vendor patch) hands over an unreadable event only
         // when it asks for an ack; without one it closes the socket, as the
         // reference server does (PROTOCOL §4).
@@ -73,7 +66,7 @@ impl FromMessageParts<Adapter> for Queued {
             let err = AppError::payload(
                 "malformed event: expected a JSON array whose first element is the event name",
             );
-            refuse(&conn, ack, &err);
+            refuse(&conn, s, ack, received, err);
             return Ok(Queued);
         };
         if v.len() > conn.ctx.limits.max_payload {
@@ -83,7 +76,7 @@ impl FromMessageParts<Adapter> for Queued {
                 "payload too large: at most {} bytes",
                 conn.ctx.limits.max_payload
             ));
-            refuse(&conn, ack, &err);
+            refuse(&conn, s, ack, received, err);
             return Ok(Queued);
         }
         let Ok(TryData(payload)) = TryData::<Value>::from_message_parts(s, v, ack_id);
@@ -91,7 +84,7 @@ impl FromMessageParts<Adapter> for Queued {
             event: event.to_string(),
             payload: payload.ok(),
             ack,
-            received: Instant::now(),
+            received,
         };
         push(conn, Sock::from(s.clone()), inbound);
         Ok(Queued)
@@ -99,16 +92,25 @@ impl FromMessageParts<Adapter> for Queued {
 }
 
 fn push(conn: Arc<Conn>, socket: Sock, inbound: Inbound) {
+    let refuse = |inbound: Inbound, err| {
+        answer(
+            &conn.ctx.metrics,
+            &socket,
+            inbound.ack,
+            inbound.received,
+            Err::<(), _>(err),
+        );
+    };
     let start = {
         let mut state = conn.inbox.state.lock().unwrap_or_else(|p| p.into_inner());
         if conn.ctx.gate.is_closing() {
             let err = AppError::Unavailable("server is shutting down; reconnect and retry".into());
-            refuse(&conn, inbound.ack, &err);
+            refuse(inbound, err);
             return;
         }
         if state.queue.len() >= MAX_QUEUED {
             let err = AppError::RateLimited("too many events waiting; wait for acks".into());
-            refuse(&conn, inbound.ack, &err);
+            refuse(inbound, err);
             return;
         }
         state.queue.push_back(inbound);
@@ -123,9 +125,15 @@ fn push(conn: Arc<Conn>, socket: Sock, inbound: Inbound) {
 }
 
 /// Answers an event that will not be handled.
-fn refuse(conn: &Conn, ack: AckSender<Adapter>, err: &AppError) {
-    conn.ctx.metrics.event_error(err.code());
-    let _ = ack.send(&err.to_ack());
+fn refuse(
+    conn: &Conn,
+    s: &Arc<Socket<Adapter>>,
+    ack: AckSender<Adapter>,
+    received: Instant,
+    err: AppError,
+) {
+    let s = Sock::from(s.clone());
+    answer(&conn.ctx.metrics, &s, ack, received, Err::<(), _>(err));
 }
 
 async fn drain(conn: Arc<Conn>, socket: Sock, _busy: Busy) {

@@ -1,14 +1,11 @@
-//! The Socket.IO side (PROTOCOL §4): authentication at connect, the events,
-//! and delivery of stored messages to rooms.
+//! The Socket.IO side (docs/protocol.md §4): authentication at connect, the
+//! events, and delivery of stored messages to rooms.
 
-mod bus;
+mod ack;
 mod delivery;
 mod fanout;
 mod handlers;
 mod inbox;
-mod membership;
-pub mod payload;
-mod presence;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -18,93 +15,26 @@ use serde_json::Value;
 use socketioxide::extract::TryData;
 use socketioxide::handler::ConnectHandler;
 
-use crate::auth::{Auth, Identity};
-use crate::domain::{RoomRecord, User};
+use crate::auth::Identity;
+use crate::cluster::{Bus, Io, Sock, presence};
+use crate::domain::now_ms;
 use crate::error::AppError;
-use crate::http::Origins;
-use crate::limits::{ConnectionSlot, Limits};
+use crate::limits::ConnectionSlot;
 use crate::metrics::Metrics;
-use crate::shutdown::Gate;
-use crate::store::{Store, Writer};
+use crate::protocol::{Broadcast, LeaveNotice, LeaveReason};
+use crate::state::Ctx;
+use crate::store::Committed;
 use crate::telemetry::Quoted;
 
-pub use bus::{Adapter, Bus, Io, Sock};
-pub use delivery::deliver;
-pub use membership::evict;
-pub use presence::is_chat_room;
-
-/// What the socket handlers share.
-pub struct Ctx {
-    pub io: Io,
-    /// The adapter's pub/sub, for health checks.
-    pub bus: Bus,
-    pub store: Arc<dyn Store>,
-    pub writer: Writer,
-    pub auth: Auth,
-    pub auto_create: bool,
-    pub limits: Arc<Limits>,
-    /// Closed by graceful shutdown (see `app::App::run`).
-    pub gate: Gate,
-    pub metrics: Arc<Metrics>,
-    /// Browser origins allowed besides the server's own.
-    pub origins: Origins,
-}
-
-impl Ctx {
-    /// A room as payloads show it, with its live `online` count (all nodes).
-    pub async fn room_json(&self, room: &RoomRecord) -> Value {
-        let online = presence::online(&self.io, &room.name).await.len();
-        room_value(room, online)
+/// Sends committed messages to the sockets of this node, in id order.
+/// Alone, batches come straight from the writer (`delivery`); in a cluster,
+/// from Redis (`fanout`), in the one order every node sees.
+pub async fn deliver(io: Io, bus: Bus, committed: Committed, metrics: Arc<Metrics>) {
+    if bus.clustered() {
+        fanout::run(io, bus, committed, metrics).await;
+    } else {
+        delivery::alone(io, committed, metrics).await;
     }
-
-    /// Takes every socket of `user_id`, on every node, out of `room`, and
-    /// tells them and the room (`leave` with `"reason": "removed"`). For the
-    /// owner removing a member; access checks are the caller's (see
-    /// `membership::evict`), except that sockets whose token's `rooms` claim
-    /// names the room stay. Sockets are found by user id alone: one user's
-    /// sockets may each claim another display name.
-    pub async fn remove_from_room(&self, room: &str, user_id: &str) {
-        // The name the room knows them by, for the notice (any of them).
-        let online = presence::online(&self.io, room).await;
-        let user = online
-            .into_iter()
-            .find(|u| u.id == user_id)
-            .unwrap_or_else(|| User {
-                id: user_id.to_owned(),
-                name: user_id.to_owned(),
-            });
-        // Sockets whose token names the room keep it.
-        let keeps = presence::claim_room(user_id, room);
-        let theirs = presence::id_room(user_id);
-        let leaving = self.io.within(theirs.clone()).except(keeps.clone());
-        if let Err(e) = leaving.leave(room.to_owned()).await {
-            tracing::warn!(error = %e, room, "removal may not have reached every node");
-        }
-        let notice = serde_json::json!({
-            "room": room, "user": user, "ts": crate::domain::now_ms(), "reason": "removed",
-        });
-        let _ = self
-            .io
-            .to([room.to_owned(), theirs])
-            .except(keeps)
-            .emit("leave", &notice)
-            .await;
-    }
-
-    /// [`Ctx::room_json`] of each room, asked of the nodes concurrently.
-    pub async fn rooms_json(&self, rooms: &[RoomRecord]) -> Vec<Value> {
-        futures_util::future::join_all(rooms.iter().map(|r| self.room_json(r))).await
-    }
-}
-
-/// A room as payloads show it, given its `online` count.
-fn room_value(room: &RoomRecord, online: usize) -> Value {
-    serde_json::json!({
-        "name": room.name,
-        "visibility": room.visibility,
-        "owner": room.owner,
-        "online": online,
-    })
 }
 
 /// One connected socket's identity and ordered event queue, kept in its extensions.
@@ -121,6 +51,22 @@ pub(crate) struct Conn {
     gone: AtomicBool,
     /// This socket's place in the per-user connection limit.
     slot: ConnectionSlot,
+}
+
+impl Conn {
+    /// Tells each of `rooms` that the socket left because it went away.
+    async fn announce_left(&self, s: &Sock, rooms: Vec<socketioxide_core::adapter::Room>) {
+        let ts = now_ms();
+        for room in rooms.into_iter().filter(|r| presence::is_chat_room(r)) {
+            let notice = LeaveNotice {
+                room: &room,
+                user: &self.identity.user,
+                ts,
+                reason: Some(LeaveReason::Disconnect),
+            };
+            let _ = s.to(room.clone()).emit(LeaveNotice::EVENT, &notice).await;
+        }
+    }
 }
 
 /// Installs the default namespace on `io`.

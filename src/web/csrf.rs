@@ -23,8 +23,8 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::Origins;
 use crate::error::AppError;
-use crate::http::Origins;
 
 /// What to do with a request.
 #[derive(Debug, PartialEq, Eq)]

@@ -11,10 +11,10 @@ mod template;
 use axum::Router;
 use axum::routing::get;
 
-use crate::http::AppState;
+use crate::state::Shared;
 
 /// The pages and `/assets/*` (merged beside the `/api` routes by `app`).
-pub fn router(state: AppState) -> Router {
+pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/", get(pages::lobby))
         .route("/r/{room}", get(pages::room))

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::template::{Page, render};
 use crate::auth::Identity;
 use crate::domain::RoomName;
-use crate::http::AppState;
+use crate::state::Shared;
 
 /// The policy the pages are written for: no inline script or style, no eval,
 /// sockets only to this origin. Set here so it holds even without a global layer.
@@ -32,7 +32,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 /// The session user behind the cookie, if any (pages never take bearer tokens).
-async fn signed_in(st: &AppState, headers: &HeaderMap) -> Result<Option<Identity>, Response> {
+async fn signed_in(st: &Shared, headers: &HeaderMap) -> Result<Option<Identity>, Response> {
     let Some(cookie) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) else {
         return Ok(None);
     };
@@ -60,7 +60,7 @@ fn signed_in_page(page: Page, title: &str, who: &Identity, room: &str) -> Respon
     html(StatusCode::OK, render(page, title, &vars))
 }
 
-pub(super) async fn lobby(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn lobby(State(st): State<Shared>, headers: HeaderMap) -> Response {
     match signed_in(&st, &headers).await {
         Ok(Some(who)) => signed_in_page(Page::Lobby, "Rooms", &who, ""),
         Ok(None) => to_login("/"),
@@ -69,7 +69,7 @@ pub(super) async fn lobby(State(st): State<AppState>, headers: HeaderMap) -> Res
 }
 
 pub(super) async fn room(
-    State(st): State<AppState>,
+    State(st): State<Shared>,
     Path(room): Path<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -87,7 +87,7 @@ pub(super) async fn room(
 }
 
 /// The sign-in form; someone already signed in goes straight to the lobby.
-pub(super) async fn login(State(st): State<AppState>, headers: HeaderMap) -> Response {
+pub(super) async fn login(State(st): State<Shared>, headers: HeaderMap) -> Response {
     match signed_in(&st, &headers).await {
         Ok(Some(_)) => Redirect::to("/").into_response(),
         Ok(None) => html(StatusCode::OK, render(Page::Login, "Sign in", &[])),

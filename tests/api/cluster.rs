@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use roomcast::config::{Secret, Settings};
-use roomcast::realtime::Ctx;
+use roomcast::state::Ctx;
 use serde_json::{Value, json};
 
 use crate::cluster_support::*;
@@ -227,7 +227,7 @@ async fn every_node_delivers_again_after_redis_restarts_under_traffic() {
 }
 
 /// A node in this process, so the test can call its `Ctx` (the owner's
-/// "remove member" route is built on `Ctx::remove_from_room`).
+/// "remove member" route is built on `cluster::remove_from_room`).
 async fn in_process_node(database: &str, redis: &str) -> (String, Arc<Ctx>) {
     let mut settings = Settings::new(database);
     settings.listen = "127.0.0.1:0".parse().expect("addr");
@@ -255,7 +255,7 @@ async fn removing_a_member_takes_their_sockets_out_of_the_room_on_every_node() {
     owner.join("club").await;
     member.join("club").await;
 
-    ctx_a.remove_from_room("club", "mia").await;
+    roomcast::cluster::remove_from_room(&ctx_a.io, "club", "mia").await;
     for c in [&mut member, &mut owner] {
         let leave = c.next("leave").await;
         assert_eq!(

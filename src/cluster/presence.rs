@@ -16,21 +16,21 @@ const CLAIM_ROOM: &str = "@claim/";
 
 /// The room every socket of `user` with this display name sits in (the
 /// census of `online` reads names from it).
-pub(crate) fn user_room(user: &User) -> String {
+pub fn user_room(user: &User) -> String {
     let json = serde_json::to_string(user).unwrap_or_default();
     format!("{USER_ROOM}{json}")
 }
 
 /// The room every socket of `user_id` sits in, whatever name its token
 /// claims: what reaches all of a user's sockets (removal from a room).
-pub(crate) fn id_room(user_id: &str) -> String {
+pub fn id_room(user_id: &str) -> String {
     let json = serde_json::to_string(user_id).unwrap_or_default();
     format!("{ID_ROOM}{json}")
 }
 
 /// The room a socket of `user_id` sits in when its token's `rooms` claim
 /// names `room`: removing the user's membership leaves such sockets in place.
-pub(crate) fn claim_room(user_id: &str, room: &str) -> String {
+pub fn claim_room(user_id: &str, room: &str) -> String {
     let json = serde_json::to_string(&(user_id, room)).unwrap_or_default();
     format!("{CLAIM_ROOM}{json}")
 }
@@ -42,7 +42,7 @@ pub fn is_chat_room(room: &str) -> bool {
 
 /// The distinct users with a socket in `room` on any node, in no particular
 /// order. Without Redis (or while it is down) only this node's are counted.
-pub(crate) async fn online(io: &Io, room: &str) -> Vec<User> {
+pub async fn online(io: &Io, room: &str) -> Vec<User> {
     let rooms = match io.within(room.to_owned()).rooms().await {
         Ok(rooms) => rooms,
         Err(e) => {

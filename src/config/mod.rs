@@ -1,7 +1,7 @@
 //! Settings: the one value every part of the server is configured from.
 //!
 //! Precedence: defaults < TOML file (`--config`) < environment < flags. The
-//! environment and flags arrive together from clap ([`crate::cli::ServeArgs`]);
+//! environment and flags arrive together from clap ([`ServeArgs`]);
 //! the file is parsed into the same struct, so a setting is one field there,
 //! one field here, and one line in [`Settings::apply`].
 
@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::cli::ServeArgs;
+mod args;
+
+pub use args::ServeArgs;
+
 use crate::store::SqliteSync;
 
 /// A secret string whose `Debug` never prints it.

@@ -27,7 +27,7 @@ pub type Io = SocketIo<Adapter>;
 /// A connected socket, over [`Adapter`].
 pub type Sock = SocketRef<Adapter>;
 
-/// The channel committed chats travel on (see `fanout`).
+/// The channel committed chats travel on (see `realtime::fanout`).
 const CHAT_CHANNEL: &str = "roomcast-chat";
 /// Batches from Redis that may wait for delivery before the driver drops one.
 const CHAT_BUFFER: usize = 65_536;

@@ -1,0 +1,78 @@
+//! What every node shares about sockets: the Socket.IO handle and its
+//! adapter (Redis pub/sub when configured), and who is in which room on any
+//! node. Used by the socket events and the HTTP routes alike.
+
+mod bus;
+pub mod presence;
+
+use crate::domain::{RoomRecord, User, Visibility, now_ms};
+use crate::protocol::{Broadcast, LeaveNotice, LeaveReason, RoomView};
+
+pub use bus::{Adapter, Bus, Io, Sock};
+pub use presence::is_chat_room;
+
+/// A room as payloads show it, with its live `online` count (all nodes).
+pub async fn room_view(io: &Io, room: &RoomRecord) -> RoomView {
+    let online = presence::online(io, &room.name).await.len();
+    view(room, online)
+}
+
+/// [`room_view`] of each room, asked of the nodes concurrently.
+pub async fn room_views(io: &Io, rooms: &[RoomRecord]) -> Vec<RoomView> {
+    futures_util::future::join_all(rooms.iter().map(|r| room_view(io, r))).await
+}
+
+/// A room as payloads show it, given its `online` count.
+pub fn view(room: &RoomRecord, online: usize) -> RoomView {
+    RoomView {
+        name: room.name.clone(),
+        visibility: room.visibility,
+        owner: room.owner.clone(),
+        online: online as u64,
+    }
+}
+
+/// After `user_id` lost their membership of `room`, takes their sockets out
+/// of it on every node, except those that still have access: anyone may be
+/// in a public room, the owner always may, and so may a socket whose token's
+/// `rooms` claim names the room (it sits in `presence::claim_room`). The
+/// room and the removed sockets get `leave` with `"reason": "removed"`.
+pub async fn evict(io: &Io, room: &RoomRecord, user_id: &str) {
+    if room.visibility == Visibility::Public || room.owner == user_id {
+        return;
+    }
+    remove_from_room(io, &room.name, user_id).await;
+}
+
+/// Takes every socket of `user_id`, on every node, out of `room`, and tells
+/// them and the room. Sockets are found by user id alone: one user's
+/// sockets may each claim another display name.
+pub async fn remove_from_room(io: &Io, room: &str, user_id: &str) {
+    // The name the room knows them by, for the notice (any of them).
+    let online = presence::online(io, room).await;
+    let user = online
+        .into_iter()
+        .find(|u| u.id == user_id)
+        .unwrap_or_else(|| User {
+            id: user_id.to_owned(),
+            name: user_id.to_owned(),
+        });
+    // Sockets whose token names the room keep it.
+    let keeps = presence::claim_room(user_id, room);
+    let theirs = presence::id_room(user_id);
+    let leaving = io.within(theirs.clone()).except(keeps.clone());
+    if let Err(e) = leaving.leave(room.to_owned()).await {
+        tracing::warn!(error = %e, room, "removal may not have reached every node");
+    }
+    let notice = LeaveNotice {
+        room,
+        user: &user,
+        ts: now_ms(),
+        reason: Some(LeaveReason::Removed),
+    };
+    let _ = io
+        .to([room.to_owned(), theirs])
+        .except(keeps)
+        .emit(LeaveNotice::EVENT, &notice)
+        .await;
+}

@@ -1,0 +1,34 @@
+//! The state every request and socket shares, assembled once by `app::build`
+//! and borrowed by `realtime`, `http` and `web`, which do not import each other.
+
+use std::sync::Arc;
+
+use crate::auth::{Auth, Origins};
+use crate::cluster::{Bus, Io};
+use crate::limits::Limits;
+use crate::metrics::Metrics;
+use crate::shutdown::Gate;
+use crate::store::{Store, Writer};
+
+/// The shared state. Each piece has one owner inside it: the store owns the
+/// data, the writer the order of appends, the adapter (`io`, `bus`) who is
+/// where, `limits` the rate and connection counters.
+pub struct Ctx {
+    pub io: Io,
+    /// The adapter's pub/sub, for health checks.
+    pub bus: Bus,
+    pub store: Arc<dyn Store>,
+    pub writer: Writer,
+    pub auth: Auth,
+    /// `join` of a missing room creates it (`--no-auto-create` turns it off).
+    pub auto_create: bool,
+    pub limits: Arc<Limits>,
+    /// Closed by graceful shutdown (see `app::App::run`).
+    pub gate: Gate,
+    pub metrics: Arc<Metrics>,
+    /// Browser origins allowed besides the server's own.
+    pub origins: Origins,
+}
+
+/// What handlers hold: the state is built once and never replaced.
+pub type Shared = Arc<Ctx>;
