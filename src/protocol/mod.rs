@@ -13,6 +13,7 @@ pub use api::{
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
 pub use socket::{
-    Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined,
-    LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Stored, TypingNotice,
+    Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, ConnectAuth, Done, History, InRoom, Join,
+    JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Stored,
+    TypingNotice,
 };

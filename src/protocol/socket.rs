@@ -9,6 +9,27 @@ use super::fields::{Fields, Request};
 use crate::domain::{Message, MessageText, RoomName, User};
 use crate::error::AppError;
 
+/// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
+/// (no object, no `token`, not a string) is no token: the session cookie
+/// may still identify the socket (docs/protocol.md §2).
+#[derive(Debug, Default)]
+pub struct ConnectAuth {
+    pub token: Option<String>,
+}
+
+impl ConnectAuth {
+    pub fn parse(auth: Option<Value>) -> Self {
+        let token = match auth {
+            Some(Value::Object(mut map)) => match map.remove("token") {
+                Some(Value::String(token)) => Some(token),
+                _ => None,
+            },
+            _ => None,
+        };
+        Self { token }
+    }
+}
+
 /// The events a client may send, parsed once from the event name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientEvent {

@@ -21,7 +21,7 @@ use crate::domain::now_ms;
 use crate::error::AppError;
 use crate::limits::ConnectionSlot;
 use crate::metrics::Metrics;
-use crate::protocol::{Broadcast, LeaveNotice, LeaveReason};
+use crate::protocol::{Broadcast, ConnectAuth, LeaveNotice, LeaveReason};
 use crate::state::Ctx;
 use crate::store::Committed;
 use crate::telemetry::Quoted;
@@ -88,10 +88,7 @@ pub async fn attach(ctx: Arc<Ctx>) -> anyhow::Result<()> {
 }
 
 async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(), AppError> {
-    let token = auth
-        .as_ref()
-        .and_then(|a| a.get("token"))
-        .and_then(Value::as_str);
+    let ConnectAuth { token } = ConnectAuth::parse(auth);
     let cookie = s
         .req_parts()
         .headers
@@ -104,7 +101,7 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         tracing::info!(sid = %s.id, "connection refused: origin not allowed");
         return Err(AppError::Forbidden("origin not allowed".into()));
     }
-    let identity = ctx.auth.identify(token, cookie).await?;
+    let identity = ctx.auth.identify(token.as_deref(), cookie).await?;
     let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {
         tracing::info!(user = %Quoted(&identity.user.id), error = %e, "connection refused");
     })?;
