@@ -21,6 +21,8 @@
 #   ACK_CLIENTS      64 / 16             ACK_WINDOW   64   (one room each)
 #   BIG_CLIENTS      100000 (10 a room)  BIG_SOURCES 127.0.0.1,...,127.0.0.4
 #   OUT              a new temp dir (results.jsonl, server logs)
+#   ROOMCAST_BIN     target/release/roomcast   (another build, for before/after)
+#   LOAD             target/release/roomcast-load
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +61,8 @@ CARGO_TARGET_DIR=target/bare-stock cargo build --release --locked --quiet \
 if [[ " $SERVERS " == *" node "* ]] && [ ! -d bench/node/node_modules/socket.io ]; then
   npm ci --prefix bench/node --no-audit --no-fund --silent
 fi
-LOAD=target/release/roomcast-load
+LOAD=${LOAD:-target/release/roomcast-load}
+ROOMCAST_BIN=${ROOMCAST_BIN:-target/release/roomcast}
 
 # Thousands of sockets need as many descriptors, in the servers too.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -83,7 +86,7 @@ start_server() {
     roomcast | roomcast-normal)
       local sync=full
       [ "$name" = roomcast-normal ] && sync=normal
-      ROOMCAST_LOG=warn taskset -c "$SERVER_CPU" target/release/roomcast serve \
+      ROOMCAST_LOG=warn taskset -c "$SERVER_CPU" "$ROOMCAST_BIN" serve \
         --listen 127.0.0.1:0 --database "sqlite://$OUT/$1-$2.db" --jwt-secret "$SECRET" \
         --message-rate 1000000000 --message-burst 1000000000 --sqlite-sync "$sync" \
         >"$log.out" 2>"$log.err" &
