@@ -35,8 +35,12 @@ pub async fn deliver(io: Io, bus: Bus, committed: Committed, metrics: Arc<Metric
     }
     let mut committed = committed;
     while let Some(batch) = committed.recv().await {
-        metrics.messages_stored.inc_by(batch.messages.len() as u64);
-        to_local_sockets(&io, &batch.messages, &metrics);
+        batch
+            .deliver(async |messages| {
+                metrics.messages_stored.inc_by(messages.len() as u64);
+                to_local_sockets(&io, messages, &metrics);
+            })
+            .await;
     }
 }
 

@@ -80,7 +80,7 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Value, Ap
             limit: JOIN_HISTORY,
         },
     };
-    let history = match ctx.store.history(name.as_str(), page).await {
+    let history = match ctx.store.history(&name, page).await {
         Ok(h) => h,
         Err(e) => {
             if !already {
@@ -163,7 +163,7 @@ async fn chat(
         }
     };
     let message = NewMessage {
-        room: name.to_string(),
+        room: name.clone(),
         user: conn.identity.user.clone(),
         message: text.into_string(),
     };

@@ -1,0 +1,424 @@
+//! The statements both backends share, written once: [`Store`] and [`Admin`] for any [`Connections`].
+//!
+//! sqlx binds `$n` placeholders on SQLite as well as on PostgreSQL, so one
+//! text serves both; what differs (set-up, appending, the collation of
+//! sorted lists) stays in `sqlite.rs` and `postgres.rs`.
+
+use std::ops::DerefMut;
+
+use async_trait::async_trait;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use super::{Admin, Credentials, HistoryPage, Page, Store, StoreError, StoreResult};
+use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
+
+/// Where a backend runs the shared statements, and its sorted lists' text.
+pub(super) trait Connections: Send + Sync + 'static {
+    type Db: Database;
+    /// A connection for the one-row reads of every connect and join.
+    type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
+    where
+        Self: 'a;
+
+    /// Rooms `$1` may see ([`Store::rooms_for`]), by name.
+    const ROOMS_FOR: &'static str;
+    /// Every account ([`Admin::users`]), by id.
+    const USERS: &'static str;
+    /// Every room ([`Admin::all_rooms`]), by name.
+    const ALL_ROOMS: &'static str;
+
+    /// For writes, lists and transactions.
+    fn pool(&self) -> &Pool<Self::Db>;
+    fn reader(&self) -> impl Future<Output = StoreResult<Self::Reader<'_>>> + Send;
+    /// How many rows a statement changed.
+    fn affected(done: &<Self::Db as Database>::QueryResult) -> u64;
+}
+
+/// The [`Connections`] constants of the sorted lists, each ordered by a text
+/// column followed by `$by_bytes`: what makes that order byte order, as
+/// SQLite's default collation is and a PostgreSQL database's may not be.
+macro_rules! sorted_lists {
+    ($by_bytes:literal) => {
+        const ROOMS_FOR: &'static str = concat!(
+            "SELECT name, visibility, owner FROM rooms \
+             WHERE visibility = 'public' OR owner = $1 \
+                OR name IN (SELECT room FROM members WHERE user_id = $1) \
+             ORDER BY name",
+            $by_bytes
+        );
+        const USERS: &'static str = concat!(
+            "SELECT id, name, disabled FROM users ORDER BY id",
+            $by_bytes
+        );
+        const ALL_ROOMS: &'static str = concat!(
+            "SELECT name, visibility, owner FROM rooms ORDER BY name",
+            $by_bytes
+        );
+    };
+}
+pub(super) use sorted_lists;
+
+/// The one translation of database errors.
+pub(super) fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// `NotFound` when a statement touched no row.
+fn found(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(FromRow)]
+pub(super) struct RoomRow {
+    name: String,
+    visibility: String,
+    owner: String,
+}
+
+impl From<RoomRow> for RoomRecord {
+    fn from(r: RoomRow) -> Self {
+        RoomRecord {
+            name: r.name,
+            // The CHECK constraint allows only the two values.
+            visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
+            owner: r.owner,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    name: String,
+}
+
+#[derive(FromRow)]
+pub(super) struct AccountRow {
+    id: String,
+    name: String,
+    password_hash: String,
+    disabled: i64,
+}
+
+#[derive(FromRow)]
+pub(super) struct MessageRow {
+    id: i64,
+    room: String,
+    user_id: String,
+    user_name: String,
+    body: String,
+    ts: i64,
+}
+
+impl From<MessageRow> for Message {
+    fn from(r: MessageRow) -> Self {
+        Message {
+            id: r.id,
+            room: r.room,
+            user: User {
+                id: r.user_id,
+                name: r.user_name,
+            },
+            message: r.body,
+            ts: r.ts,
+        }
+    }
+}
+
+#[async_trait]
+impl<C> Store for C
+where
+    C: Connections,
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'q> i64: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> (String,): FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> (i32,): FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> RoomRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> UserRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> AccountRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> MessageRow: FromRow<'r, <C::Db as Database>::Row>,
+{
+    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT(key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(self.pool())
+            .await
+            .map_err(db_err)
+    }
+
+    async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, name, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user.id.as_str())
+        .bind(user.name.as_str())
+        .bind(password_hash)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
+        let row: Option<AccountRow> =
+            sqlx::query_as("SELECT id, name, password_hash, disabled FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *self.reader().await?)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(|r| Credentials {
+            user: User {
+                id: r.id,
+                name: r.name,
+            },
+            password_hash: r.password_hash,
+            disabled: r.disabled != 0,
+        }))
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(
+            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(&mut *self.reader().await?)
+        .await
+        .map_err(db_err)?;
+        Ok(row.map(|r| User {
+            id: r.id,
+            name: r.name,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn room(&self, name: &RoomName) -> StoreResult<Option<RoomRecord>> {
+        let row: Option<RoomRow> =
+            sqlx::query_as("SELECT name, visibility, owner FROM rooms WHERE name = $1")
+                .bind(name.as_str())
+                .fetch_optional(&mut *self.reader().await?)
+                .await
+                .map_err(db_err)?;
+        Ok(row.map(RoomRecord::from))
+    }
+
+    async fn create_room(&self, room: &RoomRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO rooms (name, visibility, owner, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(room.name.as_str())
+        .bind(room.visibility.as_str())
+        .bind(room.owner.as_str())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn is_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+        // `1` is an INT4 on PostgreSQL, hence `i32` on both.
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM members WHERE room = $1 AND user_id = $2")
+                .bind(room.as_str())
+                .bind(user_id)
+                .fetch_optional(&mut *self.reader().await?)
+                .await
+                .map_err(db_err)?;
+        Ok(found.is_some())
+    }
+
+    async fn add_member(&self, room: &RoomName, user_id: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO members (room, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(room.as_str())
+            .bind(user_id)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
+            .bind(room.as_str())
+            .bind(user_id)
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(C::affected(&done) > 0)
+    }
+
+    async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {
+        let rows: Vec<RoomRow> = sqlx::query_as(C::ROOMS_FOR)
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(RoomRecord::from).collect())
+    }
+
+    async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage> {
+        let q = page.query();
+        // `LIMIT +$3`, not `LIMIT $3`: SQLite plans a bare bound LIMIT as a
+        // constant and so expires the statement at every bind, re-preparing
+        // (parsing and planning) it on each read; `+$3` is an expression it
+        // leaves to run time, and the cached statement is reused.
+        // PostgreSQL folds the `+` away.
+        let sql = if q.ascending {
+            "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT +$3"
+        } else {
+            "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT +$3"
+        };
+        let rows: Vec<MessageRow> = sqlx::query_as(sql)
+            .bind(room.as_str())
+            .bind(q.bound)
+            .bind(q.fetch())
+            .fetch_all(&mut *self.reader().await?)
+            .await
+            .map_err(db_err)?;
+        Ok(q.page(rows.into_iter().map(Message::from).collect()))
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C> Admin for C
+where
+    C: Connections,
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'q> i64: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> (String,): FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> (i32,): FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> (String, String, i64): FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> RoomRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> UserRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> AccountRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> MessageRow: FromRow<'r, <C::Db as Database>::Row>,
+{
+    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(C::USERS)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, disabled)| (User { id, name }, disabled != 0))
+            .collect())
+    }
+
+    async fn set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {
+        // A new password ends every session, and with them the JWTs
+        // issued at those logins (they name their session).
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        found(C::affected(&done))?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        found(C::affected(&done))?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
+        let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS)
+            .fetch_all(self.pool())
+            .await
+            .map_err(db_err)?;
+        Ok(rows.into_iter().map(RoomRecord::from).collect())
+    }
+
+    async fn delete_room(&self, name: &str) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        found(C::affected(&done))?;
+        // Members go by cascade; messages name the room without a foreign key.
+        sqlx::query("DELETE FROM messages WHERE room = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+}
