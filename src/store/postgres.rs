@@ -19,7 +19,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
-use super::sql::{self, Connections, db_err};
+use super::sql::{self, Connections};
 use super::writer::{Batch, Order};
 use super::{Append, NewMessage, StoreError, StoreResult};
 use crate::domain::{Message, now_ms};
@@ -105,7 +105,7 @@ async fn lock_rooms(
             .await
         {
             conn.close_on_drop();
-            return Err(db_err(e));
+            return Err(e.into());
         }
     }
     Ok(RoomLocks(Some(conn)))
@@ -116,13 +116,12 @@ async fn insert_batch(locks: &mut RoomLocks, batch: Vec<NewMessage>) -> StoreRes
         .0
         .as_mut()
         .ok_or_else(|| StoreError::Unavailable("lost the room locks".into()))?;
-    let mut tx = conn.begin().await.map_err(db_err)?;
+    let mut tx = conn.begin().await?;
     let mut ids: Vec<i64> =
         sqlx::query_scalar("SELECT nextval('message_ids') FROM generate_series(1, $1)")
             .bind(batch.len() as i64)
             .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
     ids.sort_unstable();
     let ts = now_ms();
     let stored: Vec<Message> = batch
@@ -147,9 +146,8 @@ async fn insert_batch(locks: &mut RoomLocks, batch: Vec<NewMessage>) -> StoreRes
     .bind(stored.iter().map(|m| m.message.as_str()).collect::<Vec<_>>())
     .bind(stored.iter().map(|m| m.ts).collect::<Vec<_>>())
     .execute(&mut *tx)
-    .await
-    .map_err(db_err)?;
-    tx.commit().await.map_err(db_err)?;
+    .await?;
+    tx.commit().await?;
     Ok(stored)
 }
 
@@ -164,7 +162,7 @@ impl Connections for PgStore {
     }
 
     async fn reader(&self) -> StoreResult<Self::Reader<'_>> {
-        self.pool.acquire().await.map_err(db_err)
+        Ok(self.pool.acquire().await?)
     }
 
     fn affected(done: &PgQueryResult) -> u64 {
@@ -175,7 +173,7 @@ impl Connections for PgStore {
 #[async_trait]
 impl Append for PgStore {
     async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch> {
-        let conn = self.pool.acquire().await.map_err(db_err)?;
+        let conn = self.pool.acquire().await?;
         let mut locks = lock_rooms(conn, &self.schema, &batch).await?;
         let messages = insert_batch(&mut locks, batch).await?;
         Ok(Batch::new(messages, Order::Locked(locks)))

@@ -58,12 +58,14 @@ macro_rules! sorted_lists {
 }
 pub(super) use sorted_lists;
 
-/// The one translation of database errors.
-pub(super) fn db_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        _ => StoreError::Unavailable(e.to_string()),
+/// The one translation of database errors, for both backends.
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            _ => StoreError::Unavailable(e.to_string()),
+        }
     }
 }
 
@@ -155,13 +157,12 @@ where
         .bind(key)
         .bind(value)
         .execute(self.pool())
-        .await
-        .map_err(db_err)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+        .await?;
+        let stored = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_one(self.pool())
-            .await
-            .map_err(db_err)
+            .await?;
+        Ok(stored)
     }
 
     async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
@@ -173,8 +174,7 @@ where
         .bind(password_hash)
         .bind(now_ms())
         .execute(self.pool())
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 
@@ -183,8 +183,7 @@ where
             sqlx::query_as("SELECT id, name, password_hash, disabled FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(&mut *self.reader().await?)
-                .await
-                .map_err(db_err)?;
+                .await?;
         Ok(row.map(|r| Credentials {
             user: User {
                 id: r.id,
@@ -206,8 +205,7 @@ where
             .bind(user_id)
             .bind(expires_at)
             .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
@@ -219,8 +217,7 @@ where
         .bind(token_hash)
         .bind(now)
         .fetch_optional(&mut *self.reader().await?)
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(row.map(|r| User {
             id: r.id,
             name: r.name,
@@ -231,8 +228,7 @@ where
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
@@ -241,8 +237,7 @@ where
             sqlx::query_as("SELECT name, visibility, owner FROM rooms WHERE name = $1")
                 .bind(name.as_str())
                 .fetch_optional(&mut *self.reader().await?)
-                .await
-                .map_err(db_err)?;
+                .await?;
         Ok(row.map(RoomRecord::from))
     }
 
@@ -255,8 +250,7 @@ where
         .bind(room.owner.as_str())
         .bind(now_ms())
         .execute(self.pool())
-        .await
-        .map_err(db_err)?;
+        .await?;
         Ok(())
     }
 
@@ -267,8 +261,7 @@ where
                 .bind(room.as_str())
                 .bind(user_id)
                 .fetch_optional(&mut *self.reader().await?)
-                .await
-                .map_err(db_err)?;
+                .await?;
         Ok(found.is_some())
     }
 
@@ -277,8 +270,7 @@ where
             .bind(room.as_str())
             .bind(user_id)
             .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(())
     }
 
@@ -287,8 +279,7 @@ where
             .bind(room.as_str())
             .bind(user_id)
             .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(C::affected(&done) > 0)
     }
 
@@ -296,8 +287,7 @@ where
         let rows: Vec<RoomRow> = sqlx::query_as(C::ROOMS_FOR)
             .bind(user_id)
             .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(rows.into_iter().map(RoomRecord::from).collect())
     }
 
@@ -318,16 +308,12 @@ where
             .bind(q.bound)
             .bind(q.fetch())
             .fetch_all(&mut *self.reader().await?)
-            .await
-            .map_err(db_err)?;
+            .await?;
         Ok(q.page(rows.into_iter().map(Message::from).collect()))
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(self.pool())
-            .await
-            .map_err(db_err)?;
+        sqlx::query("SELECT 1").execute(self.pool()).await?;
         Ok(())
     }
 }
@@ -349,10 +335,8 @@ where
     for<'r> MessageRow: FromRow<'r, <C::Db as Database>::Row>,
 {
     async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(C::USERS)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as(C::USERS).fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
             .map(|(id, name, disabled)| (User { id, name }, disabled != 0))
@@ -362,63 +346,54 @@ where
     async fn set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {
         // A new password ends every session, and with them the JWTs
         // issued at those logins (they name their session).
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(user_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         found(C::affected(&done))?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+            .await?;
+        Ok(tx.commit().await?)
     }
 
     async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
             .bind(i64::from(disabled))
             .bind(user_id)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         found(C::affected(&done))?;
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                 .bind(user_id)
                 .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                .await?;
         }
-        tx.commit().await.map_err(db_err)
+        Ok(tx.commit().await?)
     }
 
     async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
-        let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS)
-            .fetch_all(self.pool())
-            .await
-            .map_err(db_err)?;
+        let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS).fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(RoomRecord::from).collect())
     }
 
     async fn delete_room(&self, name: &str) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await.map_err(db_err)?;
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+            .await?;
         found(C::affected(&done))?;
         // Members go by cascade; messages name the room without a foreign key.
         sqlx::query("DELETE FROM messages WHERE room = $1")
             .bind(name)
             .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
+            .await?;
+        Ok(tx.commit().await?)
     }
 }

@@ -13,7 +13,7 @@ use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
-use super::sql::{self, Connections, db_err};
+use super::sql::{self, Connections};
 use super::sqlite_readers::Readers;
 use super::writer::{Batch, Order};
 use super::{Append, NewMessage, SqliteSync, StoreResult};
@@ -212,15 +212,15 @@ impl Append for SqliteStore {
             // connection's thread instead of three (BEGIN, INSERT, COMMIT).
             n if n <= ROWS_PER_INSERT => {
                 let mut insert = insert_statement(&stored);
-                insert.build().execute(&mut *conn).await.map_err(db_err)?;
+                insert.build().execute(&mut *conn).await?;
             }
             _ => {
-                let mut tx = conn.begin().await.map_err(db_err)?;
+                let mut tx = conn.begin().await?;
                 for chunk in stored.chunks(ROWS_PER_INSERT) {
                     let mut insert = insert_statement(chunk);
-                    insert.build().execute(&mut *tx).await.map_err(db_err)?;
+                    insert.build().execute(&mut *tx).await?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                tx.commit().await?;
             }
         }
         *next_id += stored.len() as i64;

@@ -505,3 +505,70 @@ async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
         "delivery order is id order: {ids:?}"
     );
 }
+
+/// While a node delivers a batch, another node's message to the same room
+/// cannot commit: it waits for the room's lock, which the batch releases
+/// only when its delivery ends. The wait is observed in `pg_locks` (the
+/// second node's connections are told apart by their application name),
+/// never assumed after a sleep.
+#[tokio::test]
+async fn postgres_a_batch_holds_its_rooms_until_it_is_delivered() {
+    let schema = PgSchema::create().await;
+    let waiter = format!("{}_b", schema.name);
+    let a = store::open(&schema.url, store::SqliteSync::Full, histogram())
+        .await
+        .expect("store open");
+    let mut b = open(&format!("{}&application_name={waiter}", schema.url)).await;
+    let (a_writer, mut a_committed) = (a.writer, a.committed);
+    a_writer
+        .submit(msg("shared", "ann", "first"), Box::new(|_| {}))
+        .await;
+    let batch = tokio::time::timeout(PATIENCE, a_committed.recv())
+        .await
+        .expect("committed in time")
+        .expect("a batch");
+    let mut locks = <sqlx::PgConnection as sqlx::Connection>::connect(&schema.url)
+        .await
+        .expect("PostgreSQL");
+    let (tx, mut b_stored) = tokio::sync::oneshot::channel();
+    let mut first = 0;
+    batch
+        .deliver(async |messages| {
+            first = messages[0].id;
+            let done = Box::new(move |r: Result<&Message, StoreError>| {
+                let _ = tx.send(r.map(|m| m.id).map_err(|e| e.to_string()));
+            });
+            b.writer.submit(msg("shared", "bob", "second"), done).await;
+            let mut checks = 0;
+            while !waits_for_a_lock(&mut locks, &waiter).await {
+                assert!(
+                    b_stored.try_recv().is_err(),
+                    "the second message was stored while the first was being delivered"
+                );
+                checks += 1;
+                assert!(checks < 1000, "the second writer never waited");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    let second = tokio::time::timeout(PATIENCE, b_stored)
+        .await
+        .expect("stored in time once the first was delivered")
+        .expect("acked")
+        .expect("stored");
+    assert!(first < second, "ids {first}, {second}");
+    let delivered = tokio::time::timeout(PATIENCE, b.delivered.recv()).await;
+    assert_eq!(delivered.expect("in time").map(|m| m.id), Some(second));
+}
+
+/// Whether a connection named `application_name` waits for an advisory lock.
+async fn waits_for_a_lock(conn: &mut sqlx::PgConnection, application_name: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1)",
+    )
+    .bind(application_name)
+    .fetch_one(conn)
+    .await
+    .expect("pg_locks")
+}
