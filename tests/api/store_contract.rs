@@ -11,12 +11,10 @@ use tokio::sync::mpsc;
 use crate::pg::PgSchema;
 use crate::pg_server::PgServer;
 
-/// A store opened as the server opens it, whose writer appends and whose
-/// batches are delivered into `delivered`, beside the same database opened
-/// as `roomcast user|room` does.
+/// A store opened as the server opens it: its writer appends and its
+/// batches are delivered into `delivered`.
 struct Node {
     store: Arc<dyn Store>,
-    admin: Arc<dyn Admin>,
     writer: Writer,
     delivered: mpsc::UnboundedReceiver<Message>,
 }
@@ -30,7 +28,10 @@ fn histogram() -> prometheus::Histogram {
 }
 
 async fn open(url: &str) -> Node {
-    let sync = store::SqliteSync::Full;
+    open_with(url, store::SqliteSync::Full).await
+}
+
+async fn open_with(url: &str, sync: store::SqliteSync) -> Node {
     let opened = store::open(url, sync, histogram())
         .await
         .expect("store open");
@@ -49,7 +50,6 @@ async fn open(url: &str) -> Node {
     });
     Node {
         store: opened.store,
-        admin: store::open_admin(url, sync).await.expect("admin open"),
         writer: opened.writer,
         delivered,
     }
@@ -381,8 +381,8 @@ async fn administration(s: &dyn Store, admin: &dyn Admin) {
 }
 
 /// Deleting a room takes its members and history with it, and nothing else.
-async fn room_deletion(node: &mut Node) {
-    let (s, admin) = (node.store.clone(), node.admin.clone());
+async fn room_deletion(node: &mut Node, admin: &dyn Admin) {
+    let s = node.store.clone();
     s.add_member(&name("bobs"), "cat")
         .await
         .expect("store call");
@@ -413,25 +413,32 @@ async fn room_deletion(node: &mut Node) {
     );
 }
 
-async fn story(node: &mut Node) {
+/// The story on a store opened as the server does, beside the same
+/// database opened as `roomcast user|room` does.
+async fn story(url: &str) -> Node {
+    let mut node = open(url).await;
+    let admin = store::open_admin(url, store::SqliteSync::Full)
+        .await
+        .expect("admin open");
     accounts_and_sessions(node.store.as_ref()).await;
     rooms_and_members(node.store.as_ref()).await;
-    messages_and_pages(node).await;
-    administration(node.store.as_ref(), node.admin.as_ref()).await;
-    room_deletion(node).await;
+    messages_and_pages(&mut node).await;
+    administration(node.store.as_ref(), admin.as_ref()).await;
+    room_deletion(&mut node, admin.as_ref()).await;
+    node
 }
 
 #[tokio::test]
 async fn sqlite_store_keeps_the_store_contract() {
     let dir = tempfile::tempdir().expect("store call");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    story(&mut open(&url).await).await;
+    story(&url).await;
 }
 
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract() {
     let schema = PgSchema::create().await;
-    story(&mut open(&schema.url).await).await;
+    story(&schema.url).await;
     // Opening again (a restart, or a second node) migrates nothing twice.
     let again = open(&schema.url).await;
     assert_eq!(
@@ -452,7 +459,7 @@ async fn postgres_store_keeps_the_store_contract() {
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract_under_a_language_collation() {
     let pg = PgServer::start_with(&["--locale-provider=icu", "--icu-locale=en"]).await;
-    story(&mut open(&pg.url()).await).await;
+    story(&pg.url()).await;
 }
 
 /// Two nodes append to one room at once. Each delivers (records its ids)
@@ -571,4 +578,31 @@ async fn waits_for_a_lock(conn: &mut sqlx::PgConnection, application_name: &str)
     .fetch_one(conn)
     .await
     .expect("pg_locks")
+}
+
+/// With no connection checkpointing on commit, the store's own task must:
+/// appended messages reach the database file itself, not only the WAL.
+#[tokio::test]
+async fn sqlite_checkpoints_move_the_wal_into_the_database_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let url = format!("sqlite://{}", path.display());
+    let mut node = open_with(&url, store::SqliteSync::Normal).await;
+    let before = std::fs::metadata(&path).expect("db file").len();
+    let batch = (0..2000)
+        .map(|i| msg("r", "u", &format!("message {i} {}", "x".repeat(200))))
+        .collect();
+    assert_eq!(node.append(batch).await.len(), 2000);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = std::fs::metadata(&path).expect("db file").len();
+        if now > before + 400_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {now} bytes (was {before}): no checkpoint"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
