@@ -1,5 +1,6 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
+mod admin;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -37,6 +38,19 @@ pub struct NewMessage {
     pub room: RoomName,
     pub user: User,
     pub message: String,
+}
+
+impl NewMessage {
+    /// The message as stored under `id` at `ts`.
+    fn stored(self, id: i64, ts: i64) -> Message {
+        Message {
+            id,
+            room: self.room.into_string(),
+            user: self.user,
+            message: self.message,
+            ts,
+        }
+    }
 }
 
 /// Which slice of a room's history to read, and how much of it.

@@ -127,13 +127,7 @@ async fn insert_batch(locks: &mut RoomLocks, batch: Vec<NewMessage>) -> StoreRes
     let stored: Vec<Message> = batch
         .into_iter()
         .zip(ids)
-        .map(|(m, id)| Message {
-            id,
-            room: m.room.into_string(),
-            user: m.user,
-            message: m.message,
-            ts,
-        })
+        .map(|(m, id)| m.stored(id, ts))
         .collect();
     sqlx::query(
         "INSERT INTO messages (id, room, user_id, user_name, body, ts) \

@@ -1,4 +1,4 @@
-//! The statements both backends share, written once: [`Store`] and [`Admin`] for any [`Connections`].
+//! The statements both backends share, written once: [`Store`] for any [`Connections`].
 //!
 //! sqlx binds `$n` placeholders on SQLite as well as on PostgreSQL, so one
 //! text serves both; what differs (set-up, appending, the collation of
@@ -7,24 +7,27 @@
 use std::ops::DerefMut;
 
 use async_trait::async_trait;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
-use super::{Admin, Credentials, HistoryPage, Page, Store, StoreError, StoreResult};
+use super::{Credentials, HistoryPage, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
-/// Where a backend runs the shared statements, and its sorted lists' text.
+/// Where a backend runs the shared statements, and the text of its sorted
+/// lists. [`Store`] (here) and [`Admin`](super::Admin) (`admin.rs`) are
+/// implemented once for every backend that says this.
 pub(super) trait Connections: Send + Sync + 'static {
     type Db: Database;
-    /// A connection for the one-row reads of every connect and join.
+    /// A connection for the one-row reads of every connect and join:
+    /// SQLite's `Readers` (see `sqlite_readers.rs`), PostgreSQL's pool.
     type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
     where
         Self: 'a;
 
     /// Rooms `$1` may see ([`Store::rooms_for`]), by name.
     const ROOMS_FOR: &'static str;
-    /// Every account ([`Admin::users`]), by id.
+    /// Every account (`Admin::users`), by id.
     const USERS: &'static str;
-    /// Every room ([`Admin::all_rooms`]), by name.
+    /// Every room (`Admin::all_rooms`), by name.
     const ALL_ROOMS: &'static str;
 
     /// For writes, lists and transactions.
@@ -69,15 +72,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// `NotFound` when a statement touched no row.
-fn found(rows: u64) -> StoreResult<()> {
-    if rows == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
-}
-
 #[derive(FromRow)]
 pub(super) struct RoomRow {
     name: String,
@@ -97,13 +91,13 @@ impl From<RoomRow> for RoomRecord {
 }
 
 #[derive(FromRow)]
-pub(super) struct UserRow {
+struct UserRow {
     id: String,
     name: String,
 }
 
 #[derive(FromRow)]
-pub(super) struct AccountRow {
+struct AccountRow {
     id: String,
     name: String,
     password_hash: String,
@@ -111,7 +105,7 @@ pub(super) struct AccountRow {
 }
 
 #[derive(FromRow)]
-pub(super) struct MessageRow {
+struct MessageRow {
     id: i64,
     room: String,
     user_id: String,
@@ -138,17 +132,16 @@ impl From<MessageRow> for Message {
 #[async_trait]
 impl<C> Store for C
 where
+    // What the statements bind and decode; the same list as in `admin.rs`.
     C: Connections,
     for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
     <C::Db as Database>::Arguments: IntoArguments<C::Db>,
     for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
-    for<'q> i64: Encode<'q, C::Db> + Type<C::Db>,
-    for<'r> (String,): FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> (i32,): FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> RoomRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> UserRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> AccountRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> MessageRow: FromRow<'r, <C::Db as Database>::Row>,
+    for<'r> &'r str: ColumnIndex<<C::Db as Database>::Row>,
+    usize: ColumnIndex<<C::Db as Database>::Row>,
+    for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
 {
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         sqlx::query(
@@ -315,85 +308,5 @@ where
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.pool()).await?;
         Ok(())
-    }
-}
-
-#[async_trait]
-impl<C> Admin for C
-where
-    C: Connections,
-    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
-    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
-    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
-    for<'q> i64: Encode<'q, C::Db> + Type<C::Db>,
-    for<'r> (String,): FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> (i32,): FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> (String, String, i64): FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> RoomRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> UserRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> AccountRow: FromRow<'r, <C::Db as Database>::Row>,
-    for<'r> MessageRow: FromRow<'r, <C::Db as Database>::Row>,
-{
-    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
-        let rows: Vec<(String, String, i64)> =
-            sqlx::query_as(C::USERS).fetch_all(self.pool()).await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, disabled)| (User { id, name }, disabled != 0))
-            .collect())
-    }
-
-    async fn set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {
-        // A new password ends every session, and with them the JWTs
-        // issued at those logins (they name their session).
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        found(C::affected(&done))?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx.commit().await?)
-    }
-
-    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-            .bind(i64::from(disabled))
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        found(C::affected(&done))?;
-        if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(tx.commit().await?)
-    }
-
-    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
-        let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS).fetch_all(self.pool()).await?;
-        Ok(rows.into_iter().map(RoomRecord::from).collect())
-    }
-
-    async fn delete_room(&self, name: &str) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        found(C::affected(&done))?;
-        // Members go by cascade; messages name the room without a foreign key.
-        sqlx::query("DELETE FROM messages WHERE room = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        Ok(tx.commit().await?)
     }
 }

@@ -198,13 +198,7 @@ impl Append for SqliteStore {
         let stored: Vec<Message> = batch
             .into_iter()
             .zip(*next_id..)
-            .map(|(m, id)| Message {
-                id,
-                room: m.room.into_string(),
-                user: m.user,
-                message: m.message,
-                ts,
-            })
+            .map(|(m, id)| m.stored(id, ts))
             .collect();
         match stored.len() {
             0 => {}
