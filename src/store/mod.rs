@@ -72,47 +72,6 @@ pub struct HistoryPage {
     pub more: bool,
 }
 
-/// How a [`Page`] is read: the rows of the room on one side of `bound`,
-/// `limit + 1` of them (one row past the page tells whether there is more),
-/// newest first unless `ascending`.
-struct PageQuery {
-    bound: i64,
-    ascending: bool,
-    limit: u32,
-}
-
-impl Page {
-    fn query(self) -> PageQuery {
-        let (bound, ascending, limit) = match self {
-            Page::Latest { limit } => (i64::MAX, false, limit),
-            Page::Before { id, limit } => (id, false, limit),
-            Page::After { id, limit } => (id, true, limit),
-        };
-        PageQuery {
-            bound,
-            ascending,
-            limit,
-        }
-    }
-}
-
-impl PageQuery {
-    /// The rows to fetch: the page and one more.
-    fn fetch(&self) -> i64 {
-        i64::from(self.limit) + 1
-    }
-
-    /// The page from the rows fetched in the query's order.
-    fn page(&self, mut messages: Vec<Message>) -> HistoryPage {
-        let more = messages.len() > self.limit as usize;
-        messages.truncate(self.limit as usize);
-        if !self.ascending {
-            messages.reverse();
-        }
-        HistoryPage { messages, more }
-    }
-}
-
 /// What the login route needs to check a password.
 #[derive(Debug, Clone)]
 pub struct Credentials {

@@ -285,24 +285,39 @@ where
     }
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage> {
-        let q = page.query();
+        // The rows on one side of `bound`, newest first unless `ascending`,
+        // and one past the page, which tells whether there is more.
+        let (bound, ascending, limit) = match page {
+            Page::Latest { limit } => (i64::MAX, false, limit),
+            Page::Before { id, limit } => (id, false, limit),
+            Page::After { id, limit } => (id, true, limit),
+        };
         // `LIMIT +$3`, not `LIMIT $3`: SQLite plans a bare bound LIMIT as a
         // constant and so expires the statement at every bind, re-preparing
         // (parsing and planning) it on each read; `+$3` is an expression it
         // leaves to run time, and the cached statement is reused.
-        // PostgreSQL folds the `+` away.
-        let sql = if q.ascending {
+        // PostgreSQL plans both alike.
+        let sql = if ascending {
             "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT +$3"
         } else {
             "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT +$3"
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sql)
             .bind(room.as_str())
-            .bind(q.bound)
-            .bind(q.fetch())
+            .bind(bound)
+            .bind(i64::from(limit) + 1)
             .fetch_all(&mut *self.reader().await?)
             .await?;
-        Ok(q.page(rows.into_iter().map(Message::from).collect()))
+        let more = rows.len() > limit as usize;
+        let mut messages: Vec<Message> = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(Message::from)
+            .collect();
+        if !ascending {
+            messages.reverse();
+        }
+        Ok(HistoryPage { messages, more })
     }
 
     async fn ping(&self) -> StoreResult<()> {
