@@ -31,8 +31,8 @@ pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc
         Err(e) => tracing::error!(error = %e, "cannot subscribe to other nodes' chats"),
     }
     while let Some(batch) = committed.recv().await {
-        // The batch keeps its rooms' order until this returns: the next
-        // writer of these rooms, on any node, publishes after.
+        // The batch holds its rooms' order until the closure returns: the
+        // next writer of these rooms, on any node, publishes after it.
         batch
             .deliver(async |messages| {
                 metrics.messages_stored.inc_by(messages.len() as u64);

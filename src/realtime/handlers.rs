@@ -163,7 +163,7 @@ async fn chat(
         }
     };
     let message = NewMessage {
-        room: name.clone(),
+        room: name,
         user: conn.identity.user.clone(),
         message: text.into_string(),
     };
