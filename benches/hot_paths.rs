@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use roomcast::domain::{Message, User};
-use roomcast::store::{self, NewMessage, SqliteSync, Writer};
+use roomcast::domain::{Message, RoomName, User};
+use roomcast::store::{self, NewMessage, SqliteSync};
 use socketioxide_core::packet::Packet;
 use socketioxide_core::parser::Parse;
 use socketioxide_core::{Str, Value};
@@ -128,9 +128,17 @@ fn bench_broadcast_encoding(sockets: usize, samples: usize) -> Result<(), String
     Ok(())
 }
 
+/// The benchmark's 64 rooms, parsed once: each message clones its room's
+/// name, one allocation as the `format!` it replaces was.
+static ROOMS: std::sync::LazyLock<Vec<RoomName>> = std::sync::LazyLock::new(|| {
+    (0..64)
+        .map(|i| RoomName::parse(&format!("room-{i}")).expect("a room name"))
+        .collect()
+});
+
 fn new_message(i: usize) -> NewMessage {
     NewMessage {
-        room: format!("room-{}", i % 64),
+        room: ROOMS[i % 64].clone(),
         user: User {
             id: format!("user-{}", i % 64),
             name: "Bench User".into(),
@@ -143,10 +151,14 @@ fn new_message(i: usize) -> NewMessage {
 async fn writer_run(total: usize, submitters: usize, sync: SqliteSync) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = store::open(&url, sync)
+    let store::Opened {
+        writer,
+        mut committed,
+        writer_task: task,
+        ..
+    } = store::open(&url, sync, commit_histogram())
         .await
         .map_err(|e| format!("{e:#}"))?;
-    let (writer, mut committed, task) = Writer::spawn(store, commit_histogram());
     // Delivery's end of the pipe: the writer waits on it when nobody reads.
     let drain = tokio::spawn(async move { while committed.recv().await.is_some() {} });
     let done = Arc::new(AtomicUsize::new(0));
@@ -189,10 +201,13 @@ async fn writer_run(total: usize, submitters: usize, sync: SqliteSync) -> Result
 async fn writer_lone(count: usize, sync: SqliteSync) -> Result<Duration, String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store = store::open(&url, sync)
+    let store::Opened {
+        writer,
+        mut committed,
+        ..
+    } = store::open(&url, sync, commit_histogram())
         .await
         .map_err(|e| format!("{e:#}"))?;
-    let (writer, mut committed, _task) = Writer::spawn(store, commit_histogram());
     tokio::spawn(async move { while committed.recv().await.is_some() {} });
     let t = Instant::now();
     for i in 0..count {

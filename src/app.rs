@@ -39,11 +39,19 @@ pub struct App {
 /// Opens the database, binds the listener and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let db_lock = store::lock_for_server(&settings.database)?;
-    let store = store::open(&settings.database, settings.sqlite_sync).await?;
-    let auth = Auth::new(&settings, store.clone()).await?;
     let metrics = Metrics::new()?;
-    let (writer, committed, _writer_task) =
-        store::Writer::spawn(store.clone(), metrics.commit_seconds.clone());
+    let store::Opened {
+        store,
+        writer,
+        committed,
+        writer_task: _,
+    } = store::open(
+        &settings.database,
+        settings.sqlite_sync,
+        metrics.commit_seconds.clone(),
+    )
+    .await?;
+    let auth = Auth::new(&settings, store.clone()).await?;
     // The engine closes a connection whose request or frame exceeds its limit,
     // so it is set well above `max_payload`: events between the two are
     // answered `invalid_payload` and the socket stays (realtime::inbox).

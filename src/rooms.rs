@@ -5,17 +5,18 @@ use crate::domain::{RoomName, RoomRecord, Visibility};
 use crate::error::AppError;
 use crate::store::{HistoryPage, Page, Store, StoreError};
 
-/// Whether `who` may join or read `room`: it is public, theirs, they were
-/// invited, or their token's `rooms` claim names it.
+/// Whether `who` may join or read `room` (named `name`): it is public,
+/// theirs, they were invited, or their token's `rooms` claim names it.
 pub async fn may_access(
     store: &dyn Store,
     who: &Identity,
+    name: &RoomName,
     room: &RoomRecord,
 ) -> Result<bool, AppError> {
     Ok(room.visibility == Visibility::Public
         || room.owner == who.user.id
         || who.rooms.contains(&room.name)
-        || store.is_member(&room.name, &who.user.id).await?)
+        || store.is_member(name, &who.user.id).await?)
 }
 
 /// The room `who` wants to join: created public and owned by them when it
@@ -26,7 +27,7 @@ pub async fn open_for_join(
     who: &Identity,
     name: &RoomName,
 ) -> Result<RoomRecord, AppError> {
-    let room = match store.room(name.as_str()).await? {
+    let room = match store.room(name).await? {
         Some(room) => room,
         None if auto_create => {
             let fresh = RoomRecord {
@@ -37,16 +38,15 @@ pub async fn open_for_join(
             match store.create_room(&fresh).await {
                 Ok(()) => fresh,
                 // Someone else created it in the meantime: theirs wins.
-                Err(StoreError::Conflict) => store
-                    .room(name.as_str())
-                    .await?
-                    .ok_or_else(|| not_found(name))?,
+                Err(StoreError::Conflict) => {
+                    store.room(name).await?.ok_or_else(|| not_found(name))?
+                }
                 Err(e) => return Err(e.into()),
             }
         }
         None => return Err(not_found(name)),
     };
-    check_access(store, who, room).await
+    check_access(store, who, name, room).await
 }
 
 /// The existing room `who` wants to read.
@@ -55,19 +55,17 @@ pub async fn open_for_read(
     who: &Identity,
     name: &RoomName,
 ) -> Result<RoomRecord, AppError> {
-    let room = store
-        .room(name.as_str())
-        .await?
-        .ok_or_else(|| not_found(name))?;
-    check_access(store, who, room).await
+    let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
+    check_access(store, who, name, room).await
 }
 
 async fn check_access(
     store: &dyn Store,
     who: &Identity,
+    name: &RoomName,
     room: RoomRecord,
 ) -> Result<RoomRecord, AppError> {
-    if may_access(store, who, &room).await? {
+    if may_access(store, who, name, &room).await? {
         Ok(room)
     } else {
         Err(AppError::Forbidden(format!(
@@ -87,8 +85,9 @@ pub async fn visible(store: &dyn Store, who: &Identity) -> Result<Vec<RoomRecord
         .filter(|name| !rooms.iter().any(|r| &r.name == *name))
         .collect();
     claimed.sort();
-    for name in claimed {
-        if let Some(room) = store.room(name).await? {
+    // A claim that is no room name names no room that can be opened.
+    for name in claimed.into_iter().filter_map(|n| RoomName::parse(n).ok()) {
+        if let Some(room) = store.room(&name).await? {
             rooms.push(room);
         }
     }
@@ -123,7 +122,7 @@ pub async fn invite(
     user_id: &str,
 ) -> Result<(), AppError> {
     owned(store, who, name, user_id).await?;
-    store.add_member(name.as_str(), user_id).await?;
+    store.add_member(name, user_id).await?;
     Ok(())
 }
 
@@ -136,7 +135,7 @@ pub async fn remove_member(
     user_id: &str,
 ) -> Result<RoomRecord, AppError> {
     let room = owned(store, who, name, user_id).await?;
-    if !store.remove_member(name.as_str(), user_id).await? {
+    if !store.remove_member(name, user_id).await? {
         return Err(AppError::NotFound(format!(
             "{user_id} is not a member of room {name}"
         )));
@@ -152,10 +151,7 @@ async fn owned(
     name: &RoomName,
     user_id: &str,
 ) -> Result<RoomRecord, AppError> {
-    let room = store
-        .room(name.as_str())
-        .await?
-        .ok_or_else(|| not_found(name))?;
+    let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
     if room.owner != who.user.id {
         return Err(AppError::Forbidden(
             "only the room's owner manages members".into(),
@@ -181,7 +177,7 @@ pub async fn history(
         Some(id) => Page::Before { id, limit },
         None => Page::Latest { limit },
     };
-    Ok(store.history(name.as_str(), page).await?)
+    Ok(store.history(name, page).await?)
 }
 
 fn not_found(name: &RoomName) -> AppError {

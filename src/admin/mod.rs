@@ -11,15 +11,15 @@ use crate::auth::Auth;
 use crate::cli::{StoreArgs, TokenArgs};
 use crate::config::Settings;
 use crate::domain::{RoomName, User};
-use crate::store::{self, Store};
+use crate::store::{self, Admin};
 
 pub use rooms::room;
 pub use users::user;
 
 /// The settings and store the admin flags (or the environment, or the config file) name.
-async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Store>)> {
+async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Admin>)> {
     let settings = Settings::load(args.into())?;
-    let store = store::open(&settings.database, settings.sqlite_sync).await?;
+    let store = store::open_admin(&settings.database, settings.sqlite_sync).await?;
     Ok((settings, store))
 }
 

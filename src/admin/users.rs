@@ -21,8 +21,9 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Passwd { username, store } => {
             let (settings, store) = open(store).await?;
             let password = read_password()?;
-            let auth = Auth::new(&settings, store).await?;
-            auth.set_password(&username, &password).await?;
+            let auth = Auth::new(&settings, store.clone()).await?;
+            auth.set_password(store.as_ref(), &username, &password)
+                .await?;
             print([format!("password of {username} changed")])
         }
         UserCommand::List { store } => {

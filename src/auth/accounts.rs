@@ -3,6 +3,7 @@
 use super::{Auth, password, session};
 use crate::domain::{ACCOUNT_PREFIX, User, Username, now_ms};
 use crate::error::AppError;
+use crate::store::Admin;
 
 /// The result of a successful login.
 #[derive(Debug)]
@@ -57,19 +58,19 @@ impl Auth {
 
     /// Sets a new password (`roomcast user passwd`) and ends every session
     /// of the account, and with them every JWT issued at its logins.
-    pub async fn set_password(&self, username: &str, password: &str) -> Result<(), AppError> {
+    pub async fn set_password(
+        &self,
+        admin: &dyn Admin,
+        username: &str,
+        password: &str,
+    ) -> Result<(), AppError> {
         let id = account_id(username)
             .ok_or_else(|| AppError::NotFound(format!("no user {username}")))?;
         let hash = hash_password(password).await?;
-        self.store
-            .set_password(&id, &hash)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::NotFound => {
-                    AppError::NotFound(format!("no user {username}"))
-                }
-                other => other.into(),
-            })
+        admin.set_password(&id, &hash).await.map_err(|e| match e {
+            crate::store::StoreError::NotFound => AppError::NotFound(format!("no user {username}")),
+            other => other.into(),
+        })
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {

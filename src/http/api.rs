@@ -200,7 +200,7 @@ pub(super) async fn post_message(
     st.limits.message(&who.user.id)?;
     let (tx, rx) = oneshot::channel();
     let message = NewMessage {
-        room: name.to_string(),
+        room: name,
         user: who.user,
         message: text.into_string(),
     };

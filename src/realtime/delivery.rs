@@ -29,8 +29,12 @@ const DISCONNECT_TRIES: u32 = 600;
 /// order: the single-node path of `realtime::deliver`.
 pub(super) async fn alone(io: Io, mut committed: Committed, metrics: Arc<Metrics>) {
     while let Some(batch) = committed.recv().await {
-        metrics.messages_stored.inc_by(batch.messages.len() as u64);
-        to_local_sockets(&io, &batch.messages, &metrics);
+        batch
+            .deliver(async |messages| {
+                metrics.messages_stored.inc_by(messages.len() as u64);
+                to_local_sockets(&io, messages, &metrics);
+            })
+            .await;
     }
 }
 

@@ -31,22 +31,25 @@ pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc
         Err(e) => tracing::error!(error = %e, "cannot subscribe to other nodes' chats"),
     }
     while let Some(batch) = committed.recv().await {
-        metrics.messages_stored.inc_by(batch.messages.len() as u64);
-        let published = match serde_json::to_vec(&batch.messages) {
-            Ok(body) => bus.publish_chats(body).await.is_ok(),
-            Err(e) => {
-                tracing::error!(error = %e, "could not encode a batch");
-                false
-            }
-        };
-        if !published {
-            // Redis is down: this node's own sockets still get the batch;
-            // the others find it with `join {since}` or `history`.
-            to_local_sockets(&io, &batch.messages, &metrics);
-        }
-        // Dropping the batch releases its order guard: the next writer of
-        // these rooms, on any node, publishes after this.
-        drop(batch);
+        // The batch holds its rooms' order until the closure returns: the
+        // next writer of these rooms, on any node, publishes after it.
+        batch
+            .deliver(async |messages| {
+                metrics.messages_stored.inc_by(messages.len() as u64);
+                let published = match serde_json::to_vec(messages) {
+                    Ok(body) => bus.publish_chats(body).await.is_ok(),
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not encode a batch");
+                        false
+                    }
+                };
+                if !published {
+                    // Redis is down: this node's own sockets still get the batch;
+                    // the others find it with `join {since}` or `history`.
+                    to_local_sockets(&io, messages, &metrics);
+                }
+            })
+            .await;
     }
 }
 

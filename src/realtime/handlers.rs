@@ -112,7 +112,7 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
             limit: JOIN_HISTORY,
         },
     };
-    let history = match ctx.store.history(name.as_str(), page).await {
+    let history = match ctx.store.history(&name, page).await {
         Ok(h) => h,
         Err(e) => {
             if !already {
@@ -189,7 +189,7 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
     let message = NewMessage {
-        room: chat.room.to_string(),
+        room: chat.room,
         user: conn.identity.user.clone(),
         message: chat.message.into_string(),
     };

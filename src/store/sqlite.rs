@@ -3,21 +3,21 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use anyhow::Context;
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, QueryBuilder, Row, Sqlite};
-use tokio::sync::Mutex;
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
+use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
+use super::sql::{self, Connections};
 use super::sqlite_readers::Readers;
-use super::{
-    Appended, Credentials, HistoryPage, NewMessage, Page, SqliteSync, Store, StoreError,
-    StoreResult,
-};
-use crate::domain::{Message, RoomRecord, User, Visibility, now_ms};
+use super::writer::{Batch, Order};
+use super::{Append, NewMessage, SqliteSync, StoreResult};
+use crate::domain::{Message, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.
 const ROWS_PER_INSERT: usize = 500;
@@ -26,7 +26,7 @@ const ROWS_PER_INSERT: usize = 500;
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct SqliteStore {
-    pub(super) pool: SqlitePool,
+    pool: SqlitePool,
     /// For the reads of every connect and join.
     readers: Readers,
     /// Only the group-commit writer appends, and it holds this across its
@@ -48,14 +48,6 @@ struct AbortOnDrop(JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-pub(super) fn db_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        _ => StoreError::Unavailable(e.to_string()),
     }
 }
 
@@ -106,6 +98,44 @@ impl SqliteStore {
     }
 }
 
+/// For `roomcast serve` on SQLite: an exclusive lock on `PATH-lock` beside
+/// the database, held as long as the returned file is open (the kernel
+/// releases it when the process ends, `kill -9` included). A second server
+/// on the same file would start and then fail every write behind the first
+/// one's writer; it refuses to start instead. The admin commands take no
+/// lock and work while the server runs. `None` for PostgreSQL and
+/// in-memory SQLite.
+pub fn lock_for_server(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let db = options.get_filename();
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    let mut path = db.as_os_str().to_owned();
+    path.push("-lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening lock file {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "database {} is in use by another roomcast server (it holds {}); \
+             one server per SQLite file (use PostgreSQL for several nodes)",
+            db.display(),
+            std::path::Path::new(&path).display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", std::path::Path::new(&path).display()))
+        }
+    }
+}
+
 /// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on a
 /// connection (and so a thread) of its own. PASSIVE never waits for the
 /// writer or readers: frames still in use are left for the next round, and
@@ -139,194 +169,36 @@ fn insert_statement(rows: &[Message]) -> QueryBuilder<Sqlite> {
     insert
 }
 
-pub(super) fn room_of(row: &SqliteRow) -> RoomRecord {
-    let visibility: String = row.get("visibility");
-    RoomRecord {
-        name: row.get("name"),
-        // The CHECK constraint allows only the two values.
-        visibility: Visibility::parse(&visibility).unwrap_or(Visibility::Private),
-        owner: row.get("owner"),
-    }
-}
+impl Connections for SqliteStore {
+    type Db = Sqlite;
+    type Reader<'a> = MutexGuard<'a, SqliteConnection>;
 
-fn message_of(row: &SqliteRow) -> Message {
-    Message {
-        id: row.get("id"),
-        room: row.get("room"),
-        user: User {
-            id: row.get("user_id"),
-            name: row.get("user_name"),
-        },
-        message: row.get("body"),
-        ts: row.get("ts"),
+    // SQLite's default collation compares bytes.
+    sql::sorted_lists!("");
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    async fn reader(&self) -> StoreResult<Self::Reader<'_>> {
+        Ok(self.readers.get().await)
+    }
+
+    fn affected(done: &SqliteQueryResult) -> u64 {
+        done.rows_affected()
     }
 }
 
 #[async_trait]
-impl Store for SqliteStore {
-    async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_err)
-    }
-
-    async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, name, password_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&user.id)
-            .bind(&user.name)
-            .bind(password_hash)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
-        let row = sqlx::query("SELECT id, name, password_hash, disabled FROM users WHERE id = ?")
-            .bind(user_id)
-            .fetch_optional(&mut *self.readers.get().await)
-            .await
-            .map_err(db_err)?;
-        Ok(row.map(|r| Credentials {
-            user: User {
-                id: r.get("id"),
-                name: r.get("name"),
-            },
-            password_hash: r.get("password_hash"),
-            disabled: r.get::<i64, _>("disabled") != 0,
-        }))
-    }
-
-    async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        expires_at: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
-            .bind(token_hash)
-            .bind(user_id)
-            .bind(expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn session_user(&self, token_hash: &str, now: i64) -> StoreResult<Option<User>> {
-        let row = sqlx::query(
-            "SELECT u.id, u.name FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&mut *self.readers.get().await)
-        .await
-        .map_err(db_err)?;
-        Ok(row.map(|r| User {
-            id: r.get("id"),
-            name: r.get("name"),
-        }))
-    }
-
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(token_hash)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn room(&self, name: &str) -> StoreResult<Option<RoomRecord>> {
-        let row = sqlx::query("SELECT name, visibility, owner FROM rooms WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&mut *self.readers.get().await)
-            .await
-            .map_err(db_err)?;
-        Ok(row.as_ref().map(room_of))
-    }
-
-    async fn create_room(&self, room: &RoomRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO rooms (name, visibility, owner, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&room.name)
-            .bind(room.visibility.as_str())
-            .bind(&room.owner)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn is_member(&self, room: &str, user_id: &str) -> StoreResult<bool> {
-        let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM members WHERE room = ? AND user_id = ?")
-                .bind(room)
-                .bind(user_id)
-                .fetch_optional(&mut *self.readers.get().await)
-                .await
-                .map_err(db_err)?;
-        Ok(found.is_some())
-    }
-
-    async fn add_member(&self, room: &str, user_id: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO members (room, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(room)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn remove_member(&self, room: &str, user_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM members WHERE room = ? AND user_id = ?")
-            .bind(room)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {
-        let rows = sqlx::query(
-            "SELECT name, visibility, owner FROM rooms \
-             WHERE visibility = 'public' OR owner = ?1 \
-                OR name IN (SELECT room FROM members WHERE user_id = ?1) \
-             ORDER BY name",
-        )
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_err)?;
-        Ok(rows.iter().map(room_of).collect())
-    }
-
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Appended> {
+impl Append for SqliteStore {
+    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch> {
         let mut appender = self.appender.lock().await;
         let Appender { conn, next_id } = &mut *appender;
         let ts = now_ms();
         let stored: Vec<Message> = batch
             .into_iter()
             .zip(*next_id..)
-            .map(|(m, id)| Message {
-                id,
-                room: m.room,
-                user: m.user,
-                message: m.message,
-                ts,
-            })
+            .map(|(m, id)| m.stored(id, ts))
             .collect();
         match stored.len() {
             0 => {}
@@ -334,72 +206,20 @@ impl Store for SqliteStore {
             // connection's thread instead of three (BEGIN, INSERT, COMMIT).
             n if n <= ROWS_PER_INSERT => {
                 let mut insert = insert_statement(&stored);
-                insert.build().execute(&mut *conn).await.map_err(db_err)?;
+                insert.build().execute(&mut *conn).await?;
             }
             _ => {
-                let mut tx = conn.begin().await.map_err(db_err)?;
+                let mut tx = conn.begin().await?;
                 for chunk in stored.chunks(ROWS_PER_INSERT) {
                     let mut insert = insert_statement(chunk);
-                    insert.build().execute(&mut *tx).await.map_err(db_err)?;
+                    insert.build().execute(&mut *tx).await?;
                 }
-                tx.commit().await.map_err(db_err)?;
+                tx.commit().await?;
             }
         }
         *next_id += stored.len() as i64;
         // One writer task and one process per file: commit order is id order.
-        Ok(Appended {
-            messages: stored,
-            order: None,
-        })
-    }
-
-    async fn history(&self, room: &str, page: Page) -> StoreResult<HistoryPage> {
-        let q = page.query();
-        // `LIMIT +?`, not `LIMIT ?`: SQLite plans a bare bound LIMIT as a
-        // constant and so expires the statement at every bind, re-preparing
-        // (parsing and planning) it on each read; `+?` is an expression it
-        // leaves to run time, and the cached statement is reused.
-        let sql = if q.ascending {
-            "SELECT * FROM messages WHERE room = ? AND id > ? ORDER BY id ASC LIMIT +?"
-        } else {
-            "SELECT * FROM messages WHERE room = ? AND id < ? ORDER BY id DESC LIMIT +?"
-        };
-        let rows = sqlx::query(sql)
-            .bind(room)
-            .bind(q.bound)
-            .bind(q.fetch())
-            .fetch_all(&mut *self.readers.get().await)
-            .await
-            .map_err(db_err)?;
-        Ok(q.page(rows.iter().map(message_of).collect()))
-    }
-
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
-        self.admin_users().await
-    }
-
-    async fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<()> {
-        self.admin_set_password(user_id, password_hash).await
-    }
-
-    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
-        self.admin_set_disabled(user_id, disabled).await
-    }
-
-    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
-        self.admin_rooms().await
-    }
-
-    async fn delete_room(&self, name: &str) -> StoreResult<()> {
-        self.admin_delete_room(name).await
+        Ok(Batch::new(stored, Order::Alone))
     }
 }
 
@@ -431,42 +251,6 @@ mod tests {
                     .expect("pragma");
                 assert_eq!(auto, 0, "commits never checkpoint");
             }
-        }
-    }
-
-    /// With no connection checkpointing on commit, the task must: appended
-    /// messages reach the database file itself, not only the WAL.
-    #[tokio::test]
-    async fn the_checkpoint_task_moves_the_wal_into_the_database_file() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("t.db");
-        let store = SqliteStore::open(&format!("sqlite://{}", path.display()), SqliteSync::Normal)
-            .await
-            .expect("open");
-        let before = std::fs::metadata(&path).expect("db file").len();
-        let batch = (0..2000)
-            .map(|i| NewMessage {
-                room: "r".into(),
-                user: User {
-                    id: "u".into(),
-                    name: "U".into(),
-                },
-                message: format!("message {i} {}", "x".repeat(200)),
-            })
-            .collect();
-        let appended = store.append(batch).await.expect("append");
-        assert_eq!(appended.messages.len(), 2000);
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        loop {
-            let now = std::fs::metadata(&path).expect("db file").len();
-            if now > before + 400_000 {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "database file still {now} bytes (was {before}): no checkpoint"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }

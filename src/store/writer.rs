@@ -11,7 +11,8 @@ use prometheus::Histogram;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{Appended, NewMessage, Store, StoreError};
+use super::postgres::RoomLocks;
+use super::{Append, NewMessage, StoreError};
 use crate::domain::Message;
 
 /// Called once with the stored message, or with why it was not stored. It
@@ -19,7 +20,49 @@ use crate::domain::Message;
 pub type Done = Box<dyn FnOnce(Result<&Message, StoreError>) + Send>;
 
 /// Committed batches in commit order, for whoever delivers them.
-pub type Committed = mpsc::Receiver<Appended>;
+pub type Committed = mpsc::Receiver<Batch>;
+
+/// A committed batch: its messages, with ids and times, in id order, and
+/// what keeps its rooms in that order. The messages are reached only through
+/// [`Batch::deliver`], which holds the order until delivery is done, so no
+/// message of these rooms committed later, on any node, can be delivered
+/// before them. Dropping a batch undelivered releases the order too.
+#[must_use = "a committed batch is for delivery: call `deliver`"]
+pub struct Batch {
+    messages: Vec<Message>,
+    order: Order,
+}
+
+/// What keeps a batch's rooms in id order until it is delivered.
+pub(super) enum Order {
+    /// SQLite: one writer per file, so commit order is id order already.
+    Alone,
+    /// PostgreSQL: the advisory locks of the batch's rooms, which the next
+    /// writer of any of them, on any node, waits for before drawing ids.
+    Locked(RoomLocks),
+}
+
+impl Batch {
+    pub(super) fn new(messages: Vec<Message>, order: Order) -> Self {
+        Self { messages, order }
+    }
+
+    /// Runs `deliver` on the messages, then lets the next writer of these rooms go on.
+    pub async fn deliver(self, deliver: impl AsyncFnOnce(&[Message])) {
+        let Self { messages, order } = self;
+        deliver(&messages).await;
+        order.release();
+    }
+}
+
+impl Order {
+    fn release(self) {
+        match self {
+            Order::Alone => {}
+            Order::Locked(locks) => drop(locks),
+        }
+    }
+}
 
 /// How many messages wait for the writer before senders wait too.
 const QUEUE: usize = 8192;
@@ -45,10 +88,10 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer task over `store`.
+    /// Starts the writer task, the one appender of `store`.
     /// `commit_seconds` observes how long each transaction takes.
-    pub fn spawn(
-        store: Arc<dyn Store>,
+    pub(super) fn spawn(
+        store: Arc<dyn Append>,
         commit_seconds: Histogram,
     ) -> (Self, Committed, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -77,9 +120,9 @@ impl Writer {
 }
 
 async fn run(
-    store: Arc<dyn Store>,
+    store: Arc<dyn Append>,
     mut rx: mpsc::Receiver<Job>,
-    committed: mpsc::Sender<Appended>,
+    committed: mpsc::Sender<Batch>,
     commit_seconds: Histogram,
 ) {
     let mut pending: Vec<Job> = Vec::with_capacity(MAX_BATCH);
@@ -111,9 +154,9 @@ async fn run(
 
 /// Tells each sender how its message fared, then hands the batch to delivery.
 async fn finish(
-    result: Result<Appended, StoreError>,
+    result: Result<Batch, StoreError>,
     dones: &mut Vec<Done>,
-    committed: &mpsc::Sender<Appended>,
+    committed: &mpsc::Sender<Batch>,
 ) {
     match result {
         Ok(stored) => {

@@ -1,13 +1,90 @@
-//! One story of the `Store` contract, run against SQLite and PostgreSQL:
-//! both backends must behave the same to every caller.
+//! One story of the `Store` and `Admin` contract, run against SQLite and
+//! PostgreSQL: both backends must behave the same to every caller.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use roomcast::domain::{RoomRecord, User, Visibility};
-use roomcast::store::{self, NewMessage, Page, Store, StoreError};
+use roomcast::domain::{Message, RoomName, RoomRecord, User, Visibility};
+use roomcast::store::{self, Admin, NewMessage, Page, Store, StoreError, Writer};
+use tokio::sync::mpsc;
 
 use crate::pg::PgSchema;
 use crate::pg_server::PgServer;
+
+/// A store opened as the server opens it: its writer appends and its
+/// batches are delivered into `delivered`.
+struct Node {
+    store: Arc<dyn Store>,
+    writer: Writer,
+    delivered: mpsc::UnboundedReceiver<Message>,
+}
+
+/// How long a test waits for a delivery that must come.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn histogram() -> prometheus::Histogram {
+    prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("t", "t"))
+        .expect("a valid histogram")
+}
+
+async fn open(url: &str) -> Node {
+    open_with(url, store::SqliteSync::Full).await
+}
+
+async fn open_with(url: &str, sync: store::SqliteSync) -> Node {
+    let opened = store::open(url, sync, histogram())
+        .await
+        .expect("store open");
+    let (tx, delivered) = mpsc::unbounded_channel();
+    let mut committed = opened.committed;
+    tokio::spawn(async move {
+        while let Some(batch) = committed.recv().await {
+            batch
+                .deliver(async |messages| {
+                    for m in messages {
+                        let _ = tx.send(m.clone());
+                    }
+                })
+                .await;
+        }
+    });
+    Node {
+        store: opened.store,
+        writer: opened.writer,
+        delivered,
+    }
+}
+
+impl Node {
+    /// Appends through the writer, as the server does, and returns the
+    /// messages as delivered once each has been acked as stored.
+    async fn append(&mut self, batch: Vec<NewMessage>) -> Vec<Message> {
+        let mut acks = Vec::new();
+        for m in batch {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let done = Box::new(move |r: Result<&Message, StoreError>| {
+                let _ = tx.send(r.map(|m| m.id).map_err(|e| e.to_string()));
+            });
+            self.writer.submit(m, done).await;
+            acks.push(rx);
+        }
+        let mut ids = Vec::new();
+        for rx in acks {
+            ids.push(rx.await.expect("acked").expect("stored"));
+        }
+        let mut messages = Vec::new();
+        for _ in &ids {
+            let m = tokio::time::timeout(PATIENCE, self.delivered.recv()).await;
+            messages.push(m.expect("delivered in time").expect("delivery runs"));
+        }
+        assert_eq!(messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
+        messages
+    }
+}
+
+fn name(room: &str) -> RoomName {
+    RoomName::parse(room).expect("a room name")
+}
 
 fn user(id: &str) -> User {
     User {
@@ -26,7 +103,7 @@ fn room(name: &str, visibility: Visibility, owner: &str) -> RoomRecord {
 
 fn msg(room: &str, who: &str, text: &str) -> NewMessage {
     NewMessage {
-        room: room.into(),
+        room: name(room),
         user: user(who),
         message: text.into(),
     }
@@ -103,15 +180,27 @@ async fn rooms_and_members(s: &dyn Store) {
         Err(StoreError::Conflict)
     ));
     assert_eq!(
-        s.room("secret").await.expect("store call"),
+        s.room(&name("secret")).await.expect("store call"),
         Some(room("secret", Visibility::Private, "ann"))
     );
-    assert_eq!(s.room("none").await.expect("store call"), None);
+    assert_eq!(s.room(&name("none")).await.expect("store call"), None);
 
-    assert!(!s.is_member("secret", "cat").await.expect("store call"));
-    s.add_member("secret", "cat").await.expect("store call");
-    s.add_member("secret", "cat").await.expect("store call");
-    assert!(s.is_member("secret", "cat").await.expect("store call"));
+    assert!(
+        !s.is_member(&name("secret"), "cat")
+            .await
+            .expect("store call")
+    );
+    s.add_member(&name("secret"), "cat")
+        .await
+        .expect("store call");
+    s.add_member(&name("secret"), "cat")
+        .await
+        .expect("store call");
+    assert!(
+        s.is_member(&name("secret"), "cat")
+            .await
+            .expect("store call")
+    );
 
     let names = |rs: Vec<RoomRecord>| rs.into_iter().map(|r| r.name).collect::<Vec<_>>();
     assert_eq!(
@@ -128,23 +217,18 @@ async fn rooms_and_members(s: &dyn Store) {
     );
 }
 
-async fn messages_and_pages(s: &dyn Store) {
-    // Taking the messages drops the order guard ("delivered"), as the
-    // writer does; a kept guard would hold the next append of these rooms.
-    let first = s
+async fn messages_and_pages(node: &mut Node) {
+    let first = node
         .append(vec![
             msg("a", "ann", "a1"),
             msg("b", "bob", "b1"),
             msg("a", "ann", "a2"),
         ])
-        .await
-        .expect("store call")
-        .messages;
-    let second = s
+        .await;
+    let second = node
         .append((3..=6).map(|i| msg("a", "ann", &format!("a{i}"))).collect())
-        .await
-        .expect("store call")
-        .messages;
+        .await;
+    let s = node.store.as_ref();
     let ids: Vec<i64> = first.iter().chain(&second).map(|m| m.id).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
     assert_eq!(first[1].user, user("bob"));
@@ -156,7 +240,7 @@ async fn messages_and_pages(s: &dyn Store) {
             .collect::<Vec<_>>()
     };
     let latest = s
-        .history("a", Page::Latest { limit: 4 })
+        .history(&name("a"), Page::Latest { limit: 4 })
         .await
         .expect("store call");
     assert_eq!(
@@ -168,7 +252,7 @@ async fn messages_and_pages(s: &dyn Store) {
     );
     let before = s
         .history(
-            "a",
+            &name("a"),
             Page::Before {
                 id: latest.messages[0].id,
                 limit: 10,
@@ -182,7 +266,7 @@ async fn messages_and_pages(s: &dyn Store) {
     );
     let after = s
         .history(
-            "a",
+            &name("a"),
             Page::After {
                 id: before.messages[1].id,
                 limit: 3,
@@ -195,12 +279,12 @@ async fn messages_and_pages(s: &dyn Store) {
         (vec!["a3".into(), "a4".into(), "a5".into()], true)
     );
     let b = s
-        .history("b", Page::Latest { limit: 50 })
+        .history(&name("b"), Page::Latest { limit: 50 })
         .await
         .expect("store call");
     assert_eq!(b.messages, vec![first[1].clone()]);
     assert!(
-        s.history("none", Page::Latest { limit: 50 })
+        s.history(&name("none"), Page::Latest { limit: 50 })
             .await
             .expect("store call")
             .messages
@@ -209,14 +293,28 @@ async fn messages_and_pages(s: &dyn Store) {
 }
 
 /// Issue 4's methods: member removal and what `roomcast user|room` uses.
-async fn administration(s: &dyn Store) {
-    assert!(s.remove_member("secret", "cat").await.expect("store call"));
-    assert!(!s.is_member("secret", "cat").await.expect("store call"));
+async fn administration(s: &dyn Store, admin: &dyn Admin) {
     assert!(
-        !s.remove_member("secret", "cat").await.expect("store call"),
+        s.remove_member(&name("secret"), "cat")
+            .await
+            .expect("store call")
+    );
+    assert!(
+        !s.is_member(&name("secret"), "cat")
+            .await
+            .expect("store call")
+    );
+    assert!(
+        !s.remove_member(&name("secret"), "cat")
+            .await
+            .expect("store call"),
         "not a member any more"
     );
-    assert!(!s.remove_member("none", "cat").await.expect("store call"));
+    assert!(
+        !s.remove_member(&name("none"), "cat")
+            .await
+            .expect("store call")
+    );
 
     // Byte order on both backends, whatever the database's collation.
     s.create_user(&user("Zed"), "z").await.expect("store call");
@@ -228,15 +326,18 @@ async fn administration(s: &dyn Store) {
     };
     let all = |ids: [(&str, bool); 3]| ids.map(|(id, off)| (id.to_owned(), off)).to_vec();
     assert_eq!(
-        listed(s.users().await.expect("store call")),
+        listed(admin.users().await.expect("store call")),
         all([("Zed", false), ("ann", false), ("bob", false)])
     );
 
-    s.set_password("bob", "new hash").await.expect("store call");
+    admin
+        .set_password("bob", "new hash")
+        .await
+        .expect("store call");
     let bob = s.credentials("bob").await.expect("store call");
     assert_eq!(bob.map(|c| c.password_hash), Some("new hash".into()));
     assert!(matches!(
-        s.set_password("nobody", "h").await,
+        admin.set_password("nobody", "h").await,
         Err(StoreError::NotFound)
     ));
 
@@ -244,9 +345,9 @@ async fn administration(s: &dyn Store) {
     s.create_session("bob-tok", "bob", i64::MAX)
         .await
         .expect("store call");
-    s.set_disabled("bob", true).await.expect("store call");
+    admin.set_disabled("bob", true).await.expect("store call");
     assert_eq!(
-        listed(s.users().await.expect("store call")),
+        listed(admin.users().await.expect("store call")),
         all([("Zed", false), ("ann", false), ("bob", true)])
     );
     assert!(
@@ -255,13 +356,13 @@ async fn administration(s: &dyn Store) {
             .expect("store call")
             .is_some_and(|c| c.disabled)
     );
-    s.set_disabled("bob", false).await.expect("store call");
+    admin.set_disabled("bob", false).await.expect("store call");
     assert_eq!(
         s.session_user("bob-tok", 0).await.expect("store call"),
         None
     );
     assert!(matches!(
-        s.set_disabled("nobody", true).await,
+        admin.set_disabled("nobody", true).await,
         Err(StoreError::NotFound)
     ));
 
@@ -270,7 +371,7 @@ async fn administration(s: &dyn Store) {
         .expect("store call");
     let names = |rs: Vec<RoomRecord>| rs.into_iter().map(|r| r.name).collect::<Vec<_>>();
     assert_eq!(
-        names(s.all_rooms().await.expect("store call")),
+        names(admin.all_rooms().await.expect("store call")),
         ["Zoo", "bobs", "pub", "secret"]
     );
     assert_eq!(
@@ -280,30 +381,31 @@ async fn administration(s: &dyn Store) {
 }
 
 /// Deleting a room takes its members and history with it, and nothing else.
-async fn room_deletion(s: &dyn Store) {
-    s.add_member("bobs", "cat").await.expect("store call");
-    assert!(
-        matches!(s.delete_room("a").await, Err(StoreError::NotFound)),
-        "\"a\" has messages but was never created"
-    );
-    s.append(vec![msg("bobs", "bob", "hello")])
+async fn room_deletion(node: &mut Node, admin: &dyn Admin) {
+    let s = node.store.clone();
+    s.add_member(&name("bobs"), "cat")
         .await
         .expect("store call");
-    s.delete_room("bobs").await.expect("store call");
-    assert_eq!(s.room("bobs").await.expect("store call"), None);
-    assert!(!s.is_member("bobs", "cat").await.expect("store call"));
-    let gone = s.history("bobs", Page::Latest { limit: 50 }).await;
+    assert!(
+        matches!(admin.delete_room("a").await, Err(StoreError::NotFound)),
+        "\"a\" has messages but was never created"
+    );
+    node.append(vec![msg("bobs", "bob", "hello")]).await;
+    admin.delete_room("bobs").await.expect("store call");
+    assert_eq!(s.room(&name("bobs")).await.expect("store call"), None);
+    assert!(!s.is_member(&name("bobs"), "cat").await.expect("store call"));
+    let gone = s.history(&name("bobs"), Page::Latest { limit: 50 }).await;
     assert!(gone.expect("store call").messages.is_empty());
     assert!(matches!(
-        s.delete_room("bobs").await,
+        admin.delete_room("bobs").await,
         Err(StoreError::NotFound)
     ));
     // A room created again under the name starts empty, with no members.
     s.create_room(&room("bobs", Visibility::Private, "bob"))
         .await
         .expect("store call");
-    assert!(!s.is_member("bobs", "cat").await.expect("store call"));
-    let a = s.history("a", Page::Latest { limit: 50 }).await;
+    assert!(!s.is_member(&name("bobs"), "cat").await.expect("store call"));
+    let a = s.history(&name("a"), Page::Latest { limit: 50 }).await;
     assert_eq!(
         a.expect("store call").messages.len(),
         6,
@@ -311,38 +413,38 @@ async fn room_deletion(s: &dyn Store) {
     );
 }
 
-async fn story(s: &dyn Store) {
-    accounts_and_sessions(s).await;
-    rooms_and_members(s).await;
-    messages_and_pages(s).await;
-    administration(s).await;
-    room_deletion(s).await;
+/// The story on a store opened as the server does, beside the same
+/// database opened as `roomcast user|room` does.
+async fn story(url: &str) -> Node {
+    let mut node = open(url).await;
+    let admin = store::open_admin(url, store::SqliteSync::Full)
+        .await
+        .expect("admin open");
+    accounts_and_sessions(node.store.as_ref()).await;
+    rooms_and_members(node.store.as_ref()).await;
+    messages_and_pages(&mut node).await;
+    administration(node.store.as_ref(), admin.as_ref()).await;
+    room_deletion(&mut node, admin.as_ref()).await;
+    node
 }
 
 #[tokio::test]
 async fn sqlite_store_keeps_the_store_contract() {
     let dir = tempfile::tempdir().expect("store call");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
-    let s = store::open(&url, store::SqliteSync::Full)
-        .await
-        .expect("store call");
-    story(s.as_ref()).await;
+    story(&url).await;
 }
 
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract() {
     let schema = PgSchema::create().await;
-    let s = store::open(&schema.url, store::SqliteSync::Full)
-        .await
-        .expect("store call");
-    story(s.as_ref()).await;
+    story(&schema.url).await;
     // Opening again (a restart, or a second node) migrates nothing twice.
-    let again = store::open(&schema.url, store::SqliteSync::Full)
-        .await
-        .expect("store call");
+    let again = open(&schema.url).await;
     assert_eq!(
         again
-            .history("a", Page::Latest { limit: 50 })
+            .store
+            .history(&name("a"), Page::Latest { limit: 50 })
             .await
             .expect("store call")
             .messages
@@ -357,40 +459,45 @@ async fn postgres_store_keeps_the_store_contract() {
 #[tokio::test]
 async fn postgres_store_keeps_the_store_contract_under_a_language_collation() {
     let pg = PgServer::start_with(&["--locale-provider=icu", "--icu-locale=en"]).await;
-    let s = store::open(&pg.url(), store::SqliteSync::Full)
-        .await
-        .expect("store call");
-    story(s.as_ref()).await;
+    story(&pg.url()).await;
 }
 
-/// Two nodes append to one room at once. Each "delivers" (records its ids)
-/// while holding the batch's order guard: the recorded ids must be in
-/// increasing order, or a client on a third node would see them out of order.
+/// Two nodes append to one room at once. Each delivers (records its ids)
+/// inside `Batch::deliver`, while the batch holds its rooms' order: the
+/// recorded ids must be in increasing order, or a client on a third node
+/// would see them out of order.
 #[tokio::test]
 async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
     let schema = PgSchema::create().await;
-    let nodes = [
-        store::open(&schema.url, store::SqliteSync::Full)
-            .await
-            .expect("store call"),
-        store::open(&schema.url, store::SqliteSync::Full)
-            .await
-            .expect("store call"),
-    ];
     let delivered = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
-    for (n, node) in nodes.into_iter().enumerate() {
+    for n in 0..2 {
+        let opened = store::open(&schema.url, store::SqliteSync::Full, histogram())
+            .await
+            .expect("store open");
+        let (writer, mut committed) = (opened.writer, opened.committed);
         let delivered = delivered.clone();
+        // Ends when the writer does, once its handle below is dropped.
+        tasks.push(tokio::spawn(async move {
+            while let Some(batch) = committed.recv().await {
+                batch
+                    .deliver(async |messages| {
+                        tokio::task::yield_now().await;
+                        delivered
+                            .lock()
+                            .expect("store call")
+                            .extend(messages.iter().map(|m| m.id));
+                    })
+                    .await;
+            }
+        }));
         tasks.push(tokio::spawn(async move {
             for i in 0..40 {
-                let batch = vec![msg("shared", "ann", &format!("{n}-{i}")); 1 + i % 3];
-                let appended = node.append(batch).await.expect("append");
-                tokio::task::yield_now().await;
-                delivered
-                    .lock()
-                    .expect("store call")
-                    .extend(appended.messages.iter().map(|m| m.id));
-                drop(appended.order);
+                for _ in 0..1 + i % 3 {
+                    let m = msg("shared", "ann", &format!("{n}-{i}"));
+                    writer.submit(m, Box::new(|_| {})).await;
+                }
+                writer.flush().await;
             }
         }));
     }
@@ -404,4 +511,98 @@ async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
         ids.windows(2).all(|w| w[0] < w[1]),
         "delivery order is id order: {ids:?}"
     );
+}
+
+/// While a node delivers a batch, another node's message to the same room
+/// cannot commit: it waits for the room's lock, which the batch releases
+/// only when its delivery ends. The wait is observed in `pg_locks` (the
+/// second node's connections are told apart by their application name),
+/// never assumed after a sleep.
+#[tokio::test]
+async fn postgres_a_batch_holds_its_rooms_until_it_is_delivered() {
+    let schema = PgSchema::create().await;
+    let waiter = format!("{}_b", schema.name);
+    let a = store::open(&schema.url, store::SqliteSync::Full, histogram())
+        .await
+        .expect("store open");
+    let mut b = open(&format!("{}&application_name={waiter}", schema.url)).await;
+    let (a_writer, mut a_committed) = (a.writer, a.committed);
+    a_writer
+        .submit(msg("shared", "ann", "first"), Box::new(|_| {}))
+        .await;
+    let batch = tokio::time::timeout(PATIENCE, a_committed.recv())
+        .await
+        .expect("committed in time")
+        .expect("a batch");
+    let mut locks = <sqlx::PgConnection as sqlx::Connection>::connect(&schema.url)
+        .await
+        .expect("PostgreSQL");
+    let (tx, mut b_stored) = tokio::sync::oneshot::channel();
+    let mut first = 0;
+    batch
+        .deliver(async |messages| {
+            first = messages[0].id;
+            let done = Box::new(move |r: Result<&Message, StoreError>| {
+                let _ = tx.send(r.map(|m| m.id).map_err(|e| e.to_string()));
+            });
+            b.writer.submit(msg("shared", "bob", "second"), done).await;
+            let mut checks = 0;
+            while !waits_for_a_lock(&mut locks, &waiter).await {
+                assert!(
+                    b_stored.try_recv().is_err(),
+                    "the second message was stored while the first was being delivered"
+                );
+                checks += 1;
+                assert!(checks < 1000, "the second writer never waited");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
+    let second = tokio::time::timeout(PATIENCE, b_stored)
+        .await
+        .expect("stored in time once the first was delivered")
+        .expect("acked")
+        .expect("stored");
+    assert!(first < second, "ids {first}, {second}");
+    let delivered = tokio::time::timeout(PATIENCE, b.delivered.recv()).await;
+    assert_eq!(delivered.expect("in time").map(|m| m.id), Some(second));
+}
+
+/// Whether a connection named `application_name` waits for an advisory lock.
+async fn waits_for_a_lock(conn: &mut sqlx::PgConnection, application_name: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) \
+         WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = $1)",
+    )
+    .bind(application_name)
+    .fetch_one(conn)
+    .await
+    .expect("pg_locks")
+}
+
+/// With no connection checkpointing on commit, the store's own task must:
+/// appended messages reach the database file itself, not only the WAL.
+#[tokio::test]
+async fn sqlite_checkpoints_move_the_wal_into_the_database_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let url = format!("sqlite://{}", path.display());
+    let mut node = open_with(&url, store::SqliteSync::Normal).await;
+    let before = std::fs::metadata(&path).expect("db file").len();
+    let batch = (0..2000)
+        .map(|i| msg("r", "u", &format!("message {i} {}", "x".repeat(200))))
+        .collect();
+    assert_eq!(node.append(batch).await.len(), 2000);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = std::fs::metadata(&path).expect("db file").len();
+        if now > before + 400_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {now} bytes (was {before}): no checkpoint"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,0 +1,95 @@
+//! The administration statements of `roomcast user|room`, written once: [`Admin`] for any [`Connections`].
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
+
+use super::sql::{Connections, RoomRow};
+use super::{Admin, StoreError, StoreResult};
+use crate::domain::{RoomRecord, User};
+
+/// `NotFound` when a statement touched no row.
+fn found(rows: u64) -> StoreResult<()> {
+    if rows == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<C> Admin for C
+where
+    // The bounds of `Store` for any `Connections` (`sql.rs`), which `Admin` extends.
+    C: Connections,
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> &'r str: ColumnIndex<<C::Db as Database>::Row>,
+    usize: ColumnIndex<<C::Db as Database>::Row>,
+    for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
+{
+    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as(C::USERS).fetch_all(self.pool()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, disabled)| (User { id, name }, disabled != 0))
+            .collect())
+    }
+
+    async fn set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {
+        // A new password ends every session, and with them the JWTs
+        // issued at those logins (they name their session).
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        found(C::affected(&done))?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+            .bind(i64::from(disabled))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        found(C::affected(&done))?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
+        let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS).fetch_all(self.pool()).await?;
+        Ok(rows.into_iter().map(RoomRecord::from).collect())
+    }
+
+    async fn delete_room(&self, name: &str) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        found(C::affected(&done))?;
+        // Members go by cascade; messages name the room without a foreign key.
+        sqlx::query("DELETE FROM messages WHERE room = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx.commit().await?)
+    }
+}
