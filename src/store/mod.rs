@@ -14,9 +14,10 @@ use prometheus::Histogram;
 use tokio::task::JoinHandle;
 
 use crate::domain::{Message, RoomName, RoomRecord, User};
+use postgres::RoomLocks;
 
 pub use sqlite::lock_for_server;
-pub use writer::{Batch, Committed, Done, Writer};
+pub use writer::{Committed, Done, Writer};
 
 /// Errors at the storage edge. Database detail stays in `Unavailable` and is
 /// only ever logged.
@@ -140,6 +141,48 @@ pub trait Admin: Store {
 #[async_trait]
 trait Append: Send + Sync + 'static {
     async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch>;
+}
+
+/// A committed batch: its messages, with ids and times, in id order, and
+/// what keeps its rooms in that order. The messages are reached only through
+/// [`Batch::deliver`], which holds the order until delivery is done, so no
+/// message of these rooms committed later, on any node, can be delivered
+/// before them. Dropping a batch undelivered releases the order too.
+#[must_use = "a committed batch is for delivery: call `deliver`"]
+pub struct Batch {
+    messages: Vec<Message>,
+    order: Order,
+}
+
+/// What keeps a batch's rooms in id order until it is delivered.
+enum Order {
+    /// SQLite: one writer per file, so commit order is id order already.
+    Alone,
+    /// PostgreSQL: the advisory locks of the batch's rooms, which the next
+    /// writer of any of them, on any node, waits for before drawing ids.
+    Locked(RoomLocks),
+}
+
+impl Batch {
+    fn new(messages: Vec<Message>, order: Order) -> Self {
+        Self { messages, order }
+    }
+
+    /// Runs `deliver` on the messages, then lets the next writer of these rooms go on.
+    pub async fn deliver(self, deliver: impl AsyncFnOnce(&[Message])) {
+        let Self { messages, order } = self;
+        deliver(&messages).await;
+        order.release();
+    }
+}
+
+impl Order {
+    fn release(self) {
+        match self {
+            Order::Alone => {}
+            Order::Locked(locks) => drop(locks),
+        }
+    }
 }
 
 /// Every side of a backend; only [`open`] and [`open_admin`] see it whole.

@@ -20,8 +20,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
 use super::sql::{self, Connections};
-use super::writer::{Batch, Order};
-use super::{Append, NewMessage, StoreError, StoreResult};
+use super::{Append, Batch, NewMessage, Order, StoreError, StoreResult};
 use crate::domain::{Message, now_ms};
 
 pub(super) struct PgStore {

@@ -15,8 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::sql::{self, Connections};
 use super::sqlite_readers::Readers;
-use super::writer::{Batch, Order};
-use super::{Append, NewMessage, SqliteSync, StoreResult};
+use super::{Append, Batch, NewMessage, Order, SqliteSync, StoreResult};
 use crate::domain::{Message, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.

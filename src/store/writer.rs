@@ -11,8 +11,7 @@ use prometheus::Histogram;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::postgres::RoomLocks;
-use super::{Append, NewMessage, StoreError};
+use super::{Append, Batch, NewMessage, StoreError};
 use crate::domain::Message;
 
 /// Called once with the stored message, or with why it was not stored. It
@@ -21,48 +20,6 @@ pub type Done = Box<dyn FnOnce(Result<&Message, StoreError>) + Send>;
 
 /// Committed batches in commit order, for whoever delivers them.
 pub type Committed = mpsc::Receiver<Batch>;
-
-/// A committed batch: its messages, with ids and times, in id order, and
-/// what keeps its rooms in that order. The messages are reached only through
-/// [`Batch::deliver`], which holds the order until delivery is done, so no
-/// message of these rooms committed later, on any node, can be delivered
-/// before them. Dropping a batch undelivered releases the order too.
-#[must_use = "a committed batch is for delivery: call `deliver`"]
-pub struct Batch {
-    messages: Vec<Message>,
-    order: Order,
-}
-
-/// What keeps a batch's rooms in id order until it is delivered.
-pub(super) enum Order {
-    /// SQLite: one writer per file, so commit order is id order already.
-    Alone,
-    /// PostgreSQL: the advisory locks of the batch's rooms, which the next
-    /// writer of any of them, on any node, waits for before drawing ids.
-    Locked(RoomLocks),
-}
-
-impl Batch {
-    pub(super) fn new(messages: Vec<Message>, order: Order) -> Self {
-        Self { messages, order }
-    }
-
-    /// Runs `deliver` on the messages, then lets the next writer of these rooms go on.
-    pub async fn deliver(self, deliver: impl AsyncFnOnce(&[Message])) {
-        let Self { messages, order } = self;
-        deliver(&messages).await;
-        order.release();
-    }
-}
-
-impl Order {
-    fn release(self) {
-        match self {
-            Order::Alone => {}
-            Order::Locked(locks) => drop(locks),
-        }
-    }
-}
 
 /// How many messages wait for the writer before senders wait too.
 const QUEUE: usize = 8192;
