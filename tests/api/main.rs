@@ -32,6 +32,7 @@ mod origins;
 mod packets;
 mod pg;
 mod pg_server;
+mod ports;
 mod proxies;
 mod py_client;
 pub(crate) mod raw;
