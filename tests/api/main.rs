@@ -5,6 +5,7 @@
 #![allow(unreachable_pub)]
 
 mod abuse;
+mod architecture;
 pub(crate) mod admin;
 mod auth;
 mod browser;
