@@ -165,3 +165,11 @@ impl Cluster {
         }
     }
 }
+
+/// A port that some other process holds is reported taken, not taken for ours.
+#[tokio::test]
+async fn redis_on_a_port_someone_holds_reports_it_taken() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    assert!(matches!(spawn_redis(port).await, Start::Taken));
+}

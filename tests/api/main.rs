@@ -5,8 +5,8 @@
 #![allow(unreachable_pub)]
 
 mod abuse;
-mod architecture;
 pub(crate) mod admin;
+mod architecture;
 mod auth;
 mod browser;
 mod brute_force;

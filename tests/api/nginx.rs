@@ -87,6 +87,11 @@ async fn start_on(prefix: &std::path::Path, upstreams: &[&str], port: u16) -> St
         .spawn()
         .expect("nginx (apt-get install nginx)");
     let probe = format!("http://127.0.0.1:{port}/.test-marker");
+    // Another process on the port may accept and never answer.
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .expect("client");
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         // "bind() to 127.0.0.1:PORT failed (98: Address already in use)",
@@ -100,7 +105,7 @@ async fn start_on(prefix: &std::path::Path, upstreams: &[&str], port: u16) -> St
         if let Ok(Some(status)) = child.try_wait() {
             panic!("nginx exited ({status}): {said}");
         }
-        if let Ok(r) = reqwest::get(&probe).await
+        if let Ok(r) = http.get(&probe).send().await
             && r.text().await.is_ok_and(|body| body == marker)
         {
             return Start::Up(child);
@@ -198,4 +203,16 @@ async fn behind_the_deploy_nginx_config_login_limits_count_each_client() {
     assert_eq!(login_status(&attacker, &base, "correct horse").await, 429);
     // Another client behind the same nginx is not locked out with it.
     assert_eq!(login_status(&victim, &base, "correct horse").await, 200);
+}
+
+/// A port that some other process holds is reported taken, even though
+/// something answers there.
+#[tokio::test]
+async fn nginx_on_a_port_someone_holds_reports_it_taken() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let prefix = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(prefix.path().join("tmp")).expect("tmp dir");
+    let started = start_on(prefix.path(), &["127.0.0.1:9"], port).await;
+    assert!(matches!(started, Start::Taken));
 }

@@ -173,3 +173,14 @@ impl Drop for PgServer {
             .status();
     }
 }
+
+/// A port that some other process holds is reported taken: the log of that
+/// start says so.
+#[tokio::test]
+async fn postgres_on_a_port_someone_holds_reports_it_taken() {
+    let pg = PgServer::start().await;
+    pg.crash().await;
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    assert!(matches!(start_on(pg.dir.path(), port).await, Start::Taken));
+}
