@@ -115,14 +115,12 @@ pub async fn handshake(
         return Err(format!("expected the Engine.IO open packet, got {open:?}"));
     }
     send(ws, packet::connect(auth)).await?;
-    loop {
-        let t = next_text(ws, wait).await?;
-        match packet::decode(&t) {
-            Packet::Connected(_) => return Ok(()),
-            Packet::ConnectError(_) => return Err(format!("connect refused: {t}")),
-            // Nothing else can come before the answer, but a client need not care.
-            _ => {}
-        }
+    // Pings aside (`next_text` answers them), nothing may come before the answer.
+    let t = next_text(ws, wait).await?;
+    match packet::decode(&t) {
+        Packet::Connected(_) => Ok(()),
+        Packet::ConnectError(_) => Err(format!("connect refused: {t}")),
+        _ => Err(format!("unexpected answer to CONNECT: {t}")),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a random port, driven through a
-//! real Socket.IO client (rust_socketio), HTTP, the official JS and Python
-//! clients, and a real browser.
+//! real Socket.IO client (rust_socketio), the raw one of
+//! `roomcast::wire_client`, HTTP, the official JS and Python clients, and a
+//! real browser.
 
 #![allow(unreachable_pub)]
 
