@@ -1,8 +1,8 @@
 //! Acked `chat` throughput on one room, end to end over real Socket.IO.
 //!
 //! The server is built in-process (`roomcast::app::build`) on a temporary
-//! SQLite file; the clients are a minimal raw Socket.IO v5 / Engine.IO v4
-//! client over WebSocket (tokio-tungstenite), run on the same 2-worker
+//! SQLite file; the clients are the raw Socket.IO client of the load tool
+//! and the tests (`roomcast::wire_client`), run on the same 2-worker
 //! runtime as the server (so at high fan-out the clients' reading takes a
 //! share of the CPU). Each client keeps up to `BENCH_WINDOW` un-acked `chat`s
 //! in flight and reads every broadcast of the room.
@@ -30,9 +30,10 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use roomcast::config::{Secret, Settings};
+use roomcast::wire_client::packet::{self, Incoming};
+use roomcast::wire_client::ws::{self, Message as Ws, WsStream};
 use serde_json::{Value, json};
 use tokio::sync::{Barrier, mpsc, watch};
-use tokio_tungstenite::tungstenite::Message as Ws;
 
 const SECRET: &str = "bench-secret-of-a-reasonable-length";
 const ROOM: &str = "bench";
@@ -118,9 +119,6 @@ struct ClientReport {
     failure: Option<String>,
 }
 
-type WsStream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 fn token(sub: &str) -> String {
     let claims = json!({
         "sub": sub,
@@ -131,61 +129,11 @@ fn token(sub: &str) -> String {
     encode(&Header::default(), &claims, &key).expect("sign JWT")
 }
 
-/// Next text frame, answering Engine.IO pings on the way (setup phase only).
-async fn next_text(ws: &mut WsStream) -> Result<String, String> {
-    loop {
-        let msg = tokio::time::timeout(STEP, ws.next())
-            .await
-            .map_err(|_| "timed out waiting for the server".to_string())?
-            .ok_or("connection closed")?
-            .map_err(|e| format!("websocket: {e}"))?;
-        match msg {
-            Ws::Text(t) if t.as_str() == "2" => {
-                ws.send(Ws::text("3")).await.map_err(|e| e.to_string())?;
-            }
-            Ws::Text(t) => return Ok(t.as_str().to_owned()),
-            Ws::Close(c) => return Err(format!("closed by server: {c:?}")),
-            _ => {}
-        }
-    }
-}
-
 /// Connects, authenticates and joins the room; returns the open socket.
 async fn connect_and_join(addr: SocketAddr, sub: &str) -> Result<WsStream, String> {
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), None, true)
-        .await
-        .map_err(|e| format!("websocket connect: {e}"))?;
-    let open = next_text(&mut ws).await?;
-    if !open.starts_with("0{") {
-        return Err(format!("expected the Engine.IO open packet, got {open:?}"));
-    }
-    let connect = format!("40{}", json!({"token": token(sub)}));
-    ws.send(Ws::text(connect))
-        .await
-        .map_err(|e| e.to_string())?;
-    loop {
-        let t = next_text(&mut ws).await?;
-        if t.starts_with("40") && t.contains("\"sid\"") {
-            break;
-        }
-        if t.starts_with("44") {
-            return Err(format!("connect refused: {t}"));
-        }
-    }
-    let join = format!("421{}", json!(["join", {"room": ROOM}]));
-    ws.send(Ws::text(join)).await.map_err(|e| e.to_string())?;
-    loop {
-        let t = next_text(&mut ws).await?;
-        if let Some(rest) = t.strip_prefix("431") {
-            let v: Value = serde_json::from_str(rest).map_err(|e| format!("join ack: {e}"))?;
-            if v[0]["ok"] != json!(true) {
-                return Err(format!("join refused: {rest}"));
-            }
-            return Ok(ws);
-        }
-        // `42["join",...]` notices of this and other clients: ignored.
-    }
+    let mut ws = ws::open(ws::url(addr), addr, None).await?;
+    ws::handshake_and_join(&mut ws, Some(&token(sub)), ROOM, STEP).await?;
+    Ok(ws)
 }
 
 enum Cmd {
@@ -211,7 +159,7 @@ async fn writer(
     body: String,
 ) -> Result<u64, String> {
     let mut credits = window;
-    let mut next_ack_id: u64 = 2; // 1 was the join
+    let mut next_ack_id: u64 = ws::JOIN_ACK + 1;
     let mut sent = 0u64;
     loop {
         let mut wrote = false;
@@ -219,7 +167,7 @@ async fn writer(
             let n = next_ack_id;
             next_ack_id += 1;
             credits -= 1;
-            let packet = format!(r#"42{n}["chat",{{"room":"{ROOM}","message":"{body} #{n}"}}]"#);
+            let packet = packet::chat(n, ROOM, &format!("{body} #{n}"));
             {
                 let mut slots = times.slots.lock().unwrap_or_else(|p| p.into_inner());
                 let i = (n % window as u64) as usize;
@@ -248,25 +196,13 @@ async fn writer(
             apply(c);
         }
         if pong {
-            sink.send(Ws::text("3")).await.map_err(|e| e.to_string())?;
+            sink.send(Ws::text(packet::PONG))
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
     let _ = sink.close().await;
     Ok(sent)
-}
-
-/// `42["chat",{"id":123,...` -> 123, without parsing the whole message.
-fn delivered_id(t: &str) -> Option<i64> {
-    if let Some(rest) = t.strip_prefix(r#"42["chat",{"id":"#) {
-        let end = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        if let Ok(id) = rest[..end].parse() {
-            return Some(id);
-        }
-    }
-    let v: Value = serde_json::from_str(t.get(2..)?).ok()?;
-    v.get(1)?.get("id")?.as_i64()
 }
 
 /// One client, from connect to the last broadcast.
@@ -362,57 +298,60 @@ async fn client(
             }
             _ => continue,
         };
-        if t == "2" {
-            let _ = cmd_tx.send(Cmd::Pong);
-        } else if let Some(rest) = t.strip_prefix("43") {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            let Ok(n) = rest[..digits].parse::<u64>() else {
+        match packet::classify(t) {
+            Incoming::Ping => {
+                let _ = cmd_tx.send(Cmd::Pong);
+            }
+            Incoming::Ack(n, args) => {
+                let sent_at = {
+                    let mut slots = times.slots.lock().unwrap_or_else(|p| p.into_inner());
+                    let slot = &mut slots[(n % cfg.window as u64) as usize];
+                    if slot.0 == n { slot.1.take() } else { None }
+                };
+                if n < last_ack_n {
+                    report.acks_out_of_order += 1;
+                }
+                last_ack_n = last_ack_n.max(n);
+                let ack = packet::ack_value(args).unwrap_or(Value::Null);
+                if ack["ok"] == json!(true) {
+                    let id = ack["id"].as_i64().unwrap_or(-1);
+                    report.acked_ok += 1;
+                    shared.acked_ok.fetch_add(1, Ordering::Relaxed);
+                    report.max_acked_id = report.max_acked_id.max(id);
+                    acks.push((n, id));
+                } else {
+                    report.acked_err += 1;
+                    shared.acked_err.fetch_add(1, Ordering::Relaxed);
+                    if report.first_error.is_none() {
+                        report.first_error = Some(format!("ack {n}: {args}"));
+                    }
+                }
+                if let Some(at) = sent_at
+                    && shared.measuring.load(Ordering::Relaxed)
+                {
+                    let us = at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
+                    report.latencies_us.push(us);
+                }
+                let _ = cmd_tx.send(Cmd::Credit);
+            }
+            Incoming::Other if t.starts_with("43") => {
                 report.failure = Some(format!("client {i}: bad ack packet {t:?}"));
                 break;
-            };
-            let sent_at = {
-                let mut slots = times.slots.lock().unwrap_or_else(|p| p.into_inner());
-                let slot = &mut slots[(n % cfg.window as u64) as usize];
-                if slot.0 == n { slot.1.take() } else { None }
-            };
-            if n < last_ack_n {
-                report.acks_out_of_order += 1;
             }
-            last_ack_n = last_ack_n.max(n);
-            let v: Value = serde_json::from_str(&rest[digits..]).unwrap_or(Value::Null);
-            let ack = &v[0];
-            if ack["ok"] == json!(true) {
-                let id = ack["id"].as_i64().unwrap_or(-1);
-                report.acked_ok += 1;
-                shared.acked_ok.fetch_add(1, Ordering::Relaxed);
-                report.max_acked_id = report.max_acked_id.max(id);
-                acks.push((n, id));
-            } else {
-                report.acked_err += 1;
-                shared.acked_err.fetch_add(1, Ordering::Relaxed);
-                if report.first_error.is_none() {
-                    report.first_error = Some(format!("ack {n}: {}", &rest[digits..]));
+            // A chat whose body `classify` could not read is still a chat.
+            Incoming::Chat(_) | Incoming::Other if t.starts_with(r#"42["chat""#) => {
+                report.deliveries += 1;
+                shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                match packet::chat_id(t) {
+                    Some(id) if id > last_delivered => last_delivered = id,
+                    _ => report.delivery_order_violations += 1,
                 }
             }
-            if let Some(at) = sent_at
-                && shared.measuring.load(Ordering::Relaxed)
-            {
-                let us = at.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
-                report.latencies_us.push(us);
+            Incoming::Disconnect => {
+                report.failure = Some(format!("client {i}: disconnected by server ({t})"));
+                break;
             }
-            let _ = cmd_tx.send(Cmd::Credit);
-        } else if t.starts_with(r#"42["chat""#) {
-            report.deliveries += 1;
-            shared.deliveries.fetch_add(1, Ordering::Relaxed);
-            match delivered_id(t) {
-                Some(id) if id > last_delivered => last_delivered = id,
-                _ => report.delivery_order_violations += 1,
-            }
-        } else if t.starts_with("41") {
-            report.failure = Some(format!("client {i}: disconnected by server ({t})"));
-            break;
+            Incoming::Chat(_) | Incoming::Other => {}
         }
         // Other events (`join`/`leave` notices) are not counted.
     }

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use roomcast::config::Timeouts;
-use serde_json::{Value, json};
+use roomcast::wire_client::{packet, polling, ws};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -109,13 +109,10 @@ async fn idle_and_slow_tcp_connections_are_closed_after_the_head_deadline() {
 async fn websocket_handshakes_that_never_connect_are_closed_after_the_connect_timeout() {
     let app = spawn_strict_app().await;
     let mut pair = Pair::new(&app).await;
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
     let mut lurkers = Vec::new();
     for _ in 0..100 {
-        let (ws, _) = tokio_tungstenite::connect_async(url.as_str())
-            .await
-            .expect("ws");
-        lurkers.push(ws);
+        let ws = ws::open(ws::url(app.addr), app.addr, None).await;
+        lurkers.push(ws.expect("ws"));
     }
     // Each answers pings, so only the missing CONNECT can end it.
     let tasks: Vec<_> = lurkers
@@ -129,8 +126,8 @@ async fn websocket_handshakes_that_never_connect_are_closed_after_the_connect_ti
                         Ok(None | Some(Err(_))) => return true,
                         Ok(Some(Ok(m))) if m.is_close() => return true,
                         Ok(Some(Ok(m))) => {
-                            if m.to_text().is_ok_and(|t| t == "2") {
-                                let _ = ws.send(Message::text("3")).await;
+                            if m.to_text().is_ok_and(|t| t == packet::PING) {
+                                let _ = ws::send(&mut ws, packet::PONG).await;
                             }
                         }
                     }
@@ -151,17 +148,19 @@ async fn websocket_handshakes_that_never_connect_are_closed_after_the_connect_ti
 /// Opens an Engine.IO polling session; returns its sid.
 async fn polling_session(app: &TestApp) -> String {
     let body = app
-        .get("/socket.io/?EIO=4&transport=polling", None)
+        .http
+        .get(polling::url(&app.url("")))
+        .send()
         .await
+        .expect("handshake")
         .text()
         .await
         .expect("handshake");
-    let open: Value = serde_json::from_str(body.trim_start_matches('0')).expect("open packet");
-    open["sid"].as_str().expect("sid").to_owned()
+    polling::sid(&body).unwrap_or_else(|| panic!("open packet: {body:?}"))
 }
 
 async fn post_packet(app: &TestApp, sid: &str, packet: String) {
-    let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let url = polling::session_url(&app.url(""), sid);
     let r = app.http.post(url).body(packet).send().await.expect("post");
     assert_eq!(r.status(), 200);
 }
@@ -169,7 +168,7 @@ async fn post_packet(app: &TestApp, sid: &str, packet: String) {
 /// Polls `sid`, answering pings, until a packet starting with `prefix`
 /// arrives; returns it.
 async fn poll_until(app: &TestApp, sid: &str, prefix: &str) -> String {
-    let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let url = polling::session_url(&app.url(""), sid);
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {
         let r = app.http.get(&url).send().await.expect("poll");
@@ -179,12 +178,12 @@ async fn poll_until(app: &TestApp, sid: &str, prefix: &str) -> String {
             panic!("session {sid} closed before {prefix}: {status} {why}");
         }
         let body = r.text().await.expect("body");
-        let packets: Vec<&str> = body.split('\u{1e}').collect();
+        let packets: Vec<&str> = polling::packets(&body).collect();
         if let Some(p) = packets.iter().find(|p| p.starts_with(prefix)) {
             return (*p).to_owned();
         }
-        if packets.contains(&"2") {
-            post_packet(app, sid, "3".into()).await;
+        if packets.contains(&packet::PING) {
+            post_packet(app, sid, packet::PONG.into()).await;
         }
     }
     panic!("no {prefix} packet for {sid} within {WAIT:?}");
@@ -192,7 +191,7 @@ async fn poll_until(app: &TestApp, sid: &str, prefix: &str) -> String {
 
 /// Polls `sid` (never answering a ping) until the server forgets it.
 async fn until_forgotten(app: &TestApp, sid: &str) {
-    let url = app.url(&format!("/socket.io/?EIO=4&transport=polling&sid={sid}"));
+    let url = polling::session_url(&app.url(""), sid);
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {
         match app.http.get(&url).send().await {

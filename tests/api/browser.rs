@@ -29,13 +29,6 @@ async fn start_server(db: &Path, listen: &str) -> (Child, String) {
     .await
 }
 
-/// A port that was free a moment ago, so a restarted server can take the
-/// same URL the pages reconnect to.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
 async fn stop(server: &mut Child) {
     server.start_kill().expect("kill -9");
     server.wait().await.expect("reaped");
@@ -87,8 +80,10 @@ async fn two_people_chat_in_chromium_and_survive_a_restart() {
     );
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("browser.db");
-    let listen = format!("127.0.0.1:{}", free_port());
-    let (mut server, addr) = start_server(&db, &listen).await;
+    // Port 0, and the restart takes the port the first server printed: the
+    // pages reconnect to that URL.
+    let (mut server, addr) = start_server(&db, "127.0.0.1:0").await;
+    let listen = addr.clone();
 
     let root = env!("CARGO_MANIFEST_DIR");
     let mut node = Command::new("node")

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use roomcast::wire_client::{packet, ws};
+use serde_json::json;
 use tokio::process::Child;
 use tokio::sync::{Notify, watch};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::durability::{start_binary, whole_history};
 use crate::helpers::*;
@@ -105,61 +105,40 @@ enum Acked {
 /// reconnecting client does); `None` if the server is not (yet) there or
 /// the join fails.
 async fn connect(addr: &str, user: &str, since: Option<i64>) -> Option<RawWs> {
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.ok()?;
-    ws.next().await?.ok()?;
-    let auth = format!(r#"40{{"token":"{}"}}"#, token(user, None));
-    ws.send(Message::text(auth)).await.ok()?;
-    let join = match since {
-        Some(id) => serde_json::json!(["join", {"room": ROOM, "since": id}]),
-        None => serde_json::json!(["join", {"room": ROOM}]),
-    };
-    let join = format!("420{join}");
-    let mut joined = false;
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(WAIT, ws.next()).await {
-        let text = m.to_text().ok()?;
-        if text.starts_with("40") && !joined {
-            joined = true;
-            ws.send(Message::text(join.clone())).await.ok()?;
-        } else if let Some(body) = text.strip_prefix("430") {
-            let ack: serde_json::Value = serde_json::from_str(body).ok()?;
-            let ack = &ack[0];
-            // The replay is what came after the writer's last acked chat.
-            let ids = ack["history"].as_array().into_iter().flatten();
-            let replayed: Vec<i64> = ids.filter_map(|m| m["id"].as_i64()).collect();
-            if let (Some(since), Some(first)) = (since, replayed.first()) {
-                assert!(*first > since, "join since {since} replayed {first}");
-            }
-            return (ack["ok"] == true).then_some(ws);
-        }
+    let server = addr.parse().ok()?;
+    let mut ws = ws::open(ws::url(server), server, None).await.ok()?;
+    let auth = json!({"token": token(user, None)});
+    ws::handshake(&mut ws, Some(&auth), WAIT).await.ok()?;
+    let mut join = json!({"room": ROOM});
+    if let Some(id) = since {
+        join["since"] = json!(id);
     }
-    None
+    let join = packet::event(Some(0), "join", &[join]);
+    let ack = ws::call(&mut ws, &join, 0, WAIT).await.ok()?;
+    // The replay is what came after the writer's last acked chat.
+    let ids = ack["history"].as_array().into_iter().flatten();
+    let replayed: Vec<i64> = ids.filter_map(|m| m["id"].as_i64()).collect();
+    if let (Some(since), Some(first)) = (since, replayed.first()) {
+        assert!(*first > since, "join since {since} replayed {first}");
+    }
+    (ack["ok"] == true).then_some(ws)
 }
 
 /// Sends one chat and waits for its ack, or `None` when the connection
 /// failed first (the chat may or may not be stored).
 async fn chat(ws: &mut RawWs, ack_id: u64, text: &str) -> Option<Acked> {
-    let frame = format!(
-        "42{ack_id}{}",
-        serde_json::json!(["chat", {"room": ROOM, "message": text}])
+    let frame = packet::event(
+        Some(ack_id),
+        "chat",
+        &[json!({"room": ROOM, "message": text})],
     );
-    ws.send(Message::text(frame)).await.ok()?;
-    let prefix = format!("43{ack_id}");
-    while let Ok(Some(Ok(m))) = tokio::time::timeout(WAIT, ws.next()).await {
-        let Ok(t) = m.to_text() else { continue };
-        if t == "2" {
-            ws.send(Message::text("3")).await.ok()?;
-        } else if let Some(body) = t.strip_prefix(&prefix).filter(|b| b.starts_with('[')) {
-            let ack: serde_json::Value = serde_json::from_str(body).ok()?;
-            return Some(match ack[0]["id"].as_i64() {
-                Some(id) if ack[0]["ok"] == true => Acked::Ok(id),
-                // Only the database failing may refuse a well-formed chat.
-                _ if ack[0]["error"] == "internal" => Acked::Refused,
-                _ => panic!("chat {text} refused: {body}"),
-            });
-        }
-    }
-    None
+    let ack = ws::call(ws, &frame, ack_id, WAIT).await.ok()?;
+    Some(match ack["id"].as_i64() {
+        Some(id) if ack["ok"] == true => Acked::Ok(id),
+        // Only the database failing may refuse a well-formed chat.
+        _ if ack["error"] == "internal" => Acked::Refused,
+        _ => panic!("chat {text} refused: {ack}"),
+    })
 }
 
 /// Chats `w{id}-{n}` one after another until `stop`, reconnecting to the

@@ -73,8 +73,14 @@ async fn three_nodes_deliver_every_chat_to_every_member_once_in_id_order() {
         let got = receive(c, 150).await;
         assert_once_in_order(&got, &acked, &format!("client {i}"));
     }
+    // Nothing more, not even a repeat: a last chat of the room is the
+    // barrier. Its commit waits for the room's lock, which each earlier
+    // batch held until it was published, so Redis carries it after all of
+    // them and every node delivers in Redis order.
+    let last_id = id_of(&clients[0].chat("hall", "barrier").await);
     for c in clients.iter_mut() {
-        c.none("chat", std::time::Duration::from_millis(200)).await;
+        let first = c.none_before("chat", "chat", |m| id_of(m) == last_id).await;
+        assert_eq!(first["message"], "barrier");
     }
 
     // Typing and leave-on-disconnect cross nodes too.
@@ -254,6 +260,8 @@ async fn removing_a_member_takes_their_sockets_out_of_the_room_on_every_node() {
     let mut member = connect(&url_b, "mia").await;
     owner.join("club").await;
     member.join("club").await;
+    owner.join("lobby").await;
+    member.join("lobby").await;
 
     roomcast::cluster::remove_from_room(&ctx_a.io, "club", "mia").await;
     for c in [&mut member, &mut owner] {
@@ -265,13 +273,20 @@ async fn removing_a_member_takes_their_sockets_out_of_the_room_on_every_node() {
     }
     owner.chat("club", "members only").await;
     owner.next("chat").await;
+    // The barrier takes the forbidden chat's path: stored by the same node
+    // after it, published by that node's one delivery task after it, and
+    // carried by Redis to node B in publish order.
+    owner.chat("lobby", "barrier").await;
     member
-        .none("chat", std::time::Duration::from_millis(300))
+        .none_before("chat", "chat", |m| m["room"] == "lobby")
         .await;
     let refused = member
         .ack("chat", json!({"room": "club", "message": "still here?"}))
         .await;
     assert_eq!(refused["error"], "not_in_room", "{refused}");
     let rooms = owner.ack("rooms", json!({})).await;
-    assert_eq!(rooms["rooms"][0]["online"], 1, "{rooms}");
+    let club = rooms["rooms"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "club"));
+    assert_eq!(club.map(|c| &c["online"]), Some(&json!(1)), "{rooms}");
 }

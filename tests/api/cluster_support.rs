@@ -9,31 +9,9 @@ use tokio::process::{Child, Command};
 
 use crate::helpers::*;
 use crate::pg::PgSchema;
+use crate::ports::{Seen, Start, on_a_free_port, watch_log};
 
-/// A port nobody listens on right now.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// Waits until something accepts TCP connections on `port`.
-pub async fn wait_listening(port: u16) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "nothing listens on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// A `redis-server` of the test's own, on a free port, killed when dropped.
+/// A `redis-server` of the test's own, on a port of its own, killed when dropped.
 pub struct RedisServer {
     pub port: u16,
     child: Option<Child>,
@@ -41,29 +19,18 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub async fn start() -> Self {
-        let mut r = Self {
-            port: free_port(),
-            child: None,
-        };
-        r.spawn().await;
-        r
+        let (port, child) = on_a_free_port("redis-server", async |port| {
+            spawn_redis(port).await.map_up(|child| (port, child))
+        })
+        .await;
+        Self {
+            port,
+            child: Some(child),
+        }
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    async fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .args(["--port", &self.port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("redis-server on PATH (apt-get install redis-server)");
-        self.child = Some(child);
-        wait_listening(self.port).await;
     }
 
     /// Kills the server (every node loses its connection).
@@ -74,9 +41,47 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port, empty: the nodes know only that URL.
     pub async fn restart(&mut self) {
-        self.spawn().await;
+        match spawn_redis(self.port).await {
+            Start::Up(child) => self.child = Some(child),
+            Start::Taken => panic!("port {} was taken while Redis was down", self.port),
+        }
+    }
+}
+
+/// `redis-server` on `port`, once it says it accepts connections; `Taken`
+/// when it says it could not bind (it then exits).
+async fn spawn_redis(port: u16) -> Start<Child> {
+    let mut child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--port", &port.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("redis-server on PATH (apt-get install redis-server)");
+    let log = child.stdout.take().expect("stdout is piped");
+    // Redis logs to stdout: "Ready to accept connections" once listening,
+    // "Could not create server TCP listening socket ... Address already in
+    // use" before it exits.
+    let (seen, lines) = watch_log(log, |l| {
+        if l.contains("Ready to accept connections") {
+            Some(Seen::Ready)
+        } else if l.contains("Address already in use") {
+            Some(Seen::Taken)
+        } else {
+            None
+        }
+    })
+    .await;
+    match seen {
+        Some(Seen::Ready) => Start::Up(child),
+        Some(Seen::Taken) => Start::Taken,
+        None => panic!(
+            "redis-server on {port} did not start:\n{}",
+            lines.join("\n")
+        ),
     }
 }
 
@@ -159,4 +164,12 @@ impl Cluster {
             _schema: schema,
         }
     }
+}
+
+/// A port that some other process holds is reported taken, not taken for ours.
+#[tokio::test]
+async fn redis_on_a_port_someone_holds_reports_it_taken() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    assert!(matches!(spawn_redis(port).await, Start::Taken));
 }

@@ -141,7 +141,8 @@ async fn with_sqlite_sync_normal_every_ack_of_a_burst_still_survives_sigkill() {
 
 async fn pipelined_burst_survives_sigkill(sync: &str) {
     use futures_util::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::Message;
+    use roomcast::wire_client::packet::{self, Packet};
+    use roomcast::wire_client::ws::Message;
 
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("burst.db");
@@ -161,10 +162,9 @@ async fn pipelined_burst_survives_sigkill(sync: &str) {
     while acked.len() < 1000 {
         let frame = ws.next().await.expect("open").expect("frame");
         let text = frame.to_text().expect("text");
-        if let Some(rest) = text.strip_prefix("43") {
-            let start = rest.find('[').expect("ack args");
-            let ack: Value = serde_json::from_str(&rest[start..]).expect("ack json");
-            if let Some(id) = ack[0]["id"].as_i64() {
+        if let Packet::Ack(_, args) = packet::decode(text) {
+            let ack = packet::ack_value(args).expect("ack json");
+            if let Some(id) = ack["id"].as_i64() {
                 acked.push(id);
             }
         }

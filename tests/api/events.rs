@@ -1,13 +1,9 @@
 //! PROTOCOL §4: every event, its ack and its broadcasts.
 
-use std::time::Duration;
-
 use rust_socketio::TransportType;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-
-const QUIET: Duration = Duration::from_millis(300);
 
 async fn join_ack_has_room_history_more_and_online(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
@@ -62,8 +58,10 @@ async fn joining_again_is_not_announced_again() {
     bob.next("join").await;
     let again = bob.join("r").await;
     assert_eq!(again["room"]["online"], 2);
-    ann.none("join", QUIET).await;
-    bob.none("join", QUIET).await;
+    // The join handler emits its notice before it sends the ack, and Bob
+    // had the ack before these requests: a notice would precede their acks.
+    ann.none_before_ack("join").await;
+    bob.none_before_ack("join").await;
 }
 
 #[tokio::test]
@@ -96,7 +94,11 @@ async fn chat_reaches_members_only_with_id_and_ts() {
         let second = bob.chat("r", "hi ann").await;
         assert!(second["id"].as_i64().expect("id") > id, "ids increase");
         assert_eq!(ann.next("chat").await["message"], "hi ann");
-        eve.none("chat", QUIET).await;
+        // Chats reach each socket in commit (id) order, whatever the room:
+        // one sent after both acks is a barrier for them.
+        eve.chat("elsewhere", "barrier").await;
+        eve.none_before("chat", "chat", |m| m["message"] == "barrier")
+            .await;
     }
 }
 
@@ -106,13 +108,18 @@ async fn chat_to_unjoined_room_reaches_no_one() {
     let mut ann = app.client("ann").await;
     let eve = app.client("eve").await;
     ann.join("r").await;
+    ann.join("barrier").await;
     let ack = eve
         .ack("chat", json!({"room": "r", "message": "psst"}))
         .await;
     assert_eq!(ack["ok"], false);
     assert_eq!(ack["error"], "not_in_room");
     assert!(ack["message"].is_string());
-    ann.none("chat", QUIET).await;
+    // A chat stored after the refusal reaches Ann after anything that
+    // refused chat could have become (delivery follows commit order).
+    ann.chat("barrier", "after the refusal").await;
+    ann.none_before("chat", "chat", |m| m["room"] == "barrier")
+        .await;
     let h = ann.ack("history", json!({"room": "r"})).await;
     assert_eq!(h["messages"], json!([]));
 }
@@ -131,10 +138,16 @@ async fn leave_stops_delivery_and_tells_the_others() {
     assert_eq!(notice["user"]["id"], "bob");
     assert!(notice["ts"].is_i64());
     assert!(notice.get("reason").is_none());
-    bob.none("leave", QUIET).await;
+    // The leave handler emits its notice before its ack, which Bob has.
+    bob.none_before_ack("leave").await;
 
     ann.chat("r", "after bob left").await;
-    bob.none("chat", QUIET).await;
+    // Bob's own chat elsewhere is stored after Ann's (acked already), and
+    // chats reach a socket in commit order: it comes after Ann's would have.
+    bob.join("elsewhere").await;
+    bob.chat("elsewhere", "barrier").await;
+    bob.none_before("chat", "chat", |m| m["message"] == "barrier")
+        .await;
     let again = bob.ack("leave", json!({"room": "r"})).await;
     assert_eq!(again["error"], "not_in_room");
     let no_chat = bob.ack("chat", json!({"room": "r", "message": "x"})).await;
@@ -179,8 +192,10 @@ async fn typing_reaches_the_others_in_the_room() {
         bob.next("typing").await,
         json!({"room": "r", "user": {"id": "ann", "name": "ann name"}})
     );
-    ann.none("typing", QUIET).await;
-    eve.none("typing", QUIET).await;
+    // The typing handler broadcasts before it acks, and Ann had the ack:
+    // a typing notice to either would precede these acks.
+    ann.none_before_ack("typing").await;
+    eve.none_before_ack("typing").await;
     let not_in = eve.ack("typing", json!({"room": "r"})).await;
     assert_eq!(not_in["error"], "not_in_room");
 }

@@ -362,14 +362,68 @@ impl TestClient {
         }
     }
 
-    /// Asserts that no `event` arrives within `within`.
-    pub async fn none(&mut self, event: &str, within: Duration) {
-        let deadline = tokio::time::Instant::now() + within;
-        while let Ok(Some(item)) = tokio::time::timeout_at(deadline, self.events.recv()).await {
-            self.pending.push_back(item);
-        }
-        let got: Vec<_> = self.pending.iter().filter(|(n, _)| n == event).collect();
-        assert!(got.is_empty(), "unexpected {event}: {got:?}");
+    /// Receives until the first `barrier` event that `is_barrier` accepts
+    /// (and returns it), asserting that no `event` arrived before it.
+    ///
+    /// A barrier, not a wait: the server writes to one socket in the order it
+    /// emits, so when the barrier is emitted after the forbidden event would
+    /// have been, its arrival proves the forbidden one never came. Each caller
+    /// says why its barrier comes after. Other events before the barrier stay
+    /// queued for [`TestClient::next`].
+    pub async fn none_before(
+        &mut self,
+        event: &str,
+        barrier: &str,
+        is_barrier: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let at = |p: &VecDeque<(String, Value)>| {
+            p.iter().position(|(n, v)| n == barrier && is_barrier(v))
+        };
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let i = loop {
+            if let Some(i) = at(&self.pending) {
+                break i;
+            }
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(item)) => self.pending.push_back(item),
+                _ => panic!(
+                    "no {barrier} barrier within {WAIT:?}; got {:?}",
+                    self.pending
+                ),
+            }
+        };
+        let got: Vec<_> = self
+            .pending
+            .range(..i)
+            .filter(|(n, _)| n == event)
+            .collect();
+        assert!(
+            got.is_empty(),
+            "unexpected {event} before the {barrier} barrier: {got:?}"
+        );
+        self.pending
+            .remove(i)
+            .map(|(_, v)| v)
+            .expect("barrier present")
+    }
+
+    /// Round-trips a `rooms` request and asserts that no `event` arrived
+    /// before its ack.
+    ///
+    /// The barrier is the ack: the server writes events and acks to one
+    /// socket in the order it emits them, and rust_socketio hands them to
+    /// this client in arrival order (the ack's callback runs after the event
+    /// callbacks of every packet before it). So this proves nothing was sent
+    /// to this socket before the server answered; the caller says why the
+    /// forbidden event would have been emitted by then.
+    pub async fn none_before_ack(&mut self, event: &str) {
+        let ack = self.ack("rooms", json!({})).await;
+        assert_eq!(ack["ok"], true, "rooms (the barrier): {ack}");
+        let got = self.drain(event);
+        assert!(
+            got.is_empty(),
+            "unexpected {event} before the ack barrier: {got:?}"
+        );
     }
 
     /// Every `event` already received, without waiting (others stay queued).

@@ -2,9 +2,7 @@
 //! are stored and returned exactly as text, or refused with the contract's
 //! error; the socket that sent them keeps working and the room keeps going.
 
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 
@@ -151,24 +149,9 @@ async fn hostile_room_names_and_usernames_are_refused_and_create_nothing() {
 
 /// Sends `frame` on a raw socket and returns the ack with id `id`.
 async fn raw_ack(ws: &mut crate::raw::RawWs, frame: &str, id: u32) -> Value {
-    ws.send(Message::text(frame.to_owned()))
+    roomcast::wire_client::ws::call(ws, frame, id.into(), WAIT)
         .await
-        .expect("send");
-    let prefix = format!("43{id}");
-    loop {
-        let msg = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("an answer")
-            .expect("open")
-            .expect("frame");
-        let Message::Text(t) = msg else { continue };
-        if t.as_str() == "2" {
-            ws.send(Message::text("3")).await.expect("pong");
-        } else if let Some(rest) = t.as_str().strip_prefix(&prefix) {
-            let args: Value = serde_json::from_str(rest).expect("ack json");
-            return args[0].clone();
-        }
-    }
+        .unwrap_or_else(|e| panic!("no ack for {frame}: {e}"))
 }
 
 /// JSON `\ud800` (a lone UTF-16 surrogate) has no Unicode meaning and no

@@ -1,11 +1,13 @@
 //! Integration tests: the real server on a random port, driven through a
-//! real Socket.IO client (rust_socketio), HTTP, the official JS and Python
-//! clients, and a real browser.
+//! real Socket.IO client (rust_socketio), the raw one of
+//! `roomcast::wire_client`, HTTP, the official JS and Python clients, and a
+//! real browser.
 
 #![allow(unreachable_pub)]
 
 mod abuse;
 pub(crate) mod admin;
+mod architecture;
 mod auth;
 mod browser;
 mod brute_force;
@@ -32,6 +34,7 @@ mod origins;
 mod packets;
 mod pg;
 mod pg_server;
+mod ports;
 mod proxies;
 mod py_client;
 pub(crate) mod raw;

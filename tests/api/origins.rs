@@ -1,9 +1,8 @@
 //! Cross-origin use: off unless `allowed_origins` lists the origin, for
 //! HTTP (CORS) and for the Socket.IO handshake alike; security headers.
 
-use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
+use roomcast::wire_client::packet::{self, Packet};
+use roomcast::wire_client::ws;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::*;
@@ -11,21 +10,24 @@ use crate::helpers::*;
 /// Opens a raw WebSocket with `origin` (if any) and the session `cookie`,
 /// sends CONNECT, and returns the server's answer packet.
 async fn handshake(app: &TestApp, origin: Option<&str>, cookie: &str) -> String {
-    let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", app.addr);
-    let mut req = url.into_client_request().expect("request");
+    let mut req = ws::url(app.addr).into_client_request().expect("request");
     if let Some(o) = origin {
         req.headers_mut()
             .insert("origin", o.parse().expect("origin"));
     }
     req.headers_mut()
         .insert("cookie", cookie.parse().expect("cookie"));
-    let (mut ws, _) = connect_async(req).await.expect("ws connect");
-    ws.next().await.expect("open").expect("open frame");
-    ws.send(Message::text("40")).await.expect("CONNECT");
+    let mut ws = ws::open(req, app.addr, None).await.expect("ws connect");
+    ws::next_text(&mut ws, WAIT).await.expect("open packet");
+    ws::send(&mut ws, packet::connect(None))
+        .await
+        .expect("CONNECT");
     loop {
-        let frame = ws.next().await.expect("answer").expect("frame");
-        let text = frame.to_text().expect("text").to_owned();
-        if text.starts_with("40") || text.starts_with("44") {
+        let text = ws::next_text(&mut ws, WAIT).await.expect("answer");
+        if matches!(
+            packet::decode(&text),
+            Packet::Connected(_) | Packet::ConnectError(_)
+        ) {
             return text;
         }
     }

@@ -3,55 +3,27 @@
 //! a packet nothing can answer closes the connection, as the reference
 //! server does; an ack id beyond an i64 never stores anything.
 
-use futures_util::{SinkExt, StreamExt};
+use roomcast::wire_client::ws;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 use crate::raw::{RawWs, raw_connect};
 
-/// Sends `packet` and returns the next ack packet's first argument,
-/// answering pings meanwhile.
+/// Sends `packet` (malformed or not) and returns ack `id`'s first argument.
 async fn ack_of(ws: &mut RawWs, packet: &str, id: u64) -> Value {
-    ws.send(Message::text(packet)).await.expect("send");
-    let prefix = format!("43{id}[");
-    loop {
-        let frame = tokio::time::timeout(WAIT, ws.next())
-            .await
-            .unwrap_or_else(|_| panic!("no ack for {packet}"))
-            .unwrap_or_else(|| panic!("closed after {packet}"))
-            .unwrap_or_else(|e| panic!("closed after {packet}: {e}"));
-        let Ok(text) = frame.to_text() else {
-            panic!("closed after {packet}: {frame:?}")
-        };
-        if text == "2" {
-            ws.send(Message::text("3")).await.expect("pong");
-        } else if let Some(args) = text.strip_prefix(&prefix[..prefix.len() - 1]) {
-            let args: Value = serde_json::from_str(args).expect("ack json");
-            return args[0].clone();
-        } else if text == "1" || frame.is_close() {
-            panic!("closed after {packet}");
-        }
-    }
+    ws::call(ws, packet, id, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("no ack for {packet}: {e}"))
 }
 
 /// True once the server closes `ws`, within `WAIT`.
 async fn closed_by_server(ws: &mut RawWs) -> bool {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Err(_) => return false,
-            Ok(None) | Ok(Some(Err(_))) => return true,
-            Ok(Some(Ok(frame))) => match frame.to_text() {
-                Ok("2") => {
-                    let _ = ws.send(Message::text("3")).await;
-                }
-                Ok("1") => return true,
-                _ if frame.is_close() => return true,
-                _ => {}
-            },
-        }
-    }
+    ws::closed_by_server(ws, WAIT).await
+}
+
+/// Sends one frame as it is.
+async fn send(ws: &mut RawWs, packet: &str) {
+    ws::send(ws, packet).await.expect("send");
 }
 
 #[tokio::test]
@@ -100,7 +72,7 @@ async fn packets_nothing_can_answer_close_the_connection() {
         let join = r#"420["join",{"room":"lobby"}]"#;
         assert_eq!(ack_of(&mut ws, join, 0).await["ok"], true);
         assert_eq!(watcher.next("join").await["user"]["id"], user.as_str());
-        ws.send(Message::text(packet)).await.expect("send");
+        send(&mut ws, packet).await;
         assert!(
             closed_by_server(&mut ws).await,
             "{packet} closes the connection"
@@ -120,7 +92,7 @@ async fn a_client_disconnect_packet_is_a_normal_disconnect() {
         ack_of(&mut ws, r#"420["join",{"room":"lobby"}]"#, 0).await["ok"],
         true
     );
-    ws.send(Message::text("41")).await.expect("send");
+    send(&mut ws, "41").await;
     let left = watcher.next("leave").await;
     assert_eq!(left["user"]["id"], "polite");
     assert_eq!(left["reason"], "disconnect");
@@ -145,7 +117,7 @@ async fn a_chat_whose_ack_id_does_not_fit_an_i64_is_never_stored() {
             true
         );
         let chat = format!(r#"42{id}["chat",{{"room":"ids","message":"ghost {i}"}}]"#);
-        ws.send(Message::text(chat)).await.expect("send");
+        send(&mut ws, &chat).await;
         assert!(
             closed_by_server(&mut ws).await,
             "ack id {id} closes the connection"

@@ -1,5 +1,5 @@
 //! A PostgreSQL server of the test's own (`initdb` + `pg_ctl` in a temp
-//! dir, on a free port), so a test can crash and restart it without
+//! dir, on a port of its own), so a test can crash and restart it without
 //! touching the machine's shared PostgreSQL that other tests use.
 
 use std::path::{Path, PathBuf};
@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use tokio::process::Command;
 
-use crate::cluster_support::{free_port, wait_listening};
+use crate::ports::{Start, on_a_free_port};
 
 /// Debian keeps the server binaries out of PATH, one dir per version.
 fn bin(name: &str) -> PathBuf {
@@ -56,6 +56,44 @@ async fn run(mut cmd: Command, what: &str) {
     );
 }
 
+/// The server log, which each start appends to.
+fn read_log(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("log")).unwrap_or_default()
+}
+
+/// `pg_ctl start -w` on `port`: `Up` once the server accepts connections
+/// (`-w` waits for that), `Taken` when the log of this start says the port
+/// was in use.
+async fn start_on(dir: &Path, port: u16) -> Start<()> {
+    let opts = format!(
+        // fsync=off: the tests crash PostgreSQL, never the machine, so
+        // committed data is in the page cache either way.
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+        dir.display()
+    );
+    let before = read_log(dir).len();
+    let mut start = as_postgres(&bin("pg_ctl"));
+    start
+        .args(["start", "-D"])
+        .arg(dir.join("data"))
+        .args(["-w", "-l"])
+        .arg(dir.join("log"))
+        .args(["-o", &opts]);
+    let out = start.output().await.expect("pg_ctl start");
+    if out.status.success() {
+        return Start::Up(());
+    }
+    let log = read_log(dir);
+    let this_start = log.get(before..).unwrap_or(&log);
+    if this_start.contains("Address already in use") {
+        return Start::Taken;
+    }
+    panic!(
+        "pg_ctl start failed: {}\n{this_start}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub struct PgServer {
     pub port: u16,
     dir: tempfile::TempDir,
@@ -77,10 +115,7 @@ impl PgServer {
                 .status();
             assert!(chown.is_ok_and(|s| s.success()), "chown postgres");
         }
-        let pg = Self {
-            port: free_port(),
-            dir,
-        };
+        let mut pg = Self { port: 0, dir };
         let mut initdb = as_postgres(&bin("initdb"));
         initdb
             .args(["--auth=trust", "--username=postgres", "--no-sync"])
@@ -88,7 +123,11 @@ impl PgServer {
             .arg("-D")
             .arg(pg.data());
         run(initdb, "initdb").await;
-        pg.up().await;
+        let dir = pg.dir.path().to_owned();
+        pg.port = on_a_free_port("PostgreSQL", async |port| {
+            start_on(&dir, port).await.map_up(|()| port)
+        })
+        .await;
         pg
     }
 
@@ -106,22 +145,12 @@ impl PgServer {
         cmd
     }
 
-    /// Starts the server and waits until it accepts connections.
+    /// Starts the server again (after [`crash`](Self::crash)) on its
+    /// port: clients know only that one.
     pub async fn up(&self) {
-        let opts = format!(
-            // fsync=off: the tests crash PostgreSQL, never the machine, so
-            // committed data is in the page cache either way.
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        let mut start = self.pg_ctl("start");
-        start
-            .args(["-w", "-l"])
-            .arg(self.dir.path().join("log"))
-            .args(["-o", &opts]);
-        run(start, "pg_ctl start").await;
-        wait_listening(self.port).await;
+        if let Start::Taken = start_on(self.dir.path(), self.port).await {
+            panic!("port {} was taken while PostgreSQL was down", self.port);
+        }
     }
 
     /// PostgreSQL's crash: every backend dies at once, no clean shutdown,
@@ -143,4 +172,15 @@ impl Drop for PgServer {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// A port that some other process holds is reported taken: the log of that
+/// start says so.
+#[tokio::test]
+async fn postgres_on_a_port_someone_holds_reports_it_taken() {
+    let pg = PgServer::start().await;
+    pg.crash().await;
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    assert!(matches!(start_on(pg.dir.path(), port).await, Start::Taken));
 }

@@ -1,44 +1,32 @@
-//! The CONNECT race: an event sent the instant CONNECT is answered must find
-//! its handler. A minimal raw Socket.IO client over WebSocket sends `join` in
-//! the same breath as it reads the CONNECT answer, from many sockets at once.
+//! Bursts and races no client library produces, through the raw client
+//! (`roomcast::wire_client`): the CONNECT race (an event sent the instant
+//! CONNECT is answered must find its handler), bursts of events written back
+//! to back, a reader that stalls, floods, and raw long-polling sessions.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio_tungstenite::connect_async;
-use tokio_tungstenite::tungstenite::Message;
+use roomcast::wire_client::ws::{self, Message};
+use roomcast::wire_client::{packet, polling};
 
 use crate::helpers::*;
 
 /// Connects, sends `join` as soon as CONNECT is answered; true if the join is acked.
 async fn join_at_once(addr: std::net::SocketAddr, user: String) -> bool {
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let Ok((mut ws, _)) = connect_async(url).await else {
+    let Ok(mut ws) = ws::open(ws::url(addr), addr, None).await else {
         return false;
     };
-    let auth = format!(r#"40{{"token":"{}"}}"#, token(&user, None));
-    let mut sent_auth = false;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(deadline, ws.next()).await {
-        let Message::Text(text) = msg else { continue };
-        let text = text.as_str();
-        if text.starts_with('0') && !sent_auth {
-            sent_auth = true;
-            if ws.send(Message::text(auth.clone())).await.is_err() {
-                return false;
-            }
-        } else if text.starts_with("40") {
-            let join = r#"421["join",{"room":"race"}]"#;
-            if ws.send(Message::text(join)).await.is_err() {
-                return false;
-            }
-        } else if text.starts_with("431[") {
-            return text.contains(r#""ok":true"#);
-        } else if text == "2" {
-            let _ = ws.send(Message::text("3")).await;
-        }
+    let auth = serde_json::json!({"token": token(&user, None)});
+    // `handshake` returns the moment the CONNECT answer is read, and the
+    // join goes out before anything else is.
+    if ws::handshake(&mut ws, Some(&auth), WAIT).await.is_err() {
+        return false;
     }
-    false
+    let join = r#"421["join",{"room":"race"}]"#;
+    match ws::call(&mut ws, join, 1, WAIT).await {
+        Ok(ack) => ack["ok"] == true,
+        Err(_) => false,
+    }
 }
 
 #[tokio::test]
@@ -62,26 +50,19 @@ async fn a_join_sent_the_instant_connect_is_answered_is_never_lost() {
 }
 
 /// A raw WebSocket connection.
-pub(crate) type RawWs =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type RawWs = ws::WsStream;
 
 /// A raw WebSocket Socket.IO connection, authenticated, for bursts no client
 /// library sends: many packets written back to back before any answer.
 pub(crate) async fn raw_connect(addr: std::net::SocketAddr, user: &str) -> RawWs {
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = connect_async(url).await.expect("ws connect");
-    let open = ws.next().await.expect("open").expect("open frame");
-    assert!(open.to_text().expect("text").starts_with('0'));
-    let auth = format!(r#"40{{"token":"{}"}}"#, token(user, None));
-    ws.send(Message::text(auth)).await.expect("send CONNECT");
-    loop {
-        let frame = ws.next().await.expect("answer").expect("frame");
-        match frame.to_text().expect("text") {
-            "2" => ws.send(Message::text("3")).await.expect("pong"),
-            t if t.starts_with("40") => return ws,
-            other => panic!("unexpected answer to CONNECT: {other}"),
-        }
-    }
+    let mut ws = ws::open(ws::url(addr), addr, None)
+        .await
+        .expect("ws connect");
+    let auth = serde_json::json!({"token": token(user, None)});
+    ws::handshake(&mut ws, Some(&auth), WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("CONNECT as {user}: {e}"));
+    ws
 }
 
 /// The next `n` chats carry messages "1" to "n", in that order, with increasing ids.
@@ -117,13 +98,12 @@ async fn a_burst_of_events_is_handled_in_the_order_sent() {
         expect_chats_in_order(&mut reader, 300).await;
         let mut acked = 0;
         while acked < 300 {
-            let frame = ws.next().await.expect("frame").expect("frame");
-            let text = frame.to_text().expect("text");
-            if text.starts_with("43") && !text.starts_with("430[") {
-                assert!(text.contains(r#""ok":true"#), "{text}");
+            let text = ws::next_text(&mut ws, WAIT).await.expect("frame");
+            if let packet::Packet::Ack(id, args) = packet::decode(&text)
+                && id != 0
+            {
+                assert!(packet::ack_ok(args), "{text}");
                 acked += 1;
-            } else if text == "2" {
-                ws.send(Message::text("3")).await.expect("pong");
             }
         }
     }
@@ -221,8 +201,8 @@ async fn a_flood_of_events_is_answered_rate_limited_and_the_socket_survives() {
             .expect("open")
             .expect("frame");
         let text = frame.to_text().expect("text");
-        if text == "2" {
-            ws.send(Message::text("3")).await.expect("pong");
+        if text == packet::PING {
+            ws::send(&mut ws, packet::PONG).await.expect("pong");
         } else if text.contains(r#""error":"rate_limited""#) {
             limited += 1;
         } else if text.contains(r#""ok":true"#) {
@@ -232,37 +212,29 @@ async fn a_flood_of_events_is_answered_rate_limited_and_the_socket_survives() {
     assert!(limited > 0, "some events were refused");
     assert!(ok >= 1024, "the queue's worth was served");
     // Still connected and served.
-    ws.send(Message::text(r#"429999["rooms",{}]"#))
-        .await
-        .expect("send");
-    loop {
-        let frame = ws.next().await.expect("open").expect("frame");
-        if frame.to_text().expect("text").starts_with("439999[") {
-            break;
-        }
-    }
+    let ack = ws::call(&mut ws, r#"429999["rooms",{}]"#, 9999, WAIT).await;
+    assert_eq!(ack.expect("still served")["ok"], true);
 }
 
 /// A raw long-polling session: sid after handshake and CONNECT.
 async fn polling_connect(app: &TestApp, user: &str) -> String {
-    let base = app.url("/socket.io/?EIO=4&transport=polling");
-    let open = app.http.get(&base).send().await.expect("handshake");
-    let open = open.text().await.expect("body");
-    let v: serde_json::Value = serde_json::from_str(&open[1..]).expect("open packet");
-    let sid = v["sid"].as_str().expect("sid").to_owned();
-    let url = format!("{base}&sid={sid}");
-    let auth = format!(r#"40{{"token":"{}"}}"#, token(user, None));
+    let url = polling_handshake(app).await;
+    let auth = packet::connect_with_token(Some(&token(user, None)));
     let r = app.http.post(&url).body(auth).send().await.expect("post");
     assert!(r.status().is_success());
+    let deadline = tokio::time::Instant::now() + WAIT;
     loop {
+        assert!(tokio::time::Instant::now() < deadline, "no CONNECT answer");
         let body = app.http.get(&url).send().await.expect("poll");
         let body = body.text().await.expect("body");
-        for packet in body.split('\u{1e}') {
-            if packet.starts_with("40") {
-                return url;
-            }
-            if packet == "2" {
-                app.http.post(&url).body("3").send().await.expect("pong");
+        for p in polling::packets(&body) {
+            match packet::decode(p) {
+                packet::Packet::Connected(_) => return url,
+                packet::Packet::Ping => {
+                    let pong = app.http.post(&url).body(packet::PONG).send();
+                    pong.await.expect("pong");
+                }
+                _ => {}
             }
         }
     }
@@ -287,7 +259,7 @@ async fn a_polling_batch_of_events_is_handled_in_the_order_sent() {
         let r = app
             .http
             .post(&url)
-            .body(packets.join("\u{1e}"))
+            .body(polling::payload(&packets))
             .send()
             .await
             .expect("post batch");
@@ -298,11 +270,16 @@ async fn a_polling_batch_of_events_is_handled_in_the_order_sent() {
 
 /// A new Engine.IO polling session's sid (handshake only, no CONNECT).
 async fn polling_handshake(app: &TestApp) -> String {
-    let base = app.url("/socket.io/?EIO=4&transport=polling");
-    let open = app.http.get(&base).send().await.expect("handshake");
+    let base = format!("http://{}", app.addr);
+    let open = app
+        .http
+        .get(polling::url(&base))
+        .send()
+        .await
+        .expect("handshake");
     let open = open.text().await.expect("body");
-    let v: serde_json::Value = serde_json::from_str(&open[1..]).expect("open packet");
-    format!("{base}&sid={}", v["sid"].as_str().expect("sid"))
+    let sid = polling::sid(&open).unwrap_or_else(|| panic!("open packet: {open:?}"));
+    polling::session_url(&base, &sid)
 }
 
 /// Two polls at once: one gets 400, the other the close packet, and the

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use roomcast::wire_client::packet::{self, Packet};
+use roomcast::wire_client::ws::Message;
 use serde_json::Value;
 use tokio::sync::Semaphore;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::durability::{start_binary, whole_history};
 use crate::helpers::*;
@@ -47,19 +48,18 @@ async fn chatter(addr: std::net::SocketAddr, user: &str, room: &str) -> Seen {
             continue;
         }
         let Ok(text) = frame.to_text() else { continue };
-        if text == "1" {
-            seen.closed_by_server = true;
-        } else if let Some(rest) = text.strip_prefix("43") {
-            let Some(start) = rest.find('[') else {
-                continue;
-            };
-            let ack: Value = serde_json::from_str(&rest[start..]).expect("ack json");
-            match ack[0]["id"].as_i64() {
-                Some(id) => seen.acked.push(id),
-                None if ack[0]["ok"] == true => {} // the join ack
-                None => seen.refused.push(ack[0].clone()),
+        match packet::decode(text) {
+            Packet::Close => seen.closed_by_server = true,
+            Packet::Ack(_, args) => {
+                let ack = packet::ack_value(args).expect("ack json");
+                match ack["id"].as_i64() {
+                    Some(id) => seen.acked.push(id),
+                    None if ack["ok"] == true => {} // the join ack
+                    None => seen.refused.push(ack),
+                }
+                window.add_permits(1);
             }
-            window.add_permits(1);
+            _ => {}
         }
     }
     sender.abort();

@@ -57,13 +57,15 @@ async fn a_stalled_polling_post_gets_408_and_is_closed_at_the_body_deadline() {
     })
     .await;
     let open = app
-        .get("/socket.io/?EIO=4&transport=polling", None)
+        .http
+        .get(roomcast::wire_client::polling::url(&app.url("")))
+        .send()
         .await
+        .expect("handshake")
         .text()
         .await
         .expect("handshake");
-    let open: serde_json::Value = serde_json::from_str(&open[1..]).expect("open packet");
-    let sid = open["sid"].as_str().expect("sid");
+    let sid = roomcast::wire_client::polling::sid(&open).expect("open packet");
     let mut tcp = TcpStream::connect(app.addr).await.expect("tcp");
     let head = format!(
         "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\

@@ -9,9 +9,9 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use roomcast::wire_client::ws::{self, Message};
 use tokio::process::Child;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
 use crate::raw::{RawWs, raw_connect};
@@ -46,21 +46,12 @@ fn rss_kib(server: &Child) -> u64 {
         .expect("VmRSS")
 }
 
-/// Sends `frame` and waits for the ack with id `id`, answering pings.
+/// Sends `frame` and waits for the ack with id `id`, which must be ok.
 async fn send_and_ack(ws: &mut RawWs, frame: String, id: u64) {
-    ws.send(Message::text(frame)).await.expect("send");
-    let prefix = format!("43{id}[");
-    loop {
-        let m = tokio::time::timeout(WAIT, ws.next()).await;
-        let text = m.expect("ack").expect("open").expect("frame");
-        let text = text.to_text().expect("text");
-        if text == "2" {
-            ws.send(Message::text("3")).await.expect("pong");
-        } else if text.starts_with(&prefix) {
-            assert!(text.contains(r#""ok":true"#), "{text}");
-            return;
-        }
-    }
+    let ack = ws::call(ws, &frame, id, WAIT)
+        .await
+        .unwrap_or_else(|e| panic!("no ack for {frame}: {e}"));
+    assert_eq!(ack["ok"], true, "{ack}");
 }
 
 /// What a reader tells the test at the end of each batch.
@@ -142,22 +133,13 @@ fn spawn_sender(ws: RawWs) -> mpsc::UnboundedSender<Message> {
 async fn stalled_reader(addr: std::net::SocketAddr) -> RawWs {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.set_recv_buffer_size(4096).expect("rcvbuf");
-    let tcp = socket.connect(addr).await.expect("connect");
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) =
-        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
-            .await
-            .expect("ws");
-    ws.next().await.expect("open").expect("frame");
-    let connect = format!(r#"40{{"token":"{}"}}"#, token("stalled", None));
-    ws.send(Message::text(connect)).await.expect("CONNECT");
-    // An event before the CONNECT answer would be a protocol error.
-    loop {
-        let m = ws.next().await.expect("answer").expect("frame");
-        if m.to_text().is_ok_and(|t| t.starts_with("40")) {
-            break;
-        }
-    }
+    let mut ws = ws::open_on(socket, ws::url(addr), addr).await.expect("ws");
+    // `handshake` waits for the CONNECT answer: an event before it would
+    // be a protocol error.
+    let auth = serde_json::json!({"token": token("stalled", None)});
+    ws::handshake(&mut ws, Some(&auth), WAIT)
+        .await
+        .expect("CONNECT");
     // `since` far ahead: no history in the ack, so the tiny window only
     // has to take a small answer before the stall.
     let join = r#"421["join",{"room":"busy","since":1000000000}]"#;

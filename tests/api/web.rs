@@ -108,17 +108,20 @@ async fn bearer_token_requests_from_other_origins_are_allowed() {
 /// Opens a polling session with `origin` and the cookie, sends CONNECT
 /// without a token, and returns the server's answer packet.
 async fn cookie_connect(app: &TestApp, cookie: &str, origin: &str) -> String {
-    let base = app.url("/socket.io/?EIO=4&transport=polling");
+    use roomcast::wire_client::polling;
     let get = |url: String| {
         app.http
             .get(url)
             .header("cookie", cookie)
             .header("origin", origin)
     };
-    let open = get(base.clone()).send().await.expect("handshake");
+    let open = get(polling::url(&app.url("")))
+        .send()
+        .await
+        .expect("handshake");
     let open = open.text().await.expect("body");
-    let v: Value = serde_json::from_str(&open[1..]).expect("open packet");
-    let url = format!("{base}&sid={}", v["sid"].as_str().expect("sid"));
+    let sid = polling::sid(&open).unwrap_or_else(|| panic!("open packet: {open:?}"));
+    let url = polling::session_url(&app.url(""), &sid);
     let r = app
         .http
         .post(&url)
@@ -137,7 +140,7 @@ async fn cookie_connect(app: &TestApp, cookie: &str, origin: &str) -> String {
     while tokio::time::Instant::now() < deadline {
         let poll = get(url.clone()).send().await.expect("poll");
         let body = poll.text().await.expect("body");
-        for packet in body.split('\u{1e}') {
+        for packet in polling::packets(&body) {
             if packet.starts_with('4') {
                 return packet.to_owned();
             }

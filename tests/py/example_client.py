@@ -29,7 +29,15 @@ print("stored as message", ack["id"])
 assert joined["ok"] and ack["ok"], (joined, ack)
 bad = sio.call("chat", None)
 assert bad == {"ok": False, "error": "invalid_payload", "message": bad["message"]}, bad
-sio.sleep(0.5)
-assert [m["id"] for m in received] == [ack["id"]], received
+# A barrier, not a pause: chats reach a socket in commit (id) order, so once
+# this later chat is here, anything the refused one could have become and
+# the first chat would already be here too.
+barrier = sio.call("chat", {"room": "general", "message": "barrier"})
+assert barrier["ok"], barrier
+for _ in range(1000):  # at most 10 s
+    if any(m["id"] == barrier["id"] for m in received):
+        break
+    sio.sleep(0.01)
+assert [m["id"] for m in received] == [ack["id"], barrier["id"]], received
 sio.disconnect()
 print("OK")

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
+use roomcast::wire_client::packet::{self, Incoming};
+use roomcast::wire_client::ws::{self, JOIN_ACK, Message as Ws, WsStream};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::MissedTickBehavior;
-use tokio_tungstenite::tungstenite::Message as Ws;
 
-use crate::sio::{self, Incoming, WsStream};
 use crate::stats::{Bitset, ClientReport, Latencies};
 
 /// What the runner tells every client.
@@ -108,11 +108,11 @@ pub(crate) async fn client(
 async fn connect(plan: &Plan) -> Result<WsStream, String> {
     let mut ws = tokio::time::timeout(
         plan.connect_timeout,
-        sio::open(&plan.url, plan.server, plan.source),
+        ws::open(plan.url.as_str(), plan.server, plan.source),
     )
     .await
     .map_err(|_| "TCP connect + WebSocket upgrade timed out".to_string())??;
-    sio::handshake_and_join(
+    ws::handshake_and_join(
         &mut ws,
         plan.token.as_deref(),
         &plan.room_name,
@@ -196,7 +196,7 @@ impl Client {
         let head = format!("{}:{seq}:{t_us}:", self.plan.index);
         let pad = self.plan.padding.get(head.len()..).unwrap_or("");
         let body = format!("{head}{pad}");
-        let packet = sio::chat_packet(seq + 2, &self.plan.room_name, &body);
+        let packet = packet::chat(seq + 2, &self.plan.room_name, &body);
         ws.feed(Ws::text(packet))
             .await
             .map_err(|e| format!("send: {e}"))?;
@@ -212,12 +212,12 @@ impl Client {
             Ws::Close(c) => return Err(format!("closed by the server: {c:?}")),
             _ => return Ok(()),
         };
-        match sio::classify(t) {
+        match packet::classify(t) {
             Incoming::Ping => ws
                 .send(Ws::text("3"))
                 .await
                 .map_err(|e| format!("pong: {e}"))?,
-            Incoming::Ack(id, args) if id > sio::JOIN_ACK => self.on_ack(id - 2, args),
+            Incoming::Ack(id, args) if id > JOIN_ACK => self.on_ack(id - 2, args),
             Incoming::Chat(body) => self.on_chat(body),
             Incoming::Disconnect => return Err("disconnected by the server".into()),
             Incoming::Ack(..) | Incoming::Other => {}
@@ -227,7 +227,7 @@ impl Client {
 
     fn on_ack(&mut self, seq: u64, args: &str) {
         self.in_flight = self.in_flight.saturating_sub(1);
-        if sio::ack_ok(args) {
+        if packet::ack_ok(args) {
             self.report.acked_ok.insert(seq);
             self.shared.acked_ok.fetch_add(1, Ordering::Relaxed);
             self.shared
@@ -237,7 +237,7 @@ impl Client {
             self.report.acked_err += 1;
             self.shared.acked_err.fetch_add(1, Ordering::Relaxed);
             if self.report.first_error.is_none() {
-                self.report.first_error = Some(sio::clip(args).to_owned());
+                self.report.first_error = Some(packet::clip(args).to_owned());
             }
         }
     }

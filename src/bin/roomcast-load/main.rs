@@ -9,7 +9,6 @@ mod conn;
 mod procfs;
 mod report;
 mod run;
-mod sio;
 mod stats;
 
 use std::io::Write;
