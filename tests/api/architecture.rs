@@ -302,3 +302,56 @@ fn the_scanner_reads_groups_super_paths_and_ignores_lookalikes() {
     edges.remove(&("c".into(), "a".into()));
     assert!(cycles(&edges).is_empty());
 }
+
+/// Inside each module directory, the files import each other without
+/// cycles too (`mod.rs` aside: it declares the others and re-exports).
+#[test]
+fn the_files_of_each_module_import_each_other_without_cycles() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut report = Vec::new();
+    let dirs = std::fs::read_dir(&src).expect("src");
+    for dir in dirs.map(|e| e.expect("entry").path()) {
+        let Some(top) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if !dir.is_dir() || top == "bin" {
+            continue;
+        }
+        let files: BTreeSet<String> = std::fs::read_dir(&dir)
+            .expect("module dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| p.file_stem().expect("stem").to_string_lossy().into_owned())
+            .filter(|f| f != "mod")
+            .collect();
+        let mut edges = Edges::new();
+        for file in &files {
+            let text = std::fs::read_to_string(dir.join(format!("{file}.rs"))).expect("read");
+            let code: Vec<&str> = text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect();
+            let code = code.join("\n");
+            for prefix in ["super::".to_owned(), format!("crate::{top}::")] {
+                for (i, _) in code.match_indices(prefix.as_str()) {
+                    let after = &code[i + prefix.len()..];
+                    let line = code[..i].matches('\n').count() + 1;
+                    for sibling in first_segments(after) {
+                        if files.contains(&sibling) && &sibling != file {
+                            let at = format!("src/{top}/{file}.rs:{line}");
+                            edges.entry((file.clone(), sibling)).or_default().push(at);
+                        }
+                    }
+                }
+            }
+        }
+        for cycle in cycles(&edges) {
+            report.push(format!("  {top}: {}", cycle.join(" -> ")));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "import cycles between the files of a module:\n{}",
+        report.join("\n")
+    );
+}
