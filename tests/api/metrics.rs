@@ -73,3 +73,32 @@ async fn metrics_count_sockets_rooms_messages_deliveries_and_errors() {
     let text = scrape(&app).await;
     assert_eq!(sample(&text, "roomcast_connected_sockets"), Some(1.0));
 }
+
+/// Events refused before they reach a handler (here: over `max_payload`,
+/// answered by the socket's queue itself) count as errors and are timed
+/// like every other answer.
+#[tokio::test]
+async fn refusals_by_the_event_queue_are_counted_and_timed() {
+    let app = spawn_app_with(|s| s.max_payload = 1024).await;
+    let mut ann = app.client("ann").await;
+    ann.join("a").await;
+    let big = "x".repeat(2000);
+    let refused = ann.ack("chat", json!({"room": "a", "message": big})).await;
+    assert_eq!(refused["ok"], false);
+    assert_eq!(refused["error"], "invalid_payload");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("too large"))
+    );
+    let text = scrape(&app).await;
+    assert_eq!(
+        sample(
+            &text,
+            "roomcast_event_errors_total{code=\"invalid_payload\"}"
+        ),
+        Some(1.0)
+    );
+    // The join and the refused chat.
+    assert_eq!(sample(&text, "roomcast_ack_seconds_count"), Some(2.0));
+}
