@@ -1,6 +1,24 @@
 //! Engine.IO / Socket.IO text packets of the default namespace: built and read, no I/O.
 
+use serde::Serialize;
 use serde_json::Value;
+
+/// CONNECT's `auth` object as roomcast reads it (PROTOCOL §2).
+#[derive(Serialize)]
+pub struct TokenAuth<'a> {
+    pub token: &'a str,
+}
+
+/// The `{room}` argument of `join`, `leave` and `typing`.
+#[derive(Serialize)]
+pub struct RoomArg<'a> {
+    pub room: &'a str,
+}
+
+/// `value` as a JSON value (the two shapes above cannot fail to encode).
+pub fn to_value(value: impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
 
 /// Engine.IO ping (the server sends it); answer with [`PONG`].
 pub const PING: &str = "2";
@@ -21,7 +39,7 @@ pub fn connect(auth: Option<&Value>) -> String {
 
 /// Socket.IO CONNECT with `{"token": token}` (PROTOCOL §2), or no auth.
 pub fn connect_with_token(token: Option<&str>) -> String {
-    connect(token.map(|t| serde_json::json!({ "token": t })).as_ref())
+    connect(token.map(|token| to_value(TokenAuth { token })).as_ref())
 }
 
 /// Socket.IO EVENT `[event, args...]`, asking for ack `ack` when given.

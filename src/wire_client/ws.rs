@@ -132,12 +132,12 @@ pub async fn handshake_and_join(
     room: &str,
     wait: Duration,
 ) -> Result<(), String> {
-    let auth = token.map(|t| serde_json::json!({ "token": t }));
+    let auth = token.map(|token| packet::to_value(packet::TokenAuth { token }));
     handshake(ws, auth.as_ref(), wait).await?;
     let join = packet::event(
         Some(JOIN_ACK),
         "join",
-        &[serde_json::json!({ "room": room })],
+        &[packet::to_value(packet::RoomArg { room })],
     );
     send(ws, join).await?;
     let args = ack(ws, JOIN_ACK, wait).await?;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{EncodingKey, Header, encode};
-use serde_json::json;
+use roomcast::auth::jwt::Claims;
 use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::cli::Args;
@@ -213,6 +213,12 @@ async fn resolve(args: &Args) -> Result<SocketAddr, String> {
 
 fn token(key: &EncodingKey, index: usize, exp: u64) -> Result<String, String> {
     let sub = format!("load-{index}");
-    let claims = json!({ "sub": sub, "exp": exp });
+    let claims = Claims {
+        sub,
+        name: None,
+        exp,
+        rooms: None,
+        sid: None,
+    };
     encode(&Header::default(), &claims, key).map_err(|e| format!("sign JWT: {e}"))
 }
