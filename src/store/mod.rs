@@ -222,7 +222,7 @@ pub async fn open(
     sync: SqliteSync,
     commit_seconds: Histogram,
 ) -> anyhow::Result<Opened> {
-    let backend = connect(url, sync).await?;
+    let backend = connect(url, sync, true).await?;
     let (writer, committed, writer_task) = Writer::spawn(backend.clone(), commit_seconds);
     Ok(Opened {
         store: backend,
@@ -232,17 +232,82 @@ pub async fn open(
     })
 }
 
-/// Opens the store a URL names for administration (`roomcast user|room|token`).
+/// Opens the store a URL names for administration (`roomcast user|room|token`),
+/// which never creates a database: a missing SQLite file means the command
+/// was pointed at the wrong place, and a new file (with a new JWT secret)
+/// would only hide that.
 pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Admin>> {
-    Ok(connect(url, sync).await?)
+    if let Some(file) = sqlite_file(url)?
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "no database at {} (from {url}); the admin commands never create one. \
+             Point them at the server's database with --database URL, \
+             ROOMCAST_DATABASE=URL or --config FILE (the server's TOML)",
+            file.display()
+        );
+    }
+    Ok(connect(url, sync, false).await?)
 }
 
-async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Backend>> {
+/// The SQLite file a database URL names, as an absolute path; `None` for
+/// PostgreSQL and in-memory SQLite.
+pub fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    match url.split_once(':') {
+        Some(("sqlite", _)) => sqlite::file_of(url),
+        _ => Ok(None),
+    }
+}
+
+/// The database a URL names, for a line on stderr: the absolute path of a
+/// SQLite file, or the URL with any password left out.
+pub fn describe(url: &str) -> String {
+    match sqlite_file(url) {
+        Ok(Some(file)) => format!("{url} ({})", file.display()),
+        _ => redact_password(url),
+    }
+}
+
+/// `scheme://user:secret@host/db` as `scheme://user:***@host/db`.
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, sync).await?)),
+        Some("sqlite") => Ok(Arc::new(
+            sqlite::SqliteStore::open(url, sync, create).await?,
+        )),
         Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url).await?)),
         _ => anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_left_out_of_described_urls() {
+        assert_eq!(
+            describe("postgres://app:s3cret@db:5432/chat"),
+            "postgres://app:***@db:5432/chat"
+        );
+        assert_eq!(describe("postgres://app@db/chat"), "postgres://app@db/chat");
+        let sqlite = describe("sqlite://rel.db");
+        assert!(sqlite.starts_with("sqlite://rel.db (/"), "{sqlite}");
+        assert!(sqlite.ends_with("/rel.db)"), "{sqlite}");
     }
 }

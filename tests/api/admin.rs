@@ -16,10 +16,16 @@ pub(crate) struct Out {
 
 /// Runs `roomcast ARGS --database <the app's>` with `stdin` piped in.
 pub(crate) async fn cli(app: &TestApp, args: &[&str], stdin: &str) -> Out {
+    cli_on(&app.database_url(), args, stdin).await
+}
+
+/// Runs `roomcast ARGS --database DATABASE` with `stdin` piped in.
+pub(crate) async fn cli_on(database: &str, args: &[&str], stdin: &str) -> Out {
     let mut child = Command::new(env!("CARGO_BIN_EXE_roomcast"))
         .args(args)
         .arg("--database")
-        .arg(app.database_url())
+        .arg(database)
+        .env_remove("ROOMCAST_DATABASE")
         .env_remove("ROOMCAST_JWT_SECRET")
         .env_remove("ROOMCAST_CONFIG")
         .stdin(Stdio::piped())
@@ -133,25 +139,40 @@ async fn room_admin(backend: Backend) {
     let app = spawn_app_on(backend, |s| s.jwt_secret = None).await;
     let out = cli(
         &app,
-        &["room", "create", "staff", "--owner", "olga", "--private"],
+        &[
+            "room",
+            "create",
+            "staff",
+            "--app-owner",
+            "olga",
+            "--private",
+        ],
         "",
     )
     .await;
     assert!(out.ok, "{}", out.stderr);
     assert!(
-        cli(&app, &["room", "create", "lobby", "--owner", "olga"], "")
+        cli(
+            &app,
+            &["room", "create", "lobby", "--app-owner", "olga"],
+            ""
+        )
+        .await
+        .ok
+    );
+    assert!(
+        !cli(&app, &["room", "create", "lobby", "--app-owner", "x"], "")
             .await
             .ok
     );
     assert!(
-        !cli(&app, &["room", "create", "lobby", "--owner", "x"], "")
-            .await
-            .ok
-    );
-    assert!(
-        !cli(&app, &["room", "create", "bad name", "--owner", "x"], "")
-            .await
-            .ok
+        !cli(
+            &app,
+            &["room", "create", "bad name", "--app-owner", "x"],
+            ""
+        )
+        .await
+        .ok
     );
     let out = cli(&app, &["room", "list"], "").await;
     assert_eq!(out.stdout, "lobby\tpublic\tolga\nstaff\tprivate\tolga\n");
@@ -215,7 +236,7 @@ async fn a_stored_room_of_dots_from_before_the_rule_can_be_listed_and_deleted() 
     assert_eq!(cli(&app, &["room", "list"], "").await.stdout, "");
     // And the CLI refuses to make a new one.
     assert!(
-        !cli(&app, &["room", "create", "..", "--owner", "x"], "")
+        !cli(&app, &["room", "create", "..", "--app-owner", "x"], "")
             .await
             .ok
     );

@@ -7,6 +7,7 @@
 
 mod abuse;
 pub(crate) mod admin;
+mod admin_refusals;
 mod architecture;
 mod auth;
 mod browser;
