@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use socketioxide::SocketIo;
@@ -19,11 +20,16 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::shutdown::Gate;
 use crate::state::Ctx;
+use crate::telemetry::RefusalLog;
 use crate::{http, realtime, store, web};
 
 /// Initial WebSocket read buffer per socket, in bytes; also the most one
 /// read takes from the kernel. 1 KiB holds several chat frames.
 const WS_READ_BUFFER: usize = 1024;
+
+/// Refused connections logged each second at most; beyond it they are
+/// counted, so a flood of bad tokens costs a line a second, not one each.
+const REFUSALS_LOGGED_PER_SECOND: u32 = 10;
 
 /// A bound, ready server.
 pub struct App {
@@ -36,8 +42,13 @@ pub struct App {
     db_lock: Option<std::fs::File>,
 }
 
-/// Opens the database, binds the listener and wires everything together.
+/// Binds the listener, opens the database and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    // First, before anything is made on disk: a server that cannot listen
+    // must not leave a new database (and its secret) behind.
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let db_lock = store::lock_for_server(&settings.database)?;
     let metrics = Metrics::new()?;
     let store::Opened {
@@ -99,6 +110,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         gate: Gate::default(),
         metrics: metrics.clone(),
         origins: Origins::new(&settings.allowed_origins),
+        refusals: RefusalLog::new(REFUSALS_LOGGED_PER_SECOND),
     });
     realtime::attach(ctx.clone()).await?;
     tokio::spawn(realtime::deliver(io, bus, committed, metrics));
@@ -120,7 +132,6 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    let listener = TcpListener::bind(settings.listen).await?;
     Ok(App {
         listener,
         router,

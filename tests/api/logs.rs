@@ -62,3 +62,86 @@ async fn json_logs_have_a_line_per_connection_and_none_per_message() {
     );
     assert!(lines.len() < 12, "a few lines, not one per event: {stderr}");
 }
+
+#[tokio::test]
+async fn refused_connections_are_logged_once_each_with_their_reason() {
+    use crate::auth::{EXPIRED, INVALID_TOKEN, NO_CREDENTIALS};
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
+            .args(["--jwt-secret", SECRET])
+            .env_remove("ROOMCAST_LOG")
+            .stderr(Stdio::piped()),
+    )
+    .await;
+    let expired = sign(
+        &serde_json::json!({"sub": "u", "exp": now() - 3600}),
+        SECRET,
+    );
+    let tries = [
+        (Connect::token("forged".into()), INVALID_TOKEN),
+        (Connect::token(expired), EXPIRED),
+        (
+            Connect {
+                auth: None,
+                cookie: None,
+                transport: rust_socketio::TransportType::Websocket,
+            },
+            NO_CREDENTIALS,
+        ),
+    ];
+    let url = format!("http://{addr}/");
+    for (how, _) in &tries {
+        // Each answer is its connect_error: the line was written before it.
+        assert!(TestClient::connect(&url, how.clone()).await.is_err());
+    }
+    sigterm(&server);
+    let mut stderr = String::new();
+    let mut pipe = server.stderr.take().expect("stderr");
+    pipe.read_to_string(&mut stderr).await.expect("read stderr");
+    assert_eq!(server.wait().await.expect("exit").code(), Some(0));
+    let reasons: Vec<String> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "connection refused")
+        .map(|l| {
+            l["fields"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    let want: Vec<&str> = tries.iter().map(|(_, reason)| *reason).collect();
+    assert_eq!(reasons, want, "{stderr}");
+}
+
+#[tokio::test]
+async fn a_server_on_a_busy_port_exits_naming_it_and_creates_no_file() {
+    let busy = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = busy.local_addr().expect("addr").to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let out = roomcast_command()
+        .args(["serve", "--listen", &addr, "--jwt-secret", SECRET])
+        .arg("--database")
+        .arg(format!("sqlite://{}", dir.path().join("busy.db").display()))
+        .stderr(Stdio::piped())
+        .output();
+    let out = tokio::time::timeout(WAIT, out)
+        .await
+        .expect("exited")
+        .expect("ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").collect();
+    assert!(left.is_empty(), "files made: {left:?}");
+    drop(busy);
+}
