@@ -34,6 +34,8 @@ const REFUSALS_LOGGED_PER_SECOND: u32 = 10;
 /// A bound, ready server.
 pub struct App {
     listener: TcpListener,
+    /// `--metrics-listen`'s, serving `/metrics` only.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     ctx: Arc<Ctx>,
     shutdown_timeout: Duration,
@@ -49,6 +51,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
     let db_lock = store::lock_for_server(&settings.database)?;
     let metrics = Metrics::new()?;
     let store::Opened {
@@ -117,7 +127,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
-    let router = http::router(ctx.clone(), http::Edge::new(&settings))
+    let with_metrics = metrics_listener.is_none();
+    let router = http::router(ctx.clone(), http::Edge::new(&settings), with_metrics)
         .merge(web::router(ctx.clone()))
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
@@ -126,7 +137,12 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
             web::csrf::guard,
         ))
         .layer(DefaultBodyLimit::max(settings.max_payload))
-        .layer(axum::middleware::map_response(http::security_headers));
+        .layer(axum::middleware::map_response(http::security_headers))
+        // Outside the guards, so their refusals are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.metrics.clone(),
+            http::track_requests,
+        ));
     // Outermost, so preflight requests are answered before anything else.
     let router = match ctx.origins.cors() {
         Some(cors) => router.layer(cors),
@@ -134,6 +150,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     };
     Ok(App {
         listener,
+        metrics_listener,
         router,
         ctx,
         shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
@@ -146,6 +163,11 @@ impl App {
     /// The address actually bound (the port when `listen` asked for port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served when not on [`App::local_addr`].
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref()?.local_addr().ok()
     }
 
     /// The shared context (for tests and admin tools).
@@ -178,6 +200,17 @@ impl App {
                 let _ = stop_rx.await;
             },
         ));
+        let metrics = self.metrics_listener.map(|listener| {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!("metrics on http://{addr}/metrics");
+            }
+            let router = http::metrics_router(self.ctx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics server failed");
+                }
+            })
+        });
         signal.await;
         tracing::info!("shutting down");
         self.ctx.gate.close();
@@ -188,6 +221,10 @@ impl App {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
             Err(_) => tracing::warn!("connections still open at the shutdown timeout"),
+        }
+        // Scrapes need no draining: the last one in flight may be cut.
+        if let Some(task) = metrics {
+            task.abort();
         }
         tracing::info!("shut down");
         Ok(())
