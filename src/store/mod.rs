@@ -233,9 +233,9 @@ pub async fn open(
 }
 
 /// Opens the store a URL names for administration (`roomcast user|room|token`),
-/// which never creates a database: a missing SQLite file means the command
-/// was pointed at the wrong place, and a new file (with a new JWT secret)
-/// would only hide that.
+/// which never creates a database: a missing SQLite file, or a PostgreSQL
+/// database with no roomcast tables, means the command was pointed at the
+/// wrong place, and a new one (with a new JWT secret) would only hide that.
 pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Admin>> {
     if let Some(file) = sqlite_file(url)?
         && !file.exists()
@@ -288,7 +288,9 @@ async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Ar
         Some("sqlite") => Ok(Arc::new(
             sqlite::SqliteStore::open(url, sync, create).await?,
         )),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+        Some("postgres" | "postgresql") => {
+            Ok(Arc::new(postgres::PgStore::open(url, create).await?))
+        }
         _ => anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"
         ),

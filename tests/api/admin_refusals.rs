@@ -88,3 +88,27 @@ async fn room_create_refuses_an_account_id_as_app_owner_and_needs_an_owner() {
     assert!(!cli(&app, &both, "").await.ok);
     assert_eq!(cli(&app, &["room", "list"], "").await.stdout, "");
 }
+
+#[tokio::test]
+async fn admin_commands_refuse_a_postgres_database_roomcast_never_migrated() {
+    let schema = crate::pg::PgSchema::create().await;
+    let out = cli_on(&schema.url, &["user", "list"], "").await;
+    assert!(!out.ok, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("has no roomcast tables"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--database"), "{}", out.stderr);
+    // Nothing was made in it: the server's first start still migrates it.
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&schema.url)
+        .await
+        .expect("connect");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .expect("count");
+    assert_eq!(tables, 0);
+}
