@@ -145,3 +145,72 @@ async fn a_server_on_a_busy_port_exits_naming_it_and_creates_no_file() {
     assert!(left.is_empty(), "files made: {left:?}");
     drop(busy);
 }
+
+/// Opens an Engine.IO polling session and sends CONNECT with `token`;
+/// returns the server's answer (its `connect_error`).
+async fn polling_connect(http: &reqwest::Client, addr: &str, token: &str) -> String {
+    let base = format!("http://{addr}/socket.io/?EIO=4&transport=polling");
+    let open = http.get(&base).send().await.expect("open");
+    let open = open.text().await.expect("open body");
+    let handshake: Value = serde_json::from_str(&open[1..]).expect("handshake");
+    let url = format!("{base}&sid={}", handshake["sid"].as_str().expect("sid"));
+    let connect = format!("40{}", serde_json::json!({ "token": token }));
+    http.post(&url).body(connect).send().await.expect("connect");
+    let answer = http.get(&url).send().await.expect("poll");
+    answer.text().await.expect("answer")
+}
+
+#[tokio::test]
+async fn a_flood_of_refusals_is_logged_at_the_rate_and_the_rest_counted() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
+            .args(["--jwt-secret", SECRET])
+            .env_remove("ROOMCAST_LOG")
+            .stderr(Stdio::piped()),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    const FLOOD: usize = 200;
+    let started = std::time::Instant::now();
+    let answers =
+        futures_util::future::join_all((0..FLOOD).map(|_| polling_connect(&http, &addr, "forged")))
+            .await;
+    let took = started.elapsed();
+    assert!(
+        answers
+            .iter()
+            .all(|a| a.contains("unauthorized: invalid token"))
+    );
+    // The count is logged with the first refusal of a later second: the
+    // window being a second of time, only time passing can end it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    polling_connect(&http, &addr, "forged").await;
+    sigterm(&server);
+    let mut stderr = String::new();
+    let mut pipe = server.stderr.take().expect("stderr");
+    pipe.read_to_string(&mut stderr).await.expect("read stderr");
+    assert_eq!(server.wait().await.expect("exit").code(), Some(0));
+    let lines: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let logged = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "connection refused")
+        .count();
+    let suppressed: u64 = lines
+        .iter()
+        .filter_map(|l| l["fields"]["suppressed"].as_u64())
+        .sum();
+    // Every refusal is either a line or in a count, none twice.
+    assert_eq!(logged as u64 + suppressed, FLOOD as u64 + 1, "{stderr}");
+    // At most 10 a second: the flood's seconds, the window it started in
+    // and the last refusal's.
+    let windows = took.as_secs() as usize + 2;
+    assert!(logged <= 10 * windows + 1, "{logged} lines in {took:?}");
+    assert!(suppressed > 0, "{stderr}");
+}
