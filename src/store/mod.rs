@@ -5,6 +5,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod sqlite_readers;
+mod url;
 mod writer;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::domain::{Message, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
 pub use sqlite::lock_for_server;
+pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
 
 /// Errors at the storage edge. Database detail stays in `Unavailable` and is
@@ -250,39 +252,6 @@ pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn A
     Ok(connect(url, sync, false).await?)
 }
 
-/// The SQLite file a database URL names, as an absolute path; `None` for
-/// PostgreSQL and in-memory SQLite.
-pub fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
-    match url.split_once(':') {
-        Some(("sqlite", _)) => sqlite::file_of(url),
-        _ => Ok(None),
-    }
-}
-
-/// The database a URL names, for a line on stderr: the absolute path of a
-/// SQLite file, or the URL with any password left out.
-pub fn describe(url: &str) -> String {
-    match sqlite_file(url) {
-        Ok(Some(file)) => format!("{url} ({})", file.display()),
-        _ => redact_password(url),
-    }
-}
-
-/// `scheme://user:secret@host/db` as `scheme://user:***@host/db`.
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
 async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(
@@ -294,22 +263,5 @@ async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Ar
         _ => anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_are_left_out_of_described_urls() {
-        assert_eq!(
-            describe("postgres://app:s3cret@db:5432/chat"),
-            "postgres://app:***@db:5432/chat"
-        );
-        assert_eq!(describe("postgres://app@db/chat"), "postgres://app@db/chat");
-        let sqlite = describe("sqlite://rel.db");
-        assert!(sqlite.starts_with("sqlite://rel.db (/"), "{sqlite}");
-        assert!(sqlite.ends_with("/rel.db)"), "{sqlite}");
     }
 }
