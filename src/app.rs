@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use socketioxide::SocketIo;
@@ -19,15 +20,22 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::shutdown::Gate;
 use crate::state::Ctx;
+use crate::telemetry::RefusalLog;
 use crate::{http, realtime, store, web};
 
 /// Initial WebSocket read buffer per socket, in bytes; also the most one
 /// read takes from the kernel. 1 KiB holds several chat frames.
 const WS_READ_BUFFER: usize = 1024;
 
+/// Refused connections logged each second at most; beyond it they are
+/// counted, so a flood of bad tokens costs a line a second, not one each.
+const REFUSALS_LOGGED_PER_SECOND: u32 = 10;
+
 /// A bound, ready server.
 pub struct App {
     listener: TcpListener,
+    /// `--metrics-listen`'s, serving `/metrics` only.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     ctx: Arc<Ctx>,
     shutdown_timeout: Duration,
@@ -36,8 +44,21 @@ pub struct App {
     db_lock: Option<std::fs::File>,
 }
 
-/// Opens the database, binds the listener and wires everything together.
+/// Binds the listener, opens the database and wires everything together.
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
+    // First, before anything is made on disk: a server that cannot listen
+    // must not leave a new database (and its secret) behind.
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let metrics_listener = match settings.metrics_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?,
+        ),
+        None => None,
+    };
     let db_lock = store::lock_for_server(&settings.database)?;
     let metrics = Metrics::new()?;
     let store::Opened {
@@ -99,13 +120,15 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         gate: Gate::default(),
         metrics: metrics.clone(),
         origins: Origins::new(&settings.allowed_origins),
+        refusals: RefusalLog::new(REFUSALS_LOGGED_PER_SECOND),
     });
     realtime::attach(ctx.clone()).await?;
     tokio::spawn(realtime::deliver(io, bus, committed, metrics));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
-    let router = http::router(ctx.clone(), http::Edge::new(&settings))
+    let with_metrics = metrics_listener.is_none();
+    let router = http::router(ctx.clone(), http::Edge::new(&settings), with_metrics)
         .merge(web::router(ctx.clone()))
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
@@ -114,15 +137,20 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
             web::csrf::guard,
         ))
         .layer(DefaultBodyLimit::max(settings.max_payload))
-        .layer(axum::middleware::map_response(http::security_headers));
+        .layer(axum::middleware::map_response(http::security_headers))
+        // Outside the guards, so their refusals are counted too.
+        .layer(axum::middleware::from_fn_with_state(
+            ctx.metrics.clone(),
+            http::track_requests,
+        ));
     // Outermost, so preflight requests are answered before anything else.
     let router = match ctx.origins.cors() {
         Some(cors) => router.layer(cors),
         None => router,
     };
-    let listener = TcpListener::bind(settings.listen).await?;
     Ok(App {
         listener,
+        metrics_listener,
         router,
         ctx,
         shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
@@ -135,6 +163,11 @@ impl App {
     /// The address actually bound (the port when `listen` asked for port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served when not on [`App::local_addr`].
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref()?.local_addr().ok()
     }
 
     /// The shared context (for tests and admin tools).
@@ -167,6 +200,17 @@ impl App {
                 let _ = stop_rx.await;
             },
         ));
+        let metrics = self.metrics_listener.map(|listener| {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!("metrics on http://{addr}/metrics");
+            }
+            let router = http::metrics_router(self.ctx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "metrics server failed");
+                }
+            })
+        });
         signal.await;
         tracing::info!("shutting down");
         self.ctx.gate.close();
@@ -177,6 +221,10 @@ impl App {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
             Err(_) => tracing::warn!("connections still open at the shutdown timeout"),
+        }
+        // Scrapes need no draining: the last one in flight may be cut.
+        if let Some(task) = metrics {
+            task.abort();
         }
         tracing::info!("shut down");
         Ok(())

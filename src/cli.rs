@@ -102,9 +102,18 @@ pub enum RoomCommand {
     /// Create a room.
     Create {
         name: String,
-        /// User id of the owner (who manages members of a private room).
-        #[arg(long)]
-        owner: String,
+        /// The owner (who manages members of a private room): a built-in
+        /// account, as `ann` or `acct:ann`, which must exist.
+        #[arg(
+            long,
+            required_unless_present = "app_owner",
+            conflicts_with = "app_owner"
+        )]
+        owner: Option<String>,
+        /// Instead of --owner: a user of your app, as the `sub` of the JWTs
+        /// it signs. Not checked: roomcast keeps no list of an app's users.
+        #[arg(long, value_name = "SUB")]
+        app_owner: Option<String>,
         /// Make it private: only the owner, invited members and tokens naming it.
         #[arg(long)]
         private: bool,

@@ -4,11 +4,13 @@
 //! value passed down like everything else, so two servers in one process
 //! (every test binary) never mix their numbers, and nothing is global.
 
+mod process;
+
 use std::sync::Arc;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Latency buckets from 100 µs to 5 s (acks wait for a commit, commits for an fsync).
@@ -31,6 +33,10 @@ pub struct Metrics {
     pub connections_shed: IntCounter,
     /// New connections closed at once: over budget, nothing to shed.
     pub connections_refused: IntCounter,
+    http_requests: IntCounterVec,
+    http_seconds: HistogramVec,
+    logins: IntCounterVec,
+    process: process::Process,
 }
 
 impl Metrics {
@@ -92,6 +98,32 @@ impl Metrics {
             &["limiter"],
         )?;
         registry.register(Box::new(limiter_keys.clone()))?;
+        let http_requests = IntCounterVec::new(
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests answered, by route template, method and status",
+            ),
+            &["route", "method", "status"],
+        )?;
+        registry.register(Box::new(http_requests.clone()))?;
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_seconds",
+                "Time from an HTTP request's head to its response's head, by route template",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["route"],
+        )?;
+        registry.register(Box::new(http_seconds.clone()))?;
+        let logins = IntCounterVec::new(
+            Opts::new(
+                "logins_total",
+                "POST /api/login answers: ok, or the error code (unauthorized, rate_limited, ...)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(logins.clone()))?;
+        let process = process::Process::register(&registry)?;
         Ok(Arc::new(Self {
             registry,
             connected_sockets,
@@ -105,12 +137,33 @@ impl Metrics {
             limiter_keys,
             connections_shed,
             connections_refused,
+            http_requests,
+            http_seconds,
+            logins,
+            process,
         }))
     }
 
     /// Counts an event answered with error `code`.
     pub fn event_error(&self, code: crate::error::ErrorCode) {
         self.event_errors.with_label_values(&[code.as_str()]).inc();
+    }
+
+    /// Counts one HTTP answer; `route` is a route template (`/api/rooms/{room}`),
+    /// never a raw path, so the label has as many values as there are routes.
+    pub fn http_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.http_seconds
+            .with_label_values(&[route])
+            .observe(seconds);
+    }
+
+    /// Counts a login attempt: `None` when it succeeded, else its error code.
+    pub fn login(&self, error: Option<crate::error::ErrorCode>) {
+        let outcome = error.map_or("ok", |code| code.as_str());
+        self.logins.with_label_values(&[outcome]).inc();
     }
 
     /// Records how many keys each limiter remembers now.
@@ -126,6 +179,7 @@ impl Metrics {
     pub fn render(&self, rooms_with_sockets: usize) -> String {
         self.rooms_with_sockets
             .set(i64::try_from(rooms_with_sockets).unwrap_or(i64::MAX));
+        self.process.update();
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             tracing::error!(error = %e, "could not encode metrics");

@@ -9,6 +9,7 @@ use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
+use crate::telemetry::RefusalLog;
 
 /// The shared state. Each piece has one owner inside it: the store owns the
 /// data, the writer the order of appends, the adapter (`io`, `bus`) who is
@@ -28,6 +29,9 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// Browser origins allowed besides the server's own.
     pub origins: Origins,
+    /// The log of refused connections, rate-limited (per node: it only
+    /// spares this node's log).
+    pub refusals: RefusalLog,
 }
 
 /// What handlers hold: the state is built once and never replaced.

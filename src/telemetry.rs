@@ -9,6 +9,10 @@ use tracing_subscriber::fmt::format::{Writer, debug_fn};
 
 use crate::config::LogFormat;
 
+mod refusals;
+
+pub use refusals::RefusalLog;
+
 /// The most characters of one field a log line quotes; the rest is cut and
 /// marked. Claims (`sub`, `name`) and event names come from clients.
 pub const MAX_FIELD_CHARS: usize = 200;

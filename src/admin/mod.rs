@@ -16,9 +16,18 @@ use crate::store::{self, Admin};
 pub use rooms::room;
 pub use users::user;
 
-/// The settings and store the admin flags (or the environment, or the config file) name.
+/// The settings and store the admin flags (or the environment, or the config
+/// file) name. Says on stderr which database that is: with several servers
+/// or directories around, a command run against the wrong one must show it.
 async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Admin>)> {
     let settings = Settings::load(args.into())?;
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "roomcast: database {}",
+        store::describe(&settings.database)
+    )?;
+    drop(err);
     let store = store::open_admin(&settings.database, settings.sqlite_sync).await?;
     Ok((settings, store))
 }

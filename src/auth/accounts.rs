@@ -118,7 +118,10 @@ impl Auth {
                 .delete_session(&session::token_hash(&token))
                 .await?;
         }
-        if let Some(sid) = bearer.and_then(|t| self.keys.verify(t)).and_then(|c| c.sid) {
+        if let Some(sid) = bearer
+            .and_then(|t| self.keys.verify(t).ok())
+            .and_then(|c| c.sid)
+        {
             self.store.delete_session(&sid).await?;
         }
         Ok(())

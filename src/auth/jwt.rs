@@ -30,6 +30,16 @@ pub struct Verified {
     pub sid: Option<String>,
 }
 
+/// Why a token is refused, as far as its holder may know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// Validly signed, but past its `exp` or before its `nbf`.
+    Expired,
+    /// Malformed, another algorithm, a bad signature or a missing claim:
+    /// which one is not said, so a forger learns nothing from the answer.
+    Invalid,
+}
+
 /// Signing and checking keys for the server's secret.
 #[derive(Clone)]
 pub struct Keys {
@@ -76,19 +86,31 @@ impl Keys {
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
     }
 
-    /// What a validly signed, unexpired token claims, or `None` for any bad
-    /// token. Whether its session still lives is [`super::Auth::identify`]'s.
-    pub fn verify(&self, token: &str) -> Option<Verified> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+    /// What a validly signed, unexpired token claims, or why it is refused.
+    /// The signature is checked before the times (jsonwebtoken's order), so
+    /// `Expired` is only ever said of a token signed with the secret: it
+    /// tells a forger nothing. Whether its session still lives is
+    /// [`super::Auth::identify`]'s.
+    pub fn verify(&self, token: &str) -> Result<Verified, TokenRefusal> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data =
+            decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature | ErrorKind::ImmatureSignature => {
+                        TokenRefusal::Expired
+                    }
+                    _ => TokenRefusal::Invalid,
+                }
+            })?;
         let c = data.claims;
         if c.sub.is_empty() {
-            return None;
+            return Err(TokenRefusal::Invalid);
         }
         let name = c
             .name
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| c.sub.clone());
-        Some(Verified {
+        Ok(Verified {
             identity: Identity {
                 user: User { id: c.sub, name },
                 rooms: c.rooms.unwrap_or_default().into_iter().collect(),
@@ -103,6 +125,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_forged_expired_token_is_invalid_not_expired() {
+        let keys = Keys::new(b"secret", 0).expect("keys");
+        let other = Keys::new(b"other", 0).expect("keys");
+        let claims = Claims {
+            sub: "u1".into(),
+            name: None,
+            exp: 1,
+            rooms: None,
+            sid: None,
+        };
+        let header = Header::new(Algorithm::HS256);
+        let expired = encode(&header, &claims, &keys.encoding).expect("sign");
+        assert_eq!(keys.verify(&expired).err(), Some(TokenRefusal::Expired));
+        assert_eq!(other.verify(&expired).err(), Some(TokenRefusal::Invalid));
+    }
+
+    #[test]
     fn issued_tokens_verify_and_carry_rooms() {
         let keys = Keys::new(b"secret", 0).expect("keys");
         let user = User {
@@ -114,12 +153,11 @@ mod tests {
         assert_eq!(v.identity.user, user);
         assert!(v.identity.rooms.contains("vip"));
         assert_eq!(v.sid.as_deref(), Some("s"));
-        assert!(
-            Keys::new(b"other", 0)
-                .expect("keys")
-                .verify(&token)
-                .is_none()
+        let other = Keys::new(b"other", 0).expect("keys");
+        assert_eq!(other.verify(&token).err(), Some(TokenRefusal::Invalid));
+        assert_eq!(
+            keys.verify("not.a.token").err(),
+            Some(TokenRefusal::Invalid)
         );
-        assert!(keys.verify("not.a.token").is_none());
     }
 }

@@ -20,7 +20,7 @@ use crate::store::Store;
 
 pub use accounts::LoggedIn;
 pub(crate) use accounts::account_id;
-use jwt::Verified;
+use jwt::{TokenRefusal, Verified};
 pub use origin::Origins;
 
 /// A proven user, and the private rooms their token lets them join.
@@ -29,6 +29,43 @@ pub struct Identity {
     pub user: User,
     /// The token's `rooms` claim; empty for session cookies.
     pub rooms: HashSet<String>,
+}
+
+/// Why an identity was refused. Each has its own message after the
+/// `unauthorized` code (docs/protocol.md §2), told apart only as far as
+/// helps an honest client: which part of a signature failed is never said,
+/// and a disabled account reads the same as an ended session, so neither
+/// tells anyone which usernames exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// No token and no session cookie.
+    NoCredentials,
+    /// A validly signed token past its `exp` or before its `nbf`.
+    Expired,
+    /// A token that does not verify: malformed, forged or signed with another secret.
+    InvalidToken,
+    /// A login token or session cookie whose session ended (logout, password
+    /// change, expiry) or whose account is disabled.
+    SessionEnded,
+}
+
+impl Refused {
+    /// What the client is told: `connect_error`'s `message`, and the HTTP
+    /// error's `message` beside the code `unauthorized`.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::NoCredentials => "unauthorized: no token or session cookie",
+            Self::Expired => "unauthorized: token expired or not yet valid",
+            Self::InvalidToken => "unauthorized: invalid token",
+            Self::SessionEnded => "unauthorized: session ended or account disabled",
+        }
+    }
+}
+
+impl From<Refused> for AppError {
+    fn from(r: Refused) -> Self {
+        AppError::Unauthorized(r.message().into())
+    }
 }
 
 /// Checks identities and runs the built-in accounts. Shared by the socket
@@ -80,32 +117,37 @@ impl Auth {
         token: Option<&str>,
         cookie_header: Option<&str>,
     ) -> Result<Identity, AppError> {
-        let refused = || AppError::Unauthorized("unauthorized".into());
         if let Some(token) = token {
-            let Verified { identity, sid } = self.keys.verify(token).ok_or_else(refused)?;
+            let Verified { identity, sid } = self.keys.verify(token).map_err(|e| match e {
+                TokenRefusal::Expired => Refused::Expired,
+                TokenRefusal::Invalid => Refused::InvalidToken,
+            })?;
             if !is_account_id(&identity.user.id) {
                 return Ok(identity);
             }
-            let sid = sid.ok_or_else(refused)?;
+            // Only roomcast signs `acct:` tokens, always with a session.
+            let sid = sid.ok_or(Refused::InvalidToken)?;
             let user = self
                 .store
                 .session_user(&sid, now_ms())
                 .await?
-                .filter(|u| u.id == identity.user.id)
-                .ok_or_else(refused)?;
+                .ok_or(Refused::SessionEnded)?;
+            if user.id != identity.user.id {
+                return Err(Refused::InvalidToken.into());
+            }
             return Ok(Identity {
                 user,
                 rooms: identity.rooms,
             });
         }
         let Some(cookie) = cookie_header.and_then(session::from_cookie_header) else {
-            return Err(refused());
+            return Err(Refused::NoCredentials.into());
         };
         let user = self
             .store
             .session_user(&session::token_hash(&cookie), now_ms())
             .await?
-            .ok_or_else(refused)?;
+            .ok_or(Refused::SessionEnded)?;
         Ok(Identity {
             user,
             rooms: HashSet::new(),

@@ -28,6 +28,12 @@ pub struct ServeArgs {
     #[arg(long, env = "ROOMCAST_LISTEN")]
     pub listen: Option<SocketAddr>,
 
+    /// Address to serve `/metrics` on instead of the main port, which then
+    /// has none: the production setting, keeping the unauthenticated
+    /// metrics off the public address. [default: on the main port]
+    #[arg(long, env = "ROOMCAST_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Database URL: sqlite://PATH or postgres://USER@HOST/DB (created or
     /// migrated on start). Several nodes share one PostgreSQL database.
     /// [default: sqlite://roomcast.db]

@@ -41,6 +41,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served instead of `listen`; `None`: on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// `sqlite://PATH` or `postgres://USER@HOST/DB`.
     pub database: String,
     /// `redis://HOST:PORT`: share rooms with the other nodes on that Redis.
@@ -173,6 +175,7 @@ impl Settings {
     pub fn new(database: impl Into<String>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            metrics_listen: None,
             database: database.into(),
             redis: None,
             jwt_secret: None,
@@ -215,6 +218,7 @@ impl Settings {
         let ServeArgs {
             config: _,
             listen,
+            metrics_listen,
             database,
             redis,
             jwt_secret,
@@ -237,6 +241,7 @@ impl Settings {
             secure_cookies,
         } = layer;
         set(&mut self.listen, listen);
+        set(&mut self.metrics_listen, metrics_listen.map(Some));
         set(&mut self.database, database);
         set(&mut self.redis, redis.map(Some));
         set(&mut self.jwt_secret, jwt_secret.map(|s| Some(Secret(s))));

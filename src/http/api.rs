@@ -64,6 +64,12 @@ pub(super) async fn login(
     ClientAddr(addr): ClientAddr,
     ApiJson(c): ApiJson<Credentials>,
 ) -> ApiResult {
+    let answer = try_login(&st, addr, c).await;
+    st.metrics.login(answer.as_ref().err().map(AppError::code));
+    answer
+}
+
+async fn try_login(st: &Shared, addr: Option<std::net::IpAddr>, c: Credentials) -> ApiResult {
     // A name no account can have is a wrong login, charged to the address
     // only: it is never stored as a limiter key (or looked up).
     let Ok(name) = Username::parse(&c.username) else {

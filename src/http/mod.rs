@@ -19,17 +19,20 @@ use crate::state::Shared;
 pub use client::{ClientAddr, Edge};
 pub(crate) use headers::add as security_headers;
 pub use identity::Caller;
+pub use metrics::track_requests;
 
 /// The HTTP routes (without Socket.IO, which `app` mounts beside them), over
 /// the state the sockets share, so that an HTTP post is delivered exactly
 /// like a socket `chat`; `edge` says which forwarded headers are believed.
-pub fn router(state: Shared, edge: Arc<Edge>) -> Router {
+/// With `with_metrics` false, `/metrics` is left to [`metrics_router`] on an
+/// address of its own.
+pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
     let accounts = Router::new()
         .route("/api/register", post(api::register))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route_layer(axum::middleware::from_fn(client::account_answers));
-    Router::new()
+    let routes = Router::new()
         .route("/socket.io/socket.io.js", get(client_js::full))
         .route("/socket.io/socket.io.min.js", get(client_js::min))
         .merge(accounts)
@@ -44,8 +47,18 @@ pub fn router(state: Shared, edge: Arc<Edge>) -> Router {
             delete(api::remove_member),
         )
         .route("/healthz", get(api::health))
+        .route("/api/openapi.json", get(openapi::document));
+    let routes = if with_metrics {
+        routes.route("/metrics", get(metrics::metrics))
+    } else {
+        routes
+    };
+    routes.layer(axum::Extension(edge)).with_state(state)
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(state: Shared) -> Router {
+    Router::new()
         .route("/metrics", get(metrics::metrics))
-        .route("/api/openapi.json", get(openapi::document))
-        .layer(axum::Extension(edge))
         .with_state(state)
 }

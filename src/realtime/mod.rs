@@ -98,13 +98,19 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         return Err(AppError::Unavailable("server is shutting down".into()));
     }
     if !ctx.origins.allows(&s.req_parts().headers) {
-        tracing::info!(sid = %s.id, "connection refused: origin not allowed");
-        return Err(AppError::Forbidden("origin not allowed".into()));
+        let e = AppError::Forbidden("origin not allowed".into());
+        ctx.refusals.refused(&s.id, None, &e);
+        return Err(e);
     }
-    let identity = ctx.auth.identify(token.as_deref(), cookie).await?;
-    let slot = ctx.limits.connect(&identity.user.id).inspect_err(|e| {
-        tracing::info!(user = %Quoted(&identity.user.id), error = %e, "connection refused");
-    })?;
+    let identity = ctx
+        .auth
+        .identify(token.as_deref(), cookie)
+        .await
+        .inspect_err(|e| ctx.refusals.refused(&s.id, None, e))?;
+    let slot = ctx
+        .limits
+        .connect(&identity.user.id)
+        .inspect_err(|e| ctx.refusals.refused(&s.id, Some(&identity.user.id), e))?;
     tracing::info!(sid = %s.id, user = %Quoted(&identity.user.id), transport = ?s.transport_type(), "connected");
     ctx.metrics.connected_sockets.inc();
     // Bookkeeping rooms: who is online, on any node, and every socket of

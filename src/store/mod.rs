@@ -5,6 +5,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod sqlite_readers;
+mod url;
 mod writer;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use crate::domain::{Message, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
 pub use sqlite::lock_for_server;
+pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
 
 /// Errors at the storage edge. Database detail stays in `Unavailable` and is
@@ -222,7 +224,7 @@ pub async fn open(
     sync: SqliteSync,
     commit_seconds: Histogram,
 ) -> anyhow::Result<Opened> {
-    let backend = connect(url, sync).await?;
+    let backend = connect(url, sync, true).await?;
     let (writer, committed, writer_task) = Writer::spawn(backend.clone(), commit_seconds);
     Ok(Opened {
         store: backend,
@@ -232,15 +234,32 @@ pub async fn open(
     })
 }
 
-/// Opens the store a URL names for administration (`roomcast user|room|token`).
+/// Opens the store a URL names for administration (`roomcast user|room|token`),
+/// which never creates a database: a missing SQLite file, or a PostgreSQL
+/// database with no roomcast tables, means the command was pointed at the
+/// wrong place, and a new one (with a new JWT secret) would only hide that.
 pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Admin>> {
-    Ok(connect(url, sync).await?)
+    if let Some(file) = sqlite_file(url)?
+        && !file.exists()
+    {
+        anyhow::bail!(
+            "no database at {} (from {url}); the admin commands never create one. \
+             Point them at the server's database with --database URL, \
+             ROOMCAST_DATABASE=URL or --config FILE (the server's TOML)",
+            file.display()
+        );
+    }
+    Ok(connect(url, sync, false).await?)
 }
 
-async fn connect(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Backend>> {
+async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
-        Some("sqlite") => Ok(Arc::new(sqlite::SqliteStore::open(url, sync).await?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+        Some("sqlite") => Ok(Arc::new(
+            sqlite::SqliteStore::open(url, sync, create).await?,
+        )),
+        Some("postgres" | "postgresql") => {
+            Ok(Arc::new(postgres::PgStore::open(url, create).await?))
+        }
         _ => anyhow::bail!(
             "unsupported database URL: expected sqlite://PATH or postgres://USER@HOST/DB"
         ),

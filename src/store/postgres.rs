@@ -32,13 +32,28 @@ pub(super) struct PgStore {
 }
 
 impl PgStore {
-    pub(super) async fn open(url: &str) -> anyhow::Result<Self> {
+    /// Connects and migrates; without `create`, a database (or schema) that
+    /// roomcast never migrated is refused rather than filled with tables.
+    pub(super) async fn open(url: &str, create: bool) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
             // Batches waiting for delivery keep their connection (the lock).
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
+        if !create {
+            let migrated: bool =
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(&pool)
+                    .await?;
+            anyhow::ensure!(
+                migrated,
+                "database {} has no roomcast tables; the admin commands never create them. \
+                 Point them at the server's database with --database URL, \
+                 ROOMCAST_DATABASE=URL or --config FILE (the server's TOML)",
+                super::describe(url)
+            );
+        }
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
             .fetch_one(&pool)

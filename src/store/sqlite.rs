@@ -51,9 +51,11 @@ impl Drop for AbortOnDrop {
 }
 
 impl SqliteStore {
-    pub(super) async fn open(url: &str, sync: SqliteSync) -> anyhow::Result<Self> {
+    /// Opens (and migrates) the file `url` names; only with `create` does
+    /// a missing file get made.
+    pub(super) async fn open(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL syncs the WAL at every commit, so an acked message survives
             // power loss too; group commit keeps that fsync off the per-message
@@ -95,6 +97,19 @@ impl SqliteStore {
             _checkpointer: AbortOnDrop(checkpointer),
         })
     }
+}
+
+/// The file a `sqlite:` URL names, made absolute so a message shows which
+/// directory it was looked for in; `None` for in-memory databases.
+pub(super) fn file_of(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+    let options = SqliteConnectOptions::from_str(url)?;
+    let db = options.get_filename();
+    if db.as_os_str().is_empty() || db.as_os_str() == ":memory:" {
+        return Ok(None);
+    }
+    Ok(Some(
+        std::path::absolute(db).unwrap_or_else(|_| db.to_owned()),
+    ))
 }
 
 /// For `roomcast serve` on SQLite: an exclusive lock on `PATH-lock` beside
@@ -233,7 +248,7 @@ mod tests {
         for (sync, expected) in [(SqliteSync::Full, 2), (SqliteSync::Normal, 1)] {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}", dir.path().join("t.db").display());
-            let store = SqliteStore::open(&url, sync).await.expect("open");
+            let store = SqliteStore::open(&url, sync, true).await.expect("open");
             let mut conns = Vec::new();
             for _ in 0..3 {
                 conns.push(store.pool.acquire().await.expect("connection"));

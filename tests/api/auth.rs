@@ -5,12 +5,20 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn refused_with_unauthorized(result: Result<TestClient, String>) {
+/// The `connect_error` messages of docs/protocol.md §2: the code, then why.
+pub(crate) const NO_CREDENTIALS: &str = "unauthorized: no token or session cookie";
+pub(crate) const EXPIRED: &str = "unauthorized: token expired or not yet valid";
+pub(crate) const INVALID_TOKEN: &str = "unauthorized: invalid token";
+pub(crate) const SESSION_ENDED: &str = "unauthorized: session ended or account disabled";
+
+/// The connection was refused with exactly `{"message": message}`.
+pub(crate) fn refused_with(result: Result<TestClient, String>, message: &str) {
+    let packet = json!({ "message": message }).to_string();
     match result {
-        Ok(_) => panic!("connection should be refused"),
+        Ok(_) => panic!("connection should be refused with {message:?}"),
         Err(msg) => assert!(
-            msg.contains(r#"{"message":"unauthorized"}"#),
-            "connect_error should be {{\"message\":\"unauthorized\"}}, got {msg}"
+            msg.contains(&packet),
+            "connect_error should be {packet}, got {msg}"
         ),
     }
 }
@@ -23,12 +31,12 @@ async fn connection_without_identity_is_refused() {
         cookie: None,
         transport: TransportType::Websocket,
     };
-    refused_with_unauthorized(app.connect(none.clone()).await);
+    refused_with(app.connect(none.clone()).await, NO_CREDENTIALS);
     let empty = Connect {
         auth: Some(json!({})),
         ..none
     };
-    refused_with_unauthorized(app.connect(empty).await);
+    refused_with(app.connect(empty).await, NO_CREDENTIALS);
 }
 
 #[tokio::test]
@@ -39,32 +47,55 @@ async fn bad_tokens_are_refused() {
         (
             "wrong signature",
             sign(&json!({"sub": "u", "exp": exp}), "another-secret"),
+            INVALID_TOKEN,
         ),
         (
             "expired",
             sign(&json!({"sub": "u", "exp": now() - 3600}), SECRET),
+            EXPIRED,
         ),
-        ("no exp", sign(&json!({"sub": "u"}), SECRET)),
-        ("no sub", sign(&json!({"name": "u", "exp": exp}), SECRET)),
+        // Said only of a token that verifies: a forger learns nothing.
+        (
+            "expired, wrong signature",
+            sign(&json!({"sub": "u", "exp": now() - 3600}), "another-secret"),
+            INVALID_TOKEN,
+        ),
+        ("no exp", sign(&json!({"sub": "u"}), SECRET), INVALID_TOKEN),
+        (
+            "no sub",
+            sign(&json!({"name": "u", "exp": exp}), SECRET),
+            INVALID_TOKEN,
+        ),
         (
             "not yet valid",
             sign(&json!({"sub": "u", "exp": exp, "nbf": now() + 600}), SECRET),
+            EXPIRED,
         ),
-        ("garbage", "not-a-jwt".to_owned()),
-        ("alg none", alg_none(&json!({"sub": "u", "exp": exp}))),
-        ("tampered", tampered()),
+        ("garbage", "not-a-jwt".to_owned(), INVALID_TOKEN),
+        (
+            "alg none",
+            alg_none(&json!({"sub": "u", "exp": exp})),
+            INVALID_TOKEN,
+        ),
+        ("tampered", tampered(), INVALID_TOKEN),
+        // Only roomcast signs accounts' tokens, always with a session.
+        (
+            "account without a session",
+            sign(&json!({"sub": "acct:ann", "exp": exp}), SECRET),
+            INVALID_TOKEN,
+        ),
     ];
-    for (what, t) in bad {
+    for (what, t, message) in bad {
         let r = app.connect(Connect::token(t)).await;
         assert!(r.is_err(), "{what} token must be refused");
-        refused_with_unauthorized(r);
+        refused_with(r, message);
     }
     // A non-string token is no token.
     let numeric = Connect {
         auth: Some(json!({"token": 42})),
         ..Connect::token(String::new())
     };
-    refused_with_unauthorized(app.connect(numeric).await);
+    refused_with(app.connect(numeric).await, NO_CREDENTIALS);
 }
 
 fn b64(v: &Value) -> String {
@@ -143,13 +174,14 @@ async fn session_cookie_from_login_authenticates_the_socket_until_logout(backend
         cookie: Some(cookie),
         transport: TransportType::Websocket,
     };
-    refused_with_unauthorized(app.connect(replayed).await);
+    refused_with(app.connect(replayed).await, SESSION_ENDED);
     let forged = Connect {
         auth: None,
         cookie: Some("roomcast_session=forged-value".into()),
         transport: TransportType::Websocket,
     };
-    refused_with_unauthorized(app.connect(forged).await);
+    // A cookie that never was a session reads the same: nothing to probe.
+    refused_with(app.connect(forged).await, SESSION_ENDED);
 }
 
 #[tokio::test]
@@ -161,7 +193,7 @@ async fn a_bad_token_is_refused_even_with_a_good_cookie() {
         cookie: Some(cookie),
         transport: TransportType::Websocket,
     };
-    refused_with_unauthorized(app.connect(how).await);
+    refused_with(app.connect(how).await, INVALID_TOKEN);
 }
 
 async fn registration_and_login_errors_follow_the_contract(backend: Backend) {

@@ -24,7 +24,7 @@ async fn the_official_js_client_works_on_every_transport() {
         String::from_utf8_lossy(&out.stderr)
     );
     let results: Value = serde_json::from_str(stdout.trim()).expect("json line");
-    assert_eq!(results["refused"], "unauthorized");
+    assert_eq!(results["refused"], "unauthorized: invalid token");
     assert_eq!(results["polling"]["transport"], "polling");
     assert_eq!(results["upgrade"]["transport"], "websocket");
     assert_eq!(results["websocket"]["transport"], "websocket");

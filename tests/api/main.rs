@@ -7,8 +7,9 @@
 
 mod abuse;
 pub(crate) mod admin;
+mod admin_refusals;
 mod architecture;
-mod auth;
+pub(crate) mod auth;
 mod browser;
 mod brute_force;
 pub(crate) mod chaos;

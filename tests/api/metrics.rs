@@ -102,3 +102,112 @@ async fn refusals_by_the_event_queue_are_counted_and_timed() {
     // The join and the refused chat.
     assert_eq!(sample(&text, "roomcast_ack_seconds_count"), Some(2.0));
 }
+
+/// The value of the sample of `name` whose labels include every one of `labels`.
+fn labelled(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(name)?.strip_prefix('{')?;
+        let (set, value) = rest.split_once("} ")?;
+        let all = labels
+            .iter()
+            .all(|(k, v)| set.split(',').any(|p| p == format!("{k}=\"{v}\"")));
+        all.then(|| value.parse().ok()).flatten()
+    })
+}
+
+#[tokio::test]
+async fn http_requests_are_counted_by_route_template_and_status_and_timed() {
+    let app = spawn_app().await;
+    let jwt = token("ann", None);
+    for room in ["a", "b"] {
+        let r = app
+            .get(&format!("/api/rooms/{room}/messages"), Some(&jwt))
+            .await;
+        assert_eq!(r.status(), 404);
+    }
+    assert_eq!(app.get("/api/rooms", None).await.status(), 401);
+    assert_eq!(app.get("/no/such/path", None).await.status(), 404);
+    let text = scrape(&app).await;
+    let count = |route: &str, method: &str, status: &str| {
+        let labels = [("route", route), ("method", method), ("status", status)];
+        labelled(&text, "roomcast_http_requests_total", &labels)
+    };
+    // Both rooms under one template, never a series per path.
+    assert_eq!(count("/api/rooms/{room}/messages", "GET", "404"), Some(2.0));
+    assert_eq!(count("/api/rooms", "GET", "401"), Some(1.0));
+    assert_eq!(count("unmatched", "GET", "404"), Some(1.0));
+    assert!(!text.contains("/no/such/path"));
+    let timed = labelled(
+        &text,
+        "roomcast_http_request_seconds_count",
+        &[("route", "/api/rooms/{room}/messages")],
+    );
+    assert_eq!(timed, Some(2.0));
+}
+
+#[tokio::test]
+async fn logins_are_counted_by_outcome() {
+    let app = spawn_app().await;
+    app.register_and_login("ann").await;
+    let wrong = json!({"username": "ann", "password": "not the password"});
+    assert_eq!(app.post("/api/login", wrong, None).await.status(), 401);
+    let text = scrape(&app).await;
+    let logins = |outcome: &str| labelled(&text, "roomcast_logins_total", &[("outcome", outcome)]);
+    assert_eq!(logins("ok"), Some(1.0));
+    assert_eq!(logins("unauthorized"), Some(1.0));
+}
+
+#[tokio::test]
+async fn metrics_listen_serves_metrics_there_and_not_on_the_main_port() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let mut settings = roomcast::config::Settings::new(url);
+    settings.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.metrics_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    let app = roomcast::app::build(settings).await.expect("build");
+    let main = app.local_addr().expect("main");
+    let metrics = app.metrics_addr().expect("metrics address");
+    assert_ne!(main.port(), metrics.port());
+    tokio::spawn(app.run());
+    let http = reqwest::Client::new();
+    let get = async |addr: std::net::SocketAddr, path: &str| {
+        let r = http
+            .get(format!("http://{addr}{path}"))
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    };
+    assert_eq!(get(main, "/healthz").await.0, 200);
+    assert_eq!(get(main, "/metrics").await.0, 404);
+    let (status, text) = get(metrics, "/metrics").await;
+    assert_eq!(status, 200);
+    // The main port's requests are counted there, the 404 of /metrics included.
+    let labels = [("route", "unmatched"), ("status", "404")];
+    assert_eq!(
+        labelled(&text, "roomcast_http_requests_total", &labels),
+        Some(1.0)
+    );
+    let ok = [("route", "/healthz"), ("status", "200")];
+    assert_eq!(
+        labelled(&text, "roomcast_http_requests_total", &ok),
+        Some(1.0)
+    );
+    // Only /metrics there.
+    assert_eq!(get(metrics, "/healthz").await.0, 404);
+}
+
+#[tokio::test]
+async fn process_cpu_memory_and_descriptors_are_reported() {
+    let app = spawn_app().await;
+    let text = scrape(&app).await;
+    let value = |name: &str| sample(&text, name).unwrap_or_else(|| panic!("no {name}: {text}"));
+    assert!(value("roomcast_process_cpu_seconds") > 0.0);
+    // A test process holds far more than a megabyte and a few descriptors.
+    assert!(value("roomcast_process_resident_memory_bytes") > 1e6);
+    let open = value("roomcast_process_open_fds");
+    assert!(
+        open >= 3.0 && open <= value("roomcast_process_max_fds"),
+        "{open}"
+    );
+}

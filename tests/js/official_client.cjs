@@ -16,7 +16,7 @@ function connect(opts) {
 
 async function main() {
   const results = {};
-  // Refused: a bad token gives connect_error "unauthorized".
+  // Refused: a bad token gives connect_error "unauthorized: invalid token".
   try {
     await connect({ auth: { token: "bad" } });
     fail("bad token was accepted");

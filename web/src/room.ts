@@ -67,7 +67,8 @@ class RoomPage {
     });
     s.io.on("reconnect_attempt", (n: number) => this.setState("reconnecting", `Reconnecting… (attempt ${n})`));
     s.on("connect_error", (err: Error) => {
-      if (err.message === "unauthorized") {
+      // The code, then why (docs/protocol.md §2): every kind means log in again.
+      if (err.message.startsWith("unauthorized")) {
         window.location.assign(`/login?next=${encodeURIComponent(window.location.pathname)}`);
       } else {
         this.setState("offline", "Offline, retrying…");
