@@ -16,6 +16,8 @@ mod chaos_cluster;
 mod cluster;
 pub(crate) mod cluster_support;
 mod config;
+pub(crate) mod conformance;
+mod conformance_sio;
 pub(crate) mod durability;
 mod events;
 mod helpers;
