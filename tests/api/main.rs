@@ -17,6 +17,7 @@ mod cluster;
 pub(crate) mod cluster_support;
 mod config;
 pub(crate) mod conformance;
+mod conformance_close;
 mod conformance_sio;
 pub(crate) mod durability;
 mod events;
