@@ -8,7 +8,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
-use super::{LogFormat, ProxyNet, SecureCookies};
+use super::{LogFormat, MAX_TIMER_MS, ProxyNet, SecureCookies};
 use crate::store::SqliteSync;
 
 /// The server's settings as flags, environment variables or config-file
@@ -141,6 +141,27 @@ pub struct ServeArgs {
     /// believed; from any other peer they are ignored. [default: none]
     #[arg(long, env = "ROOMCAST_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Option<Vec<ProxyNet>>,
+
+    /// Milliseconds between Engine.IO pings (`pingInterval`, announced in the
+    /// handshake); the first ping goes out one interval after it.
+    /// [default: 25000]
+    #[arg(long, env = "ROOMCAST_PING_INTERVAL",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMER_MS))]
+    pub ping_interval: Option<u64>,
+
+    /// Milliseconds a client has to answer a ping (`pingTimeout`); a session
+    /// that neither polls nor answers within interval + timeout is closed.
+    /// [default: 20000]
+    #[arg(long, env = "ROOMCAST_PING_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMER_MS))]
+    pub ping_timeout: Option<u64>,
+
+    /// Milliseconds from the Engine.IO handshake to the Socket.IO CONNECT
+    /// (`connectTimeout`); a session that has not sent it by then is closed.
+    /// [default: 45000]
+    #[arg(long, env = "ROOMCAST_CONNECT_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_TIMER_MS))]
+    pub connect_timeout: Option<u64>,
 
     /// When the session cookie is `Secure`: `auto` when the request came
     /// over HTTPS through a trusted proxy (`X-Forwarded-Proto: https`),

@@ -13,8 +13,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 mod args;
+mod timeouts;
 
 pub use args::ServeArgs;
+pub use timeouts::{MAX_TIMER_MS, Timeouts};
 
 use crate::store::SqliteSync;
 
@@ -77,8 +79,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// How long shutdown waits for queued events before disconnecting.
     pub shutdown_timeout_secs: u64,
-    /// Connection deadlines (docs/protocol.md §5d). Not flags: the defaults
-    /// are Node's (Socket.IO) and hyper's; tests shorten them.
+    /// Connection deadlines (docs/protocol.md §5d). The Socket.IO ones are
+    /// flags (`--ping-interval`, `--ping-timeout`, `--connect-timeout`); the
+    /// HTTP ones are not. Defaults are Node's (Socket.IO) and hyper's.
     pub timeouts: Timeouts,
     /// Registrations per hour from one client address.
     pub registration_rate: u32,
@@ -136,38 +139,6 @@ pub enum SecureCookies {
     Always,
     /// Never.
     Never,
-}
-
-/// How long a connection may do nothing useful before it is closed.
-#[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
-    /// To send an HTTP request head, or the next one on a keep-alive connection.
-    pub http_head: Duration,
-    /// From the Engine.IO handshake to the Socket.IO CONNECT (`connectTimeout`).
-    pub connect: Duration,
-    /// Engine.IO heartbeat (`pingInterval`, `pingTimeout`): a session that
-    /// neither polls nor answers a ping within their sum is closed.
-    pub ping_interval: Duration,
-    pub ping_timeout: Duration,
-    /// From a request head to the end of its body (polling POSTs included):
-    /// a body not complete by then gets 408 and the connection closes.
-    pub http_body: Duration,
-    /// How long a write to a client that does not read may stay pending
-    /// before the HTTP connection is closed.
-    pub write_stall: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            http_head: Duration::from_secs(10),
-            connect: Duration::from_secs(20),
-            ping_interval: Duration::from_secs(25),
-            ping_timeout: Duration::from_secs(20),
-            http_body: Duration::from_secs(30),
-            write_stall: Duration::from_secs(30),
-        }
-    }
 }
 
 impl Settings {
@@ -238,8 +209,15 @@ impl Settings {
             shutdown_timeout,
             registration_rate,
             trusted_proxies,
+            ping_interval,
+            ping_timeout,
+            connect_timeout,
             secure_cookies,
         } = layer;
+        let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
+        set(&mut self.timeouts.ping_interval, millis(ping_interval));
+        set(&mut self.timeouts.ping_timeout, millis(ping_timeout));
+        set(&mut self.timeouts.connect, millis(connect_timeout));
         set(&mut self.listen, listen);
         set(&mut self.metrics_listen, metrics_listen.map(Some));
         set(&mut self.database, database);
@@ -295,7 +273,7 @@ impl Settings {
             self.registration_rate >= 1,
             "registration-rate must be at least 1"
         );
-        Ok(())
+        self.timeouts.validate()
     }
 }
 

@@ -122,3 +122,79 @@ async fn every_setting_in_the_readme_table_is_in_serve_help_and_back() {
         );
     }
 }
+
+/// The handshake's open packet (`0{...}`) of a new polling session at `addr`.
+async fn open_packet(addr: &str) -> serde_json::Value {
+    let body = reqwest::get(format!("http://{addr}/socket.io/?EIO=4&transport=polling"))
+        .await
+        .expect("handshake")
+        .text()
+        .await
+        .expect("body");
+    let json = body.strip_prefix('0').unwrap_or_else(|| panic!("{body:?}"));
+    serde_json::from_str(json).expect("open packet JSON")
+}
+
+#[tokio::test]
+async fn the_ping_settings_reach_the_handshake_and_default_to_nodes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (s, addr) = serve(dir.path(), &["--listen", "127.0.0.1:0"], &[]).await;
+    let open = open_packet(&addr).await;
+    assert_eq!(open["pingInterval"], 25000, "{open}");
+    assert_eq!(open["pingTimeout"], 20000, "{open}");
+    stop(s).await;
+
+    let flags = ["--listen", "127.0.0.1:0", "--ping-interval", "1234"];
+    let env = [("ROOMCAST_PING_TIMEOUT", "567")];
+    let (_s, addr) = serve(dir.path(), &flags, &env).await;
+    let open = open_packet(&addr).await;
+    assert_eq!(open["pingInterval"], 1234, "{open}");
+    assert_eq!(open["pingTimeout"], 567, "{open}");
+}
+
+/// Runs `roomcast serve` with `args` (and the config file `toml`, if any)
+/// and returns its stderr; it must refuse to start.
+async fn refused(args: &[&str], toml: Option<&str>) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_roomcast"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir.path())
+        .env_remove("ROOMCAST_CONFIG")
+        .kill_on_drop(true);
+    if let Some(text) = toml {
+        let file = dir.path().join("timers.toml");
+        std::fs::write(&file, text).expect("write config");
+        cmd.arg("--config").arg(file);
+    }
+    // A server that did start would never exit: the deadline fails the test.
+    let out = tokio::time::timeout(WAIT, cmd.output())
+        .await
+        .expect("roomcast exited")
+        .expect("run");
+    assert!(!out.status.success(), "started with {args:?} {toml:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn zero_or_overflowing_timers_are_refused_at_start_by_name() {
+    for flag in ["--ping-interval", "--ping-timeout", "--connect-timeout"] {
+        let err = refused(&[flag, "0"], None).await;
+        assert!(err.contains(flag), "{flag} 0: {err}");
+        let err = refused(&[flag, "2147483648"], None).await;
+        assert!(err.contains(flag), "{flag} 2^31: {err}");
+    }
+    let err = refused(&[], Some("connect-timeout = 0\n")).await;
+    assert!(err.contains("connect-timeout must be 1 to"), "{err}");
+    let err = refused(&[], Some("ping-interval = 9223372036854775807\n")).await;
+    assert!(err.contains("ping-interval must be 1 to"), "{err}");
+    // Each fits; their sum, the client's one timer, does not.
+    let flags = [
+        "--ping-interval",
+        "2000000000",
+        "--ping-timeout",
+        "2000000000",
+    ];
+    let err = refused(&flags, None).await;
+    assert!(err.contains("ping-interval + ping-timeout"), "{err}");
+}

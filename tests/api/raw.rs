@@ -1,9 +1,7 @@
 //! Bursts and races no client library produces, through the raw client
 //! (`roomcast::wire_client`): the CONNECT race (an event sent the instant
 //! CONNECT is answered must find its handler), bursts of events written back
-//! to back, a reader that stalls, floods, and raw long-polling sessions.
-
-use std::time::Duration;
+//! to back, a reader that stalls, floods, and raw long-polling batches.
 
 use futures_util::{SinkExt, StreamExt};
 use roomcast::wire_client::ws::{self, Message};
@@ -280,62 +278,4 @@ async fn polling_handshake(app: &TestApp) -> String {
     let open = open.text().await.expect("body");
     let sid = polling::sid(&open).unwrap_or_else(|| panic!("open packet: {open:?}"));
     polling::session_url(&base, &sid)
-}
-
-/// Two polls at once: one gets 400, the other the close packet, and the
-/// session is gone (the engine.io test suite's "should close the session
-/// upon duplicate poll requests").
-async fn duplicate_polls_close_the_session(app: &TestApp, url: &str) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    // Raw connections: a client library may queue the second request
-    // behind the first.
-    let path = url.trim_start_matches(&format!("http://{}", app.addr));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    let mut first = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
-    first
-        .write_all(request.as_bytes())
-        .await
-        .expect("first poll");
-    // Ordering, not a check: the first poll reaches the server and waits.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut second = tokio::net::TcpStream::connect(app.addr).await.expect("tcp");
-    second
-        .write_all(request.as_bytes())
-        .await
-        .expect("second poll");
-    let read = |mut tcp: tokio::net::TcpStream| async move {
-        let mut text = String::new();
-        tokio::time::timeout(WAIT, tcp.read_to_string(&mut text))
-            .await
-            .expect("answered")
-            .expect("read");
-        text
-    };
-    let (first, second) = tokio::join!(read(first), read(second));
-    assert!(
-        second.starts_with("HTTP/1.1 400"),
-        "a duplicate poll is an error: {second}\nfirst: {first}"
-    );
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    assert!(
-        first.ends_with("\r\n\r\n1"),
-        "the first poll gets the close packet: {first}"
-    );
-    let after = app.http.get(url).send().await.expect("third poll");
-    assert_eq!(after.status(), 400, "the session is gone");
-}
-
-#[tokio::test]
-async fn two_concurrent_long_polls_on_a_new_session_close_it() {
-    // A short CONNECT deadline: without the fix the second poll waits for it.
-    let app = spawn_app_with(|s| s.timeouts.connect = Duration::from_secs(2)).await;
-    let url = polling_handshake(&app).await;
-    duplicate_polls_close_the_session(&app, &url).await;
-}
-
-#[tokio::test]
-async fn two_concurrent_long_polls_on_a_connected_session_close_it() {
-    let app = spawn_app().await;
-    let url = polling_connect(&app, "twice").await;
-    duplicate_polls_close_the_session(&app, &url).await;
 }

@@ -1,10 +1,17 @@
 // Drives roomcast with the official socket.io-client (the one browsers use).
-// Usage: node official_client.cjs URL GOOD_TOKEN  (NODE_PATH=web/node_modules)
+// Usage: node official_client.cjs URL GOOD_TOKEN [MODULE]  (NODE_PATH=web/node_modules)
+// MODULE is the npm name of the client, `socket.io-client` (4.x) by default or
+// `socket.io-client-v3` (3.x, an npm alias in web/package.json).
 // Prints one JSON line of results; exits non-zero on any failure.
-const { io } = require("socket.io-client");
-const [url, token] = process.argv.slice(2);
+const [url, token, clientName = "socket.io-client"] = process.argv.slice(2);
+const client = require(clientName);
+// 4.x exports `io`; 3.x's CommonJS build exports the function itself too.
+const io = client.io || client;
 const fail = (why) => { console.error(why); process.exit(1); };
 setTimeout(() => fail("timed out"), 20000).unref();
+
+// An event with an ack, as a promise: 3.x has no `emitWithAck`.
+const call = (s, event, data) => new Promise((resolve) => s.emit(event, data, resolve));
 
 function connect(opts) {
   return new Promise((resolve, reject) => {
@@ -28,19 +35,19 @@ async function main() {
     const b = await connect({ auth: { token }, transports });
     const room = "js-" + name;
     // Emitted at once, no waiting: the server must still see the join first.
-    const joinA = await a.emitWithAck("join", { room });
-    const joinB = await b.emitWithAck("join", { room });
+    const joinA = await call(a, "join", { room });
+    const joinB = await call(b, "join", { room });
     if (!joinA.ok || !joinB.ok) fail(`join failed: ${JSON.stringify(joinA)} ${JSON.stringify(joinB)}`);
     const got = new Promise((resolve) => b.on("chat", resolve));
     if (name === "upgrade") {
       await new Promise((r) => (a.io.engine.transport.name === "websocket" ? r() : a.io.engine.once("upgrade", r)));
     }
-    const ack = await a.emitWithAck("chat", { room, message: "hello from " + name });
+    const ack = await call(a, "chat", { room, message: "hello from " + name });
     const msg = await got;
     if (!ack.ok || msg.id !== ack.id || msg.message !== "hello from " + name) {
       fail(`chat mismatch: ${JSON.stringify(ack)} ${JSON.stringify(msg)}`);
     }
-    const bad = await a.emitWithAck("chat", null);
+    const bad = await call(a, "chat", null);
     if (bad.error !== "invalid_payload") fail(`null payload: ${JSON.stringify(bad)}`);
     results[name] = { transport: a.io.engine.transport.name, id: ack.id };
     a.close();

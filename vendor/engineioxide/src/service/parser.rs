@@ -105,9 +105,18 @@ impl<B> From<ParseError> for Response<ResponseBody<B>> {
                 conn_err_resp("{\"code\":\"2\",\"message\":\"Bad handshake method\"}")
             }
             TransportMismatch => conn_err_resp("{\"code\":\"3\",\"message\":\"Bad request\"}"),
-            UnsupportedProtocolVersion => {
-                conn_err_resp("{\"code\":\"5\",\"message\":\"Unsupported protocol version\"}")
-            }
+            // roomcast patch: say which version is spoken, so whoever reads the
+            // 400 of a socket.io-client 2.x (EIO=3) knows what to upgrade to.
+            #[cfg(not(feature = "v3"))]
+            UnsupportedProtocolVersion => conn_err_resp(
+                "{\"code\":\"5\",\"message\":\"Unsupported protocol version: this server \
+                 speaks Engine.IO 4 only (EIO=4: socket.io-client 3.x and 4.x)\"}",
+            ),
+            #[cfg(feature = "v3")]
+            UnsupportedProtocolVersion => conn_err_resp(
+                "{\"code\":\"5\",\"message\":\"Unsupported protocol version: this server \
+                 speaks Engine.IO 3 and 4 (EIO=3 or EIO=4)\"}",
+            ),
             UnknownSessionId => {
                 conn_err_resp("{\"code\":\"1\",\"message\":\"Session ID unknown\"}")
             }
