@@ -14,7 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => {
-            let app = app::build(Settings::load(args)?).await?;
+            let app = app::build(Settings::load(*args)?).await?;
             let mut out = std::io::stdout();
             writeln!(out, "roomcast listening on http://{}", app.local_addr()?)?;
             out.flush()?;

@@ -19,7 +19,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (Socket.IO at /socket.io/, HTTP API at /api).
-    Serve(ServeArgs),
+    // Boxed: the settings are most of the enum, and only `serve` has them.
+    Serve(Box<ServeArgs>),
     /// Manage built-in accounts, directly in the database.
     #[command(subcommand)]
     User(UserCommand),

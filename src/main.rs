@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     }
     match cli.command {
         Command::Serve(args) => {
-            let settings = Settings::load(args)?;
+            let settings = Settings::load(*args)?;
             telemetry::init(settings.log_format);
             let app = app::build(settings).await?;
             let addr = app.local_addr()?;
