@@ -8,19 +8,24 @@ use tokio::io::AsyncReadExt;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn json_logs_have_a_line_per_connection_and_none_per_message() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (mut server, addr) = start_roomcast(
+/// The real binary with JSON logs on a piped stderr, on a new database in `dir`.
+async fn json_logging_server(dir: &std::path::Path) -> (tokio::process::Child, String) {
+    start_roomcast(
         roomcast_command()
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .arg("--database")
-            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
+            .arg(format!("sqlite://{}", dir.join("logs.db").display()))
             .args(["--jwt-secret", SECRET])
             .env_remove("ROOMCAST_LOG")
             .stderr(Stdio::piped()),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn json_logs_have_a_line_per_connection_and_none_per_message() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, addr) = json_logging_server(dir.path()).await;
     let mut c = TestClient::connect(
         &format!("http://{addr}/"),
         Connect::token(token("ann", None)),
@@ -67,16 +72,7 @@ async fn json_logs_have_a_line_per_connection_and_none_per_message() {
 async fn refused_connections_are_logged_once_each_with_their_reason() {
     use crate::auth::{EXPIRED, INVALID_TOKEN, NO_CREDENTIALS};
     let dir = tempfile::tempdir().expect("dir");
-    let (mut server, addr) = start_roomcast(
-        roomcast_command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--database")
-            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
-            .args(["--jwt-secret", SECRET])
-            .env_remove("ROOMCAST_LOG")
-            .stderr(Stdio::piped()),
-    )
-    .await;
+    let (mut server, addr) = json_logging_server(dir.path()).await;
     let expired = sign(
         &serde_json::json!({"sub": "u", "exp": now() - 3600}),
         SECRET,
@@ -163,16 +159,7 @@ async fn polling_connect(http: &reqwest::Client, addr: &str, token: &str) -> Str
 #[tokio::test]
 async fn a_flood_of_refusals_is_logged_at_the_rate_and_the_rest_counted() {
     let dir = tempfile::tempdir().expect("dir");
-    let (mut server, addr) = start_roomcast(
-        roomcast_command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--database")
-            .arg(format!("sqlite://{}", dir.path().join("logs.db").display()))
-            .args(["--jwt-secret", SECRET])
-            .env_remove("ROOMCAST_LOG")
-            .stderr(Stdio::piped()),
-    )
-    .await;
+    let (mut server, addr) = json_logging_server(dir.path()).await;
     let http = reqwest::Client::new();
     const FLOOD: usize = 200;
     let started = std::time::Instant::now();
