@@ -1,5 +1,5 @@
 //! Command line: `roomcast serve` (its flags are `config::ServeArgs`) and the
-//! administration commands `user`, `room` and `token`.
+//! administration commands `user`, `room`, `token` and `backup`.
 
 use std::path::PathBuf;
 
@@ -30,6 +30,17 @@ pub enum Command {
     /// Print a JWT signed with the server's secret, for apps that connect
     /// users without writing JWT code.
     Token(TokenArgs),
+    /// Copy a SQLite database, consistently, while the server runs (for
+    /// PostgreSQL, use pg_dump).
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; it must not exist yet.
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Where the admin commands find the database and the secret: the same

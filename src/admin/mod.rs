@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::auth::Auth;
-use crate::cli::{StoreArgs, TokenArgs};
+use crate::cli::{BackupArgs, StoreArgs, TokenArgs};
 use crate::config::Settings;
 use crate::domain::{RoomName, User};
 use crate::store::{self, Admin};
@@ -40,6 +40,20 @@ fn print(lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// `roomcast backup FILE`: a consistent copy of a live SQLite database.
+pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
+    let settings = Settings::load(args.store.into())?;
+    let mut err = std::io::stderr().lock();
+    writeln!(
+        err,
+        "roomcast: database {}",
+        store::describe(&settings.database)
+    )?;
+    drop(err);
+    store::backup(&settings.database, &args.file).await?;
+    print([format!("backup written to {}", args.file.display())])
 }
 
 /// `roomcast token`: prints a JWT signed with the server's secret.

@@ -252,6 +252,27 @@ pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn A
     Ok(connect(url, sync, false).await?)
 }
 
+/// `roomcast backup`: a consistent copy of the SQLite database `url` names,
+/// written to `to` (which must not exist yet) while the server may be
+/// running. PostgreSQL has its own tool for this, `pg_dump`.
+pub async fn backup(url: &str, to: &std::path::Path) -> anyhow::Result<()> {
+    match sqlite_file(url)? {
+        Some(file) if !file.exists() => anyhow::bail!(
+            "no database at {} (from {url}); point `backup` at the server's database \
+             with --database URL, ROOMCAST_DATABASE=URL or --config FILE",
+            file.display()
+        ),
+        Some(_) => sqlite::backup(url, to).await,
+        None if url.starts_with("sqlite:") => {
+            anyhow::bail!("an in-memory database cannot be backed up")
+        }
+        None => anyhow::bail!(
+            "backup copies SQLite databases; for PostgreSQL use its own tool: \
+             pg_dump --format=custom --file=FILE URL, restored with pg_restore --dbname=URL FILE"
+        ),
+    }
+}
+
 async fn connect(url: &str, sync: SqliteSync, create: bool) -> anyhow::Result<Arc<dyn Backend>> {
     match url.split_once(':').map(|(scheme, _)| scheme) {
         Some("sqlite") => Ok(Arc::new(

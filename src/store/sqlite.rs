@@ -112,6 +112,34 @@ pub(super) fn file_of(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
     ))
 }
 
+/// Writes a consistent copy of the database to `to` with `VACUUM INTO`: one
+/// read transaction, so the copy holds every transaction committed before it
+/// began (every message acked by then) and none of a later one, while the
+/// server goes on writing (WAL readers never block the writer). The copy is a
+/// plain database file, with no WAL beside it, ready to be served.
+pub(super) async fn backup(url: &str, to: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !to.exists(),
+        "{} already exists; backup never overwrites a file",
+        to.display()
+    );
+    let target = to
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("{}: not a UTF-8 path", to.display()))?;
+    let mut conn = SqliteConnectOptions::from_str(url)?
+        .create_if_missing(false)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10))
+        .connect()
+        .await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(&mut conn)
+        .await
+        .with_context(|| format!("writing the copy to {}", to.display()))?;
+    Ok(())
+}
+
 /// For `roomcast serve` on SQLite: an exclusive lock on `PATH-lock` beside
 /// the database, held as long as the returned file is open (the kernel
 /// releases it when the process ends, `kill -9` included). A second server

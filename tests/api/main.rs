@@ -10,6 +10,7 @@ pub(crate) mod admin;
 mod admin_refusals;
 mod architecture;
 pub(crate) mod auth;
+mod backup;
 mod browser;
 mod brute_force;
 pub(crate) mod chaos;
