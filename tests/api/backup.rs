@@ -137,3 +137,92 @@ async fn backup_never_overwrites_and_names_what_it_cannot_copy() {
     assert!(out.stderr.contains("pg_dump"), "{}", out.stderr);
     assert!(!dir.path().join("copy.db").exists());
 }
+
+/// The route the README gives for PostgreSQL: `pg_dump`, `pg_restore` into
+/// an empty database, and a server started there serves the same history.
+/// (The tests keep each server in a schema of its own, hence `--schema`.)
+#[tokio::test]
+async fn a_postgres_dump_restored_elsewhere_serves_the_same_history() {
+    let app = spawn_app_on(Backend::Postgres, |_| {}).await;
+    let mut ann = app.client("ann").await;
+    ann.join("r").await;
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        sent.push(
+            ann.chat("r", &format!("m{i}")).await["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let url = app.database_url();
+    let schema = url
+        .rsplit("search_path]=")
+        .next()
+        .expect("schema")
+        .to_owned();
+    let dir = tempfile::tempdir().expect("dir");
+    let dump = dir.path().join("dump");
+    let status = tokio::process::Command::new("pg_dump")
+        .args(["--format=custom", "--schema", &schema, "--file"])
+        .arg(&dump)
+        .arg(crate::pg::admin_url())
+        .status()
+        .await
+        .expect("run pg_dump");
+    assert!(status.success(), "pg_dump failed");
+
+    let restored = format!("rc_restore_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&crate::pg::admin_url())
+        .await
+        .expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {restored}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = crate::pg::admin_url();
+    let (server_part, _) = base.rsplit_once('/').expect("database in the URL");
+    let restored_url = format!("{server_part}/{restored}");
+    let status = tokio::process::Command::new("pg_restore")
+        .arg("--dbname")
+        .arg(&restored_url)
+        .arg(&dump)
+        .status()
+        .await
+        .expect("run pg_restore");
+    assert!(status.success(), "pg_restore failed");
+
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .arg("--database")
+            .arg(format!("{restored_url}?options[search_path]={schema}")),
+    )
+    .await;
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{addr}/api/rooms/r/messages"))
+        .bearer_auth(token("ann", None))
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    let served: Vec<i64> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    sigterm(&server);
+    let _ = server.wait().await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {restored} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("drop database");
+    assert_eq!(
+        served, sent,
+        "the restored database serves the same history"
+    );
+}
