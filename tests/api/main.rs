@@ -21,6 +21,7 @@ mod config;
 pub(crate) mod conformance;
 mod conformance_close;
 mod conformance_sio;
+mod deploy;
 pub(crate) mod durability;
 mod events;
 mod helpers;
