@@ -20,6 +20,13 @@ pub use users::user;
 /// file) name. Says on stderr which database that is: with several servers
 /// or directories around, a command run against the wrong one must show it.
 async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Admin>)> {
+    let settings = settings_of(args)?;
+    let store = store::open_admin(&settings.database, settings.sqlite_sync).await?;
+    Ok((settings, store))
+}
+
+/// The settings the admin flags name, after saying on stderr which database that is.
+fn settings_of(args: StoreArgs) -> anyhow::Result<Settings> {
     let settings = Settings::load(args.into())?;
     let mut err = std::io::stderr().lock();
     writeln!(
@@ -27,9 +34,7 @@ async fn open(args: StoreArgs) -> anyhow::Result<(Settings, Arc<dyn Admin>)> {
         "roomcast: database {}",
         store::describe(&settings.database)
     )?;
-    drop(err);
-    let store = store::open_admin(&settings.database, settings.sqlite_sync).await?;
-    Ok((settings, store))
+    Ok(settings)
 }
 
 /// Writes `lines` to stdout.
@@ -44,14 +49,7 @@ fn print(lines: impl IntoIterator<Item = String>) -> anyhow::Result<()> {
 
 /// `roomcast backup FILE`: a consistent copy of a live SQLite database.
 pub async fn backup(args: BackupArgs) -> anyhow::Result<()> {
-    let settings = Settings::load(args.store.into())?;
-    let mut err = std::io::stderr().lock();
-    writeln!(
-        err,
-        "roomcast: database {}",
-        store::describe(&settings.database)
-    )?;
-    drop(err);
+    let settings = settings_of(args.store)?;
     store::backup(&settings.database, &args.file).await?;
     print([format!("backup written to {}", args.file.display())])
 }

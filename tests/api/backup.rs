@@ -20,6 +20,25 @@ async fn ids_in(path: &std::path::Path) -> Vec<i64> {
         .expect("ids")
 }
 
+/// The ids of room `r`'s latest page as the server at `addr` serves it to ann.
+async fn served_ids(addr: &str, query: &str) -> Vec<i64> {
+    let page: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{addr}/api/rooms/r/messages{query}"))
+        .bearer_auth(token("ann", None))
+        .send()
+        .await
+        .expect("history")
+        .json()
+        .await
+        .expect("json");
+    page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_backup_taken_during_chats_holds_every_acked_one_and_serves_its_history() {
     let app = spawn_app().await;
@@ -83,21 +102,7 @@ async fn a_backup_taken_during_chats_holds_every_acked_one_and_serves_its_histor
             .arg(format!("sqlite://{}", copy.display())),
     )
     .await;
-    let page: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{addr}/api/rooms/r/messages?limit=100"))
-        .bearer_auth(token("ann", None))
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
-    let served: Vec<i64> = page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["id"].as_i64().expect("id"))
-        .collect();
+    let served = served_ids(&addr, "?limit=100").await;
     let tail = &backed_up[backed_up.len().saturating_sub(100)..];
     assert_eq!(served, tail, "the restored server's latest page");
     sigterm(&server);
@@ -198,21 +203,7 @@ async fn a_postgres_dump_restored_elsewhere_serves_the_same_history() {
             .arg(format!("{restored_url}?options[search_path]={schema}")),
     )
     .await;
-    let page: serde_json::Value = reqwest::Client::new()
-        .get(format!("http://{addr}/api/rooms/r/messages"))
-        .bearer_auth(token("ann", None))
-        .send()
-        .await
-        .expect("history")
-        .json()
-        .await
-        .expect("json");
-    let served: Vec<i64> = page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["id"].as_i64().expect("id"))
-        .collect();
+    let served = served_ids(&addr, "").await;
     sigterm(&server);
     let _ = server.wait().await;
     sqlx::query(sqlx::AssertSqlSafe(format!(
