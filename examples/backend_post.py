@@ -1,14 +1,5 @@
-"""A backend (a cron job, a deploy script) posting to a room over HTTP.
-
-It signs its own short-lived JWT with the secret it shares with roomcast, as
-the apps in examples/flask and examples/express do for their users; the
-message reaches the room's sockets like any chat.
-
-    pip install PyJWT==2.15.1
-    ROOMCAST_JWT_SECRET=... python backend_post.py http://127.0.0.1:3000 general "deploy finished"
-
-Prints "posted message 3 to general" (the id the message was stored as).
-"""
+"""A backend (a cron job, a deploy script) posting to a room over HTTP with a
+JWT of its own: python backend_post.py ROOMCAST_URL ROOM TEXT"""
 import json
 import os
 import sys

@@ -1,13 +1,6 @@
-// A Node.js program in a chat room: gets a token from the app (examples/flask
-// or examples/express), connects to roomcast, joins `general`, says something
-// and prints it when its own broadcast comes back. A plain script (CommonJS,
-// no top-level await); in a browser page the same calls work with the
-// client roomcast serves at /socket.io/socket.io.js (see ../chat.html).
-//
-//   npm ci
-//   node client.js http://127.0.0.1:5000 Bob "hello from Node"
-//
-// Prints "joined general", then "Bob: hello from Node".
+// Gets a token from the app, joins `general`, chats, and prints the chat when
+// its own broadcast comes back: node client.js APP_URL NAME TEXT
+// (a plain script: no top-level await; in a page, see ../chat.html)
 const { io } = require("socket.io-client");
 
 const [appUrl = "http://127.0.0.1:5000", name = "Bob", text = "hello from Node"] = process.argv.slice(2);

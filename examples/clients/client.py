@@ -1,12 +1,5 @@
-"""A Python program in a chat room: gets a token from the app (examples/flask
-or examples/express), connects to roomcast, joins `general`, says something
-and prints it when its own broadcast comes back.
-
-    pip install "python-socketio[client]==5.18.1"
-    python client.py http://127.0.0.1:5000 Ann "hello from Python"
-
-Prints "joined general", then "Ann: hello from Python".
-"""
+"""Gets a token from the app, joins `general`, chats, and prints the chat when
+its own broadcast comes back: python client.py APP_URL NAME TEXT"""
 import sys
 import threading
 
@@ -34,7 +27,10 @@ def on_chat(msg):
         arrived.notify_all()
 
 
-sio.connect(roomcast_url, auth={"token": token})
+try:
+    sio.connect(roomcast_url, auth={"token": token})
+except socketio.exceptions.ConnectionError as e:
+    sys.exit(f"connect refused: {e}")  # e.g. "unauthorized: token expired or not yet valid"
 joined = sio.call("join", {"room": "general"})
 if not joined["ok"]:
     sys.exit(f"join refused: {joined['error']}: {joined['message']}")

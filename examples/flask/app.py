@@ -1,14 +1,5 @@
-"""A Flask app that lets its own users chat through roomcast.
-
-roomcast never sees this app's passwords: the app decides who a user is and
-signs a short-lived JWT for them with the secret it shares with roomcast.
-The page it serves (../chat.html) fetches that token and connects.
-
-    pip install Flask==3.1.3 PyJWT==2.15.1
-    ROOMCAST_JWT_SECRET=... ROOMCAST_URL=http://127.0.0.1:3000 python app.py
-
-Prints "chat page on http://127.0.0.1:5000 (roomcast at http://127.0.0.1:3000)".
-"""
+"""A Flask app whose users chat through roomcast: it signs their tokens
+(roomcast never sees its passwords) and serves the chat page ../chat.html."""
 import os
 import re
 import time

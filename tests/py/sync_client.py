@@ -1,6 +1,7 @@
-"""The README's Python example, run for real by tests/api/py_client.rs.
+"""python-socketio's sync Client: join, chat, a refusal and a barrier; run by tests/api/py_client.rs.
 
-Usage: python example_client.py URL TOKEN
+Usage: python sync_client.py URL TOKEN
+(The README's example is examples/clients/client.py, run by tests/api/examples.rs.)
 """
 import sys
 
@@ -8,7 +9,6 @@ import socketio
 
 url, token = sys.argv[1], sys.argv[2]
 
-# --- README example starts ---
 sio = socketio.Client()
 received = []
 
@@ -24,7 +24,6 @@ joined = sio.call("join", {"room": "general"})
 print("history:", len(joined["history"]), "online:", [u["name"] for u in joined["online"]])
 ack = sio.call("chat", {"room": "general", "message": "hello from Python"})
 print("stored as message", ack["id"])
-# --- README example ends ---
 
 assert joined["ok"] and ack["ok"], (joined, ack)
 bad = sio.call("chat", None)

@@ -1,0 +1,392 @@
+//! The README's "use it from your app" examples, run as they are in
+//! `examples/`: the real `roomcast` binary started as the README's tour
+//! starts it, the Flask and Express apps that sign tokens, the Python and
+//! Node clients that take a token from them, the chat page they serve (in
+//! Chromium), and the backend that posts over HTTP; each prints exactly what
+//! the README says it prints.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+use crate::pg::PgSchema;
+use crate::ports::{Seen, Start, on_a_free_port, watch_log};
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// `npm ci` in `examples/{dir}` unless its node_modules is newer than the
+/// lock file (as `scripts/test-services` does), once at a time.
+fn npm_ci(dir: &str) -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = examples().join(dir);
+    let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let installed = modified(dir.join("node_modules/.package-lock.json"));
+    if installed.is_none() || installed < modified(dir.join("package-lock.json")) {
+        let ok = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "npm ci --prefix {} failed", dir.display());
+    }
+    dir
+}
+
+/// The Python of the tests' virtualenv (Flask, PyJWT, python-socketio).
+async fn python() -> PathBuf {
+    tokio::task::spawn_blocking(crate::py_client::python)
+        .await
+        .expect("venv")
+}
+
+/// What a finished program printed.
+struct Output {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(cmd: &mut Command) -> Output {
+    let out = cmd.stdin(Stdio::null()).kill_on_drop(true).output();
+    let out = tokio::time::timeout(WAIT * 3, out)
+        .await
+        .expect("the example finished in time")
+        .expect("run the example");
+    Output {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// roomcast as the README's tour runs it: `roomcast serve` in a directory of
+/// its own, the secret in `ROOMCAST_JWT_SECRET` (which the apps read too).
+struct Roomcast {
+    url: String,
+    _child: Child,
+    _dir: tempfile::TempDir,
+    _schema: Option<PgSchema>,
+}
+
+async fn roomcast(backend: Backend, allowed_origin: Option<&str>) -> Roomcast {
+    let dir = tempfile::tempdir().expect("dir");
+    let schema = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(PgSchema::create().await),
+    };
+    let mut cmd = roomcast_command();
+    cmd.current_dir(dir.path())
+        .env("ROOMCAST_JWT_SECRET", SECRET)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    if let Some(origin) = allowed_origin {
+        cmd.args(["--allowed-origins", origin]);
+    }
+    if let Some(s) = &schema {
+        cmd.env("ROOMCAST_DATABASE", &s.url);
+    }
+    let (child, addr) = start_roomcast(&mut cmd).await;
+    Roomcast {
+        url: format!("http://{addr}"),
+        _child: child,
+        _dir: dir,
+        _schema: schema,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum App {
+    Flask,
+    Express,
+}
+
+/// An example app and the roomcast it signs tokens for (whose
+/// `--allowed-origins` names the app's page, so both start per port).
+struct Stack {
+    roomcast: Roomcast,
+    app_url: String,
+    /// The app's first line on stdout.
+    printed: String,
+    _app: Child,
+}
+
+async fn stack(app: App, backend: Backend) -> Stack {
+    let program = match app {
+        App::Flask => {
+            let py = python().await;
+            let mut cmd = Command::new(py);
+            cmd.arg(examples().join("flask/app.py"));
+            cmd
+        }
+        App::Express => {
+            let dir = tokio::task::spawn_blocking(|| npm_ci("express"))
+                .await
+                .expect("npm ci");
+            let mut cmd = Command::new("node");
+            cmd.arg(dir.join("app.js"));
+            cmd
+        }
+    };
+    let program = Arc::new(Mutex::new(program));
+    on_a_free_port("example app", async |port| {
+        let origin = format!("http://127.0.0.1:{port}");
+        let roomcast = roomcast(backend, Some(&origin)).await;
+        let mut child = {
+            let mut cmd = program.lock().expect("command");
+            cmd.env("ROOMCAST_JWT_SECRET", SECRET)
+                .env("ROOMCAST_URL", &roomcast.url)
+                .env("PORT", port.to_string())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("start the example app")
+        };
+        // Its stderr (a busy port's error, request logs) is kept, never left to fill a pipe.
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err = child.stderr.take().expect("stderr");
+        let keep = stderr.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = err.read(&mut buf).await {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                keep.lock().expect("stderr").push_str(&text);
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let (seen, lines) = watch_log(stdout, |l| {
+            l.starts_with("chat page on ").then_some(Seen::Ready)
+        })
+        .await;
+        match seen {
+            Some(Seen::Ready) => Start::Up(Stack {
+                roomcast,
+                app_url: origin,
+                printed: lines.last().cloned().unwrap_or_default(),
+                _app: child,
+            }),
+            _ => {
+                let _ = tokio::time::timeout(WAIT, child.wait()).await;
+                let said = stderr.lock().expect("stderr").clone();
+                if said.contains("Address already in use") || said.contains("EADDRINUSE") {
+                    return Start::Taken;
+                }
+                panic!("the example app did not start: {lines:?}\n{said}");
+            }
+        }
+    })
+    .await
+}
+
+/// `examples/clients/client.py APP NAME TEXT`, as the README runs it.
+async fn python_client(app_url: &str, name: &str, text: &str) -> Output {
+    run(Command::new(python().await)
+        .arg(examples().join("clients/client.py"))
+        .args([app_url, name, text]))
+    .await
+}
+
+/// `node examples/clients/client.js APP NAME TEXT`, after `npm ci` there.
+async fn js_client(app_url: &str, name: &str, text: &str) -> Output {
+    let dir = tokio::task::spawn_blocking(|| npm_ci("clients"))
+        .await
+        .expect("npm ci");
+    run(Command::new("node")
+        .arg(dir.join("client.js"))
+        .args([app_url, name, text]))
+    .await
+}
+
+/// The app says where its page is; the Python and the Node client, given a
+/// token by it, each print the join and their own chat coming back; a name
+/// the app will not sign for is refused by the app.
+async fn the_app_signs_tokens_for_both_clients(app: App, backend: Backend) {
+    let s = stack(app, backend).await;
+    assert_eq!(
+        s.printed,
+        format!(
+            "chat page on {} (roomcast at {})",
+            s.app_url, s.roomcast.url
+        )
+    );
+    let py = python_client(&s.app_url, "Ann", "hello from Python").await;
+    assert!(py.ok, "client.py failed:\n{}{}", py.stdout, py.stderr);
+    assert_eq!(py.stdout, "joined general\nAnn: hello from Python\n");
+    let js = js_client(&s.app_url, "Bob", "hello from Node").await;
+    assert!(js.ok, "client.js failed:\n{}{}", js.stdout, js.stderr);
+    assert_eq!(js.stdout, "joined general\nBob: hello from Node\n");
+
+    // Both chats are stored under the app's user ids and shown names.
+    let history = reqwest::Client::new()
+        .get(format!("{}/api/rooms/general/messages", s.roomcast.url))
+        .bearer_auth(token("reader", None))
+        .send()
+        .await
+        .expect("history")
+        .json::<serde_json::Value>()
+        .await
+        .expect("json");
+    let prefix = match app {
+        App::Flask => "flask",
+        App::Express => "express",
+    };
+    let shown: Vec<(String, String, String)> = history["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+            (field(&m["user"]["id"]), field(&m["user"]["name"]), field(&m["message"]))
+        })
+        .collect();
+    let row = |id: &str, name: &str, text: &str| (format!("{prefix}:{id}"), name.into(), text.into());
+    assert_eq!(
+        shown,
+        vec![
+            row("ann", "Ann", "hello from Python"),
+            row("bob", "Bob", "hello from Node")
+        ]
+    );
+
+    let refused = python_client(&s.app_url, "<script>", "x").await;
+    assert!(!refused.ok && refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(refused.stderr.contains("400"), "{}", refused.stderr);
+}
+
+async fn the_flask_example_signs_tokens_for_the_python_and_js_clients(backend: Backend) {
+    the_app_signs_tokens_for_both_clients(App::Flask, backend).await;
+}
+
+async fn the_express_example_signs_tokens_for_the_python_and_js_clients(backend: Backend) {
+    the_app_signs_tokens_for_both_clients(App::Express, backend).await;
+}
+
+/// `examples/backend_post.py`: its message reaches a socket in the room as
+/// a chat from "Deploy bot", with the id it printed; a room nobody made is
+/// refused with the contract's error, and the script exits non-zero.
+async fn the_backend_post_example_reaches_the_room(backend: Backend) {
+    let rc = roomcast(backend, None).await;
+    let mut listener = TestClient::connect(&rc.url, Connect::token(token("listener", None)))
+        .await
+        .expect("connect");
+    listener.join("general").await;
+    let post = |room: &'static str| {
+        let url = rc.url.clone();
+        async move {
+            run(Command::new(python().await)
+                .arg(examples().join("backend_post.py"))
+                .args([url.as_str(), room, "deploy finished"])
+                .env("ROOMCAST_JWT_SECRET", SECRET))
+            .await
+        }
+    };
+    let posted = post("general").await;
+    assert!(posted.ok, "backend_post.py failed:\n{}{}", posted.stdout, posted.stderr);
+    let chat = listener.next("chat").await;
+    assert_eq!(chat["user"]["name"], "Deploy bot");
+    assert_eq!(chat["user"]["id"], "deploy-bot");
+    assert_eq!(chat["message"], "deploy finished");
+    assert_eq!(posted.stdout, format!("posted message {} to general\n", chat["id"]));
+
+    let refused = post("nowhere").await;
+    assert!(!refused.ok && refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(
+        refused.stderr.starts_with("refused: 404 not_found: "),
+        "{}",
+        refused.stderr
+    );
+    listener.none_before_ack("chat").await;
+}
+
+crate::on_both_backends!(
+    the_flask_example_signs_tokens_for_the_python_and_js_clients,
+    the_express_example_signs_tokens_for_the_python_and_js_clients,
+    the_backend_post_example_reaches_the_room,
+);
+
+/// The page an app serves, in Chromium (`tests/browser/example_page.cjs`):
+/// joined by name with the app's token, chatting both ways with a Python
+/// client, history for a second person on a phone, user text kept as text.
+async fn the_example_page_chats_in_chromium(app: App, prefix: &str) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let s = stack(app, Backend::Sqlite).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = format!("{root}/target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut node = Command::new("node")
+        .arg(format!("{root}/tests/browser/example_page.cjs"))
+        .args([s.app_url.as_str(), shots.as_str(), prefix])
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node (Node.js is needed for the tests)");
+    let mut to_node = node.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let mut result = None;
+    let scenario = async {
+        while let Some(line) = lines.next_line().await.expect("read node") {
+            if line == "READY" {
+                let py = python_client(&s.app_url, "Ann", "hello from Python").await;
+                assert!(py.ok, "client.py failed:\n{}{}", py.stdout, py.stderr);
+                to_node.write_all(b"SENT\n").await.expect("tell node");
+            } else if let Some(json) = line.strip_prefix("RESULT ") {
+                result = Some(serde_json::from_str::<serde_json::Value>(json).expect("json"));
+            }
+        }
+    };
+    tokio::time::timeout(WAIT * 6, scenario)
+        .await
+        .expect("the page scenario finished in time");
+    let status = node.wait().await.expect("node exit");
+    assert!(status.success(), "example_page.cjs failed (its stderr is above)");
+    let result = result.expect("the scenario reports what the pages showed");
+    assert_eq!(result["problems"], serde_json::json!([]), "script errors or dialogs");
+    assert_eq!(result["images"], 0, "a message became HTML");
+    let want = serde_json::json!([
+        "Carol: hello from the page",
+        "Carol: <img src=x onerror=alert(1)>",
+        "Ann: hello from Python"
+    ]);
+    assert_eq!(result["carol"], want);
+    assert_eq!(result["dan"], want);
+}
+
+#[tokio::test]
+async fn the_flask_example_page_chats_in_chromium() {
+    the_example_page_chats_in_chromium(App::Flask, "example-flask").await;
+}
+
+#[tokio::test]
+async fn the_express_example_page_chats_in_chromium() {
+    the_example_page_chats_in_chromium(App::Express, "example-express").await;
+}
+
+/// The README shows each example file whole, exactly as the tests run it.
+#[test]
+fn the_readme_shows_each_example_file_as_it_is() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    for (file, lang) in [
+        ("flask/app.py", "python"),
+        ("express/app.js", "js"),
+        ("clients/client.py", "python"),
+        ("clients/client.js", "js"),
+        ("backend_post.py", "python"),
+    ] {
+        let text = std::fs::read_to_string(examples().join(file)).expect("example");
+        let block = format!("```{lang}\n{}\n```\n", text.trim_end());
+        assert!(
+            readme.contains(&block),
+            "README.md does not show examples/{file} as it is (copy the file into its code block)"
+        );
+    }
+}
