@@ -12,7 +12,10 @@ use crate::helpers::*;
 /// Sample names in a Prometheus text exposition, each with its label names.
 fn samples(text: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let end = line.find(['{', ' ']).unwrap_or(line.len());
         let labels = out.entry(line[..end].to_owned()).or_default();
         if line[end..].starts_with('{') {

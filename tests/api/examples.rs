@@ -16,7 +16,7 @@ use crate::helpers::*;
 use crate::pg::PgSchema;
 use crate::ports::{Seen, Start, on_a_free_port, watch_log};
 
-fn examples() -> PathBuf {
+pub(crate) fn examples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
 }
 
@@ -24,7 +24,9 @@ fn examples() -> PathBuf {
 /// lock file (as `scripts/test-services` does), once at a time.
 fn npm_ci(dir: &str) -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
-    let _one = INSTALL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = INSTALL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = examples().join(dir);
     let modified = |p: PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let installed = modified(dir.join("node_modules/.package-lock.json"));
@@ -40,17 +42,17 @@ fn npm_ci(dir: &str) -> PathBuf {
 }
 
 /// The Python of the tests' virtualenv (Flask, PyJWT, python-socketio).
-async fn python() -> PathBuf {
+pub(crate) async fn python() -> PathBuf {
     tokio::task::spawn_blocking(crate::py_client::python)
         .await
         .expect("venv")
 }
 
 /// What a finished program printed.
-struct Output {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Output {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 async fn run(cmd: &mut Command) -> Output {
@@ -68,8 +70,8 @@ async fn run(cmd: &mut Command) -> Output {
 
 /// roomcast as the README's tour runs it: `roomcast serve` in a directory of
 /// its own, the secret in `ROOMCAST_JWT_SECRET` (which the apps read too).
-struct Roomcast {
-    url: String,
+pub(crate) struct Roomcast {
+    pub url: String,
     _child: Child,
     _dir: tempfile::TempDir,
     _schema: Option<PgSchema>,
@@ -101,22 +103,22 @@ async fn roomcast(backend: Backend, allowed_origin: Option<&str>) -> Roomcast {
 }
 
 #[derive(Clone, Copy)]
-enum App {
+pub(crate) enum App {
     Flask,
     Express,
 }
 
 /// An example app and the roomcast it signs tokens for (whose
 /// `--allowed-origins` names the app's page, so both start per port).
-struct Stack {
-    roomcast: Roomcast,
-    app_url: String,
+pub(crate) struct Stack {
+    pub roomcast: Roomcast,
+    pub app_url: String,
     /// The app's first line on stdout.
-    printed: String,
+    pub printed: String,
     _app: Child,
 }
 
-async fn stack(app: App, backend: Backend) -> Stack {
+pub(crate) async fn stack(app: App, backend: Backend) -> Stack {
     let program = match app {
         App::Flask => {
             let py = python().await;
@@ -186,7 +188,7 @@ async fn stack(app: App, backend: Backend) -> Stack {
 }
 
 /// `examples/clients/client.py APP NAME TEXT`, as the README runs it.
-async fn python_client(app_url: &str, name: &str, text: &str) -> Output {
+pub(crate) async fn python_client(app_url: &str, name: &str, text: &str) -> Output {
     run(Command::new(python().await)
         .arg(examples().join("clients/client.py"))
         .args([app_url, name, text]))
@@ -243,10 +245,15 @@ async fn the_app_signs_tokens_for_both_clients(app: App, backend: Backend) {
         .iter()
         .map(|m| {
             let field = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
-            (field(&m["user"]["id"]), field(&m["user"]["name"]), field(&m["message"]))
+            (
+                field(&m["user"]["id"]),
+                field(&m["user"]["name"]),
+                field(&m["message"]),
+            )
         })
         .collect();
-    let row = |id: &str, name: &str, text: &str| (format!("{prefix}:{id}"), name.into(), text.into());
+    let row =
+        |id: &str, name: &str, text: &str| (format!("{prefix}:{id}"), name.into(), text.into());
     assert_eq!(
         shown,
         vec![
@@ -256,7 +263,11 @@ async fn the_app_signs_tokens_for_both_clients(app: App, backend: Backend) {
     );
 
     let refused = python_client(&s.app_url, "<script>", "x").await;
-    assert!(!refused.ok && refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(
+        !refused.ok && refused.stdout.is_empty(),
+        "{}",
+        refused.stdout
+    );
     assert!(refused.stderr.contains("400"), "{}", refused.stderr);
 }
 
@@ -288,15 +299,26 @@ async fn the_backend_post_example_reaches_the_room(backend: Backend) {
         }
     };
     let posted = post("general").await;
-    assert!(posted.ok, "backend_post.py failed:\n{}{}", posted.stdout, posted.stderr);
+    assert!(
+        posted.ok,
+        "backend_post.py failed:\n{}{}",
+        posted.stdout, posted.stderr
+    );
     let chat = listener.next("chat").await;
     assert_eq!(chat["user"]["name"], "Deploy bot");
     assert_eq!(chat["user"]["id"], "deploy-bot");
     assert_eq!(chat["message"], "deploy finished");
-    assert_eq!(posted.stdout, format!("posted message {} to general\n", chat["id"]));
+    assert_eq!(
+        posted.stdout,
+        format!("posted message {} to general\n", chat["id"])
+    );
 
     let refused = post("nowhere").await;
-    assert!(!refused.ok && refused.stdout.is_empty(), "{}", refused.stdout);
+    assert!(
+        !refused.ok && refused.stdout.is_empty(),
+        "{}",
+        refused.stdout
+    );
     assert!(
         refused.stderr.starts_with("refused: 404 not_found: "),
         "{}",
@@ -310,65 +332,6 @@ crate::on_both_backends!(
     the_express_example_signs_tokens_for_the_python_and_js_clients,
     the_backend_post_example_reaches_the_room,
 );
-
-/// The page an app serves, in Chromium (`tests/browser/example_page.cjs`):
-/// joined by name with the app's token, chatting both ways with a Python
-/// client, history for a second person on a phone, user text kept as text.
-async fn the_example_page_chats_in_chromium(app: App, prefix: &str) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let s = stack(app, Backend::Sqlite).await;
-    let root = env!("CARGO_MANIFEST_DIR");
-    let shots = format!("{root}/target/screenshots");
-    std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let mut node = Command::new("node")
-        .arg(format!("{root}/tests/browser/example_page.cjs"))
-        .args([s.app_url.as_str(), shots.as_str(), prefix])
-        .env("NODE_PATH", format!("{root}/web/node_modules"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("run node (Node.js is needed for the tests)");
-    let mut to_node = node.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
-    let mut result = None;
-    let scenario = async {
-        while let Some(line) = lines.next_line().await.expect("read node") {
-            if line == "READY" {
-                let py = python_client(&s.app_url, "Ann", "hello from Python").await;
-                assert!(py.ok, "client.py failed:\n{}{}", py.stdout, py.stderr);
-                to_node.write_all(b"SENT\n").await.expect("tell node");
-            } else if let Some(json) = line.strip_prefix("RESULT ") {
-                result = Some(serde_json::from_str::<serde_json::Value>(json).expect("json"));
-            }
-        }
-    };
-    tokio::time::timeout(WAIT * 6, scenario)
-        .await
-        .expect("the page scenario finished in time");
-    let status = node.wait().await.expect("node exit");
-    assert!(status.success(), "example_page.cjs failed (its stderr is above)");
-    let result = result.expect("the scenario reports what the pages showed");
-    assert_eq!(result["problems"], serde_json::json!([]), "script errors or dialogs");
-    assert_eq!(result["images"], 0, "a message became HTML");
-    let want = serde_json::json!([
-        "Carol: hello from the page",
-        "Carol: <img src=x onerror=alert(1)>",
-        "Ann: hello from Python"
-    ]);
-    assert_eq!(result["carol"], want);
-    assert_eq!(result["dan"], want);
-}
-
-#[tokio::test]
-async fn the_flask_example_page_chats_in_chromium() {
-    the_example_page_chats_in_chromium(App::Flask, "example-flask").await;
-}
-
-#[tokio::test]
-async fn the_express_example_page_chats_in_chromium() {
-    the_example_page_chats_in_chromium(App::Express, "example-express").await;
-}
 
 /// The README shows each example file whole, exactly as the tests run it.
 #[test]

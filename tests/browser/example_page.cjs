@@ -17,9 +17,11 @@ const waitFor = h.harnessLines();
 
 async function join(page, name) {
   await page.goto(app);
+  h.assert(await page.getByLabel("Message").isHidden(), "no message box before joining");
   await page.getByLabel("Your name").fill(name);
   await page.getByRole("button", { name: "Join" }).click();
   await page.getByRole("status").filter({ hasText: `Connected as ${name}` }).waitFor();
+  h.assert(await page.getByLabel("Your name").isHidden(), "the name form is gone once joined");
 }
 
 async function say(page, text) {
@@ -65,7 +67,10 @@ async function texts(page) {
   } finally {
     await browser.close();
   }
-})().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+})().then(
+  () => process.exit(0), // stdin (the harness) would keep node running
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
