@@ -26,6 +26,7 @@ mod deploy;
 pub(crate) mod durability;
 mod events;
 pub(crate) mod examples;
+mod examples_backend;
 mod examples_page;
 mod helpers;
 mod http;
