@@ -49,6 +49,7 @@ mod ports;
 mod proxies;
 pub(crate) mod py_client;
 pub(crate) mod raw;
+mod scripts;
 mod security;
 mod shutdown;
 mod slow_body;
