@@ -42,7 +42,7 @@ impl Nginx {
 
 /// `deploy/nginx.conf` for `upstreams`, listening on `port`, with one
 /// extra location answering `marker`: only this nginx can say it.
-fn config(upstreams: &[&str], port: u16, marker: &str) -> String {
+pub(crate) fn config(upstreams: &[&str], port: u16, marker: &str) -> String {
     let conf = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/nginx.conf"))
         .expect("deploy/nginx.conf");
     let servers: String = upstreams
@@ -118,7 +118,7 @@ async fn start_on(prefix: &std::path::Path, upstreams: &[&str], port: u16) -> St
     }
 }
 
-fn nginx_binary() -> &'static str {
+pub(crate) fn nginx_binary() -> &'static str {
     if std::path::Path::new("/usr/sbin/nginx").exists() {
         "/usr/sbin/nginx"
     } else {

@@ -1,4 +1,4 @@
-//! The Python clients (python-socketio's `Client`, as the README shows it, and its `AsyncClient`) against the real server.
+//! The Python clients (python-socketio's `Client` and its `AsyncClient`) against the real server.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -8,7 +8,7 @@ use crate::helpers::*;
 /// A virtualenv under target/ with the pinned requirements, made on first use
 /// so that `cargo test` alone works on a fresh machine, and remade when the
 /// requirements change (the marker holds the text it was installed from).
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     // Both tests ask at once; one installs while the other waits.
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = INSTALL
@@ -66,8 +66,8 @@ async fn run_python(script: &str, user: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_readme_python_example_works() {
-    let stdout = run_python("example_client.py", "py-user").await;
+async fn the_python_sync_client_joins_chats_and_gets_its_broadcast() {
+    let stdout = run_python("sync_client.py", "py-user").await;
     assert!(
         stdout.contains("py-user name: hello from Python"),
         "{stdout}"

@@ -1,14 +1,15 @@
-"""The README's Python example, run for real by tests/api/py_client.rs.
+"""python-socketio's sync Client: join, chat, a refusal and a barrier; run by tests/api/py_client.rs.
 
-Usage: python example_client.py URL TOKEN
+Usage: python sync_client.py URL TOKEN [TRANSPORTS]   (e.g. websocket; default: polling, then upgrade)
+(The README's example is examples/clients/client.py, run by tests/api/examples.rs.)
 """
 import sys
 
 import socketio
 
 url, token = sys.argv[1], sys.argv[2]
+transports = sys.argv[3].split(",") if len(sys.argv) > 3 else None
 
-# --- README example starts ---
 sio = socketio.Client()
 received = []
 
@@ -19,12 +20,12 @@ def on_chat(msg):
     print(f"{msg['user']['name']}: {msg['message']}")
 
 
-sio.connect(url, auth={"token": token})
+sio.connect(url, auth={"token": token}, transports=transports)
+print("transport:", sio.transport())
 joined = sio.call("join", {"room": "general"})
 print("history:", len(joined["history"]), "online:", [u["name"] for u in joined["online"]])
 ack = sio.call("chat", {"room": "general", "message": "hello from Python"})
 print("stored as message", ack["id"])
-# --- README example ends ---
 
 assert joined["ok"] and ack["ok"], (joined, ack)
 bad = sio.call("chat", None)
