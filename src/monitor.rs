@@ -1,14 +1,14 @@
 //! What the Socket.IO Admin UI is told as things happen (docs/protocol.md
-//! §4b): the per-second tally each `server_stats` carries and, in
+//! §4b): the tally each `server_stats` carries and, in
 //! development mode, the socket, room and event streams. `realtime` and
 //! `admin_ui` feed it. The streams go to the `/admin` namespace (so, through
 //! the adapter, to the dashboards of every node) from one task, in the order
 //! they were fed; a full queue drops them rather than slow a socket down.
 //! The tally is this node's: each node sends its own `server_stats`.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::ConnectInfo;
 use serde_json::Value;
@@ -29,15 +29,35 @@ const STREAM_QUEUE: usize = 4096;
 /// Headers never shown: they are credentials.
 const HIDDEN_HEADERS: [&str; 2] = ["cookie", "authorization"];
 
-/// One second's count of one kind: (second in ms, type, subtype).
-type Key = (i64, &'static str, Option<&'static str>);
+/// The disconnect reasons, as the Node server words them (the dashboard
+/// shows them), one counter each.
+const REASONS: [&str; 7] = [
+    "transport close",
+    "parse error",
+    "transport error",
+    "ping timeout",
+    "client namespace disconnect",
+    "server namespace disconnect",
+    "server shutting down",
+];
+
+/// Counts since the last `server_stats`: atomics, so counting an event
+/// takes no lock on the path of every event.
+#[derive(Default)]
+struct Tally {
+    connections: AtomicU64,
+    disconnections: [AtomicU64; REASONS.len()],
+    packets_in: AtomicU64,
+    bytes_in: AtomicU64,
+    packets_out: AtomicU64,
+}
 
 /// The feed; cheap to clone.
 #[derive(Clone)]
 pub struct Monitor(Arc<Inner>);
 
 struct Inner {
-    tally: Mutex<BTreeMap<Key, u64>>,
+    tally: Tally,
     /// Development mode only.
     stream: Option<mpsc::Sender<Item>>,
 }
@@ -62,7 +82,7 @@ impl Monitor {
             tx
         });
         Self(Arc::new(Inner {
-            tally: Mutex::new(BTreeMap::new()),
+            tally: Tally::default(),
             stream,
         }))
     }
@@ -72,33 +92,39 @@ impl Monitor {
         self.0.stream.is_some()
     }
 
-    fn count(&self, kind: &'static str, sub: Option<&'static str>, n: u64) {
-        if n == 0 {
-            return;
-        }
-        let now = now_ms();
-        let key = (now - now.rem_euclid(1000), kind, sub);
-        let mut tally = self.0.tally.lock().unwrap_or_else(|p| p.into_inner());
-        *tally.entry(key).or_insert(0) += n;
-    }
-
-    /// Everything counted since the last call, for `server_stats`.
+    /// Everything counted since the last call, stamped with this second
+    /// (the dashboard charts by 10 s), for `server_stats`.
     pub fn take_tally(&self) -> Vec<AggregatedEvent> {
-        let tally = std::mem::take(&mut *self.0.tally.lock().unwrap_or_else(|p| p.into_inner()));
-        tally
-            .into_iter()
-            .map(|((timestamp, kind, sub_type), count)| AggregatedEvent {
-                timestamp,
+        let now = now_ms();
+        let second = now - now.rem_euclid(1000);
+        let t = &self.0.tally;
+        let event = |kind, sub_type, n: &AtomicU64| {
+            let count = n.swap(0, Ordering::Relaxed);
+            (count > 0).then_some(AggregatedEvent {
+                timestamp: second,
                 kind,
                 sub_type,
                 count,
             })
-            .collect()
+        };
+        let mut all: Vec<AggregatedEvent> = [
+            event("rawConnection", None, &t.connections),
+            event("packetsIn", None, &t.packets_in),
+            event("bytesIn", None, &t.bytes_in),
+            event("packetsOut", None, &t.packets_out),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (reason, n) in REASONS.iter().zip(&t.disconnections) {
+            all.extend(event("rawDisconnection", Some(*reason), n));
+        }
+        all
     }
 
     /// Packets sent to clients (acks and deliveries), counted by their senders.
     pub fn packets_out(&self, n: u64) {
-        self.count("packetsOut", None, n);
+        self.0.tally.packets_out.fetch_add(n, Ordering::Relaxed);
     }
 
     fn push(&self, item: impl FnOnce() -> Item) {
@@ -109,14 +135,15 @@ impl Monitor {
 
     /// A socket connected (after its CONNECT was accepted).
     pub fn connected(&self, s: &Sock, user: Option<&User>, at: i64) {
-        self.count("rawConnection", None, 1);
+        self.0.tally.connections.fetch_add(1, Ordering::Relaxed);
         self.push(|| Item::Connected(Box::new(describe(s, user, at)), iso8601(now_ms())));
     }
 
     /// A socket went away.
     pub fn disconnected(&self, s: &Sock, reason: DisconnectReason) {
-        let reason = reason_text(reason);
-        self.count("rawDisconnection", Some(reason), 1);
+        let i = reason_index(reason);
+        self.0.tally.disconnections[i].fetch_add(1, Ordering::Relaxed);
+        let reason = REASONS[i];
         self.push(|| {
             let at = iso8601(now_ms());
             Item::Disconnected(s.ns().to_owned(), s.id.to_string(), reason, at)
@@ -137,8 +164,9 @@ impl Monitor {
     /// (with its name and first argument, as roomcast reads it) in
     /// development mode.
     pub fn received(&self, s: &Sock, event: &str, payload: Option<&Value>, bytes: usize) {
-        self.count("packetsIn", None, 1);
-        self.count("bytesIn", None, bytes as u64);
+        let t = &self.0.tally;
+        t.packets_in.fetch_add(1, Ordering::Relaxed);
+        t.bytes_in.fetch_add(bytes as u64, Ordering::Relaxed);
         self.push(|| {
             let mut args = vec![Value::String(event.to_owned())];
             args.extend(payload.cloned());
@@ -168,17 +196,17 @@ async fn send_stream(io: Io, mut rx: mpsc::Receiver<Item>) {
     }
 }
 
-/// The reason as the Node server words it (the dashboard shows it).
-fn reason_text(reason: DisconnectReason) -> &'static str {
+/// Where `reason` is in [`REASONS`].
+fn reason_index(reason: DisconnectReason) -> usize {
     use DisconnectReason::*;
     match reason {
-        TransportClose => "transport close",
-        MultipleHttpPollingError | PacketParsingError => "parse error",
-        TransportError => "transport error",
-        HeartbeatTimeout => "ping timeout",
-        ClientNSDisconnect => "client namespace disconnect",
-        ServerNSDisconnect => "server namespace disconnect",
-        ClosingServer => "server shutting down",
+        TransportClose => 0,
+        MultipleHttpPollingError | PacketParsingError => 1,
+        TransportError => 2,
+        HeartbeatTimeout => 3,
+        ClientNSDisconnect => 4,
+        ServerNSDisconnect => 5,
+        ClosingServer => 6,
     }
 }
 

@@ -720,3 +720,69 @@ async fn with_the_admin_ui_off_there_is_no_page_and_no_namespace() {
     let refused = Dashboard::connect(&addr(&app), password("root", ADMIN_PASSWORD)).await;
     assert_eq!(refused.err().as_deref(), Some("Invalid namespace"));
 }
+
+/// Two nodes on PostgreSQL and Redis: a dashboard on one lists both servers
+/// with their own counts, and disconnects a socket of the other.
+#[tokio::test]
+async fn a_dashboard_on_one_node_shows_and_acts_on_every_node() {
+    use crate::admin::cli_on;
+    use crate::cluster_support::{Node, RedisServer};
+    let schema = crate::pg::PgSchema::create().await;
+    let redis = RedisServer::start().await;
+    let a = Node::start(&schema.url, &redis.url()).await;
+    let b = Node::start(&schema.url, &redis.url()).await;
+    let out = cli_on(
+        &schema.url,
+        &["user", "add", "--admin", "root"],
+        &format!("{ADMIN_PASSWORD}\n"),
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    let mut on_a = Chat::connect(&a.addr, "ann").await;
+    on_a.join("lobby", 1).await;
+    let mut on_b = Vec::new();
+    for sub in ["bob", "cat"] {
+        let mut c = Chat::connect(&b.addr, sub).await;
+        c.join("lobby", 1).await;
+        on_b.push(c);
+    }
+
+    let mut d = dashboard(&a.addr, "root").await;
+    // Each node's stats name it; node b's reach a dashboard on node a.
+    let port = |addr: &str| format!(":{}", addr.rsplit(':').next().expect("port"));
+    let (port_a, port_b) = (port(&a.addr), port(&b.addr));
+    let sockets_of = |stats: &[Value]| stats[0]["namespaces"][0]["socketsCount"].clone();
+    let from = |p: &str| {
+        let p = p.to_owned();
+        move |s: &[Value]| s[0]["serverId"].as_str().is_some_and(|id| id.ends_with(&p))
+    };
+    let stats_a = d.next_where("server_stats", from(&port_a)).await;
+    let stats_b = d.next_where("server_stats", from(&port_b)).await;
+    assert_eq!(sockets_of(&stats_a), 1, "{:?}", stats_a);
+    assert_eq!(stats_a[0]["clientsCount"], 2, "ann and the dashboard");
+    assert_eq!(sockets_of(&stats_b), 2, "{:?}", stats_b);
+    assert_eq!(stats_b[0]["clientsCount"], 2, "bob and cat");
+    assert_ne!(stats_a[0]["pid"], stats_b[0]["pid"]);
+
+    // A socket of node b, disconnected from node a's dashboard.
+    let victim = on_b[0].sid.clone();
+    let done = d.call("_disconnect", json!(["/", false, victim])).await;
+    assert_eq!(done["ok"], true, "{done}");
+    assert!(
+        on_b[0].ended().await,
+        "bob's socket on node b was not disconnected"
+    );
+    let after = d
+        .next_where("server_stats", move |s| {
+            from(&port_b)(s) && s[0]["namespaces"][0]["socketsCount"] == 1
+        })
+        .await;
+    assert_eq!(after[0]["clientsCount"], 1);
+    // Cat, on the same node, is still served.
+    let frame = format!("422{}", json!(["rooms", {}]));
+    let v = ws::call(&mut on_b[1].ws, &frame, 2, WAIT)
+        .await
+        .expect("cat's ack");
+    assert_eq!(v["ok"], true);
+    drop(on_a);
+}
