@@ -100,8 +100,9 @@ impl Auth {
 
     pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
         let user = self.check_password(username, password).await?.user;
-        let session = self.open_session(&user).await?;
+        let session = session::new_token();
         let sid = session::token_hash(&session);
+        self.open_session(&sid, &user).await?;
         // The JWT names its session: it works exactly as long as the cookie.
         let token = self.keys.issue(&user, self.ttl_secs, None, Some(sid));
         Ok(LoggedIn {
@@ -111,19 +112,17 @@ impl Auth {
         })
     }
 
-    async fn open_session(&self, user: &User) -> Result<String, AppError> {
-        let session = session::new_token();
+    /// Stores a session under `hash` (of its token) for `user`.
+    async fn open_session(&self, hash: &str, user: &User) -> Result<(), AppError> {
         let expires = now_ms() + (self.ttl_secs as i64).saturating_mul(1000);
-        self.store
-            .create_session(&session::token_hash(&session), &user.id, expires)
-            .await?;
-        Ok(session)
+        self.store.create_session(hash, &user.id, expires).await?;
+        Ok(())
     }
 
     /// A dashboard's login at the `/admin` namespace (docs/protocol.md
     /// §4b): the password as `login` checks it, then the admin flag. Opens
-    /// a session like a login's and returns its token, which the dashboard
-    /// keeps to reconnect ([`Auth::admin_session`]). Every refusal reads
+    /// a dashboard session and returns its token, which the dashboard keeps
+    /// to reconnect ([`Auth::admin_session`]). Every refusal reads
     /// `invalid credentials`, the dashboard's own wording, so none tells
     /// which accounts exist or are admins.
     pub async fn admin_login(
@@ -141,7 +140,9 @@ impl Auth {
         if !creds.admin {
             return Err(invalid_admin());
         }
-        let session = self.open_session(&creds.user).await?;
+        let session = session::new_token();
+        self.open_session(&dashboard_hash(&session), &creds.user)
+            .await?;
         Ok((creds.user, session))
     }
 
@@ -150,7 +151,7 @@ impl Auth {
     pub async fn admin_session(&self, token: &str) -> Result<User, AppError> {
         let user = self
             .store
-            .session_user(&session::token_hash(token), now_ms())
+            .session_user(&dashboard_hash(token), now_ms())
             .await?
             .ok_or_else(invalid_admin)?;
         self.require_admin(&user).await?;
@@ -186,6 +187,15 @@ impl Auth {
         }
         Ok(())
     }
+}
+
+/// A dashboard session is stored under the hash of its token with this
+/// prefix: the dashboard keeps the token in `localStorage`, where a script
+/// could read it, so it must not also work as the HttpOnly session cookie
+/// (nor a cookie as a dashboard session). Both end as sessions do (expiry,
+/// password change, disabling).
+fn dashboard_hash(token: &str) -> String {
+    session::token_hash(&format!("admin-ui\n{token}"))
 }
 
 fn invalid_admin() -> AppError {

@@ -280,6 +280,22 @@ async fn admin_namespace_refuses_no_credentials_a_wrong_password_and_non_admins(
     let session = session[0].as_str().expect("session id").to_owned();
     let again = Dashboard::connect(&a, json!({"sessionId": session})).await;
     assert!(again.is_ok(), "session login: {:?}", again.err());
+    // The dashboard keeps that token where scripts can read it, so it is no
+    // chat session cookie; nor is a chat session a dashboard session.
+    let as_cookie = app
+        .http
+        .get(app.url("/api/rooms"))
+        .header("cookie", format!("roomcast_session={session}"))
+        .send()
+        .await
+        .expect("GET /api/rooms");
+    assert_eq!(as_cookie.status(), 401);
+    let (_, cookie) = app.login_with("root", ADMIN_PASSWORD).await;
+    let chat_session = cookie.split_once('=').expect("name=value").1;
+    assert_eq!(
+        refused(Dashboard::connect(&a, json!({"sessionId": chat_session})).await),
+        "invalid credentials"
+    );
 }
 
 async fn an_admin_gets_config_and_server_stats_counting_the_sockets_opened(b: Backend) {
