@@ -15,13 +15,14 @@ use tokio::net::TcpListener;
 
 use crate::auth::{Auth, Origins};
 use crate::cluster::{Adapter, Bus};
-use crate::config::{Settings, Timeouts};
+use crate::config::{AdminUiMode, Settings, Timeouts};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
 use crate::shutdown::Gate;
 use crate::state::Ctx;
 use crate::telemetry::RefusalLog;
-use crate::{http, realtime, store, web};
+use crate::{admin_ui, http, realtime, store, web};
 
 /// Initial WebSocket read buffer per socket, in bytes; also the most one
 /// read takes from the kernel. 1 KiB holds several chat frames.
@@ -120,9 +121,16 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         gate: Gate::default(),
         metrics: metrics.clone(),
         origins: Origins::new(&settings.allowed_origins),
+        monitor: Monitor::new(
+            io.clone(),
+            settings.admin_ui_mode == AdminUiMode::Development,
+        ),
         refusals: RefusalLog::new(REFUSALS_LOGGED_PER_SECOND),
     });
     realtime::attach(ctx.clone()).await?;
+    let admin_ui = admin_ui::Options::new(&settings, listener.local_addr()?.port());
+    let admin_pages = admin_ui::router(&admin_ui);
+    admin_ui::attach(ctx.clone(), admin_ui).await?;
     tokio::spawn(realtime::deliver(io, bus, committed, metrics));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
@@ -130,6 +138,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let with_metrics = metrics_listener.is_none();
     let router = http::router(ctx.clone(), http::Edge::new(&settings), with_metrics)
         .merge(web::router(ctx.clone()))
+        .merge(admin_pages)
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
         .layer(axum::middleware::from_fn_with_state(

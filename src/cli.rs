@@ -74,6 +74,9 @@ pub enum UserCommand {
     /// Create an account; the password is read from stdin (or prompted for on a terminal).
     Add {
         username: String,
+        /// Let the account log into the Socket.IO Admin UI at /admin/.
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -83,7 +86,8 @@ pub enum UserCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// List accounts: id, name, active or disabled.
+    /// List accounts: id, name, active or disabled, and `admin` for those
+    /// who may use the Admin UI.
     List {
         #[command(flatten)]
         store: StoreArgs,
@@ -98,6 +102,19 @@ pub enum UserCommand {
     },
     /// Enable a disabled account again.
     Enable {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Let an account log into the Socket.IO Admin UI at /admin/.
+    Promote {
+        username: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Take the Admin UI away from an account. Dashboards already
+    /// connected with it stay until they disconnect.
+    Demote {
         username: String,
         #[command(flatten)]
         store: StoreArgs,

@@ -1,6 +1,7 @@
 //! roomcast: a Socket.IO v5 rooms server with users and durable history.
 
 pub mod admin;
+pub mod admin_ui;
 pub mod app;
 pub mod auth;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod monitor;
 pub mod protocol;
 pub mod realtime;
 pub mod rooms;

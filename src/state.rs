@@ -7,6 +7,7 @@ use crate::auth::{Auth, Origins};
 use crate::cluster::{Bus, Io};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::monitor::Monitor;
 use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
 use crate::telemetry::RefusalLog;
@@ -29,6 +30,9 @@ pub struct Ctx {
     pub metrics: Arc<Metrics>,
     /// Browser origins allowed besides the server's own.
     pub origins: Origins,
+    /// What the Admin UI is told as it happens (counts, and the streams in
+    /// development mode).
+    pub monitor: Monitor,
     /// The log of refused connections, rate-limited (per node: it only
     /// spares this node's log).
     pub refusals: RefusalLog,

@@ -1,4 +1,4 @@
-//! `roomcast user add|passwd|list|disable|enable`.
+//! `roomcast user add|passwd|list|disable|enable|promote|demote`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -11,11 +11,19 @@ use crate::store::StoreError;
 
 pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
     match cmd {
-        UserCommand::Add { username, store } => {
+        UserCommand::Add {
+            username,
+            admin,
+            store,
+        } => {
             let (settings, store) = open(store).await?;
             let password = read_password()?;
-            let auth = Auth::new(&settings, store).await?;
+            let auth = Auth::new(&settings, store.clone()).await?;
             let user = auth.create_account(&username, &password).await?;
+            if admin {
+                store.set_admin(&user.id, true).await?;
+                return print([format!("created user {} (admin)", user.id)]);
+            }
             print([format!("created user {}", user.id)])
         }
         UserCommand::Passwd { username, store } => {
@@ -29,13 +37,35 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::List { store } => {
             let (_, store) = open(store).await?;
             let users = store.users().await?;
-            print(users.into_iter().map(|(u, disabled)| {
-                let state = if disabled { "disabled" } else { "active" };
-                format!("{}\t{}\t{state}", u.id, u.name)
+            print(users.into_iter().map(|a| {
+                let state = if a.disabled { "disabled" } else { "active" };
+                let admin = if a.admin { "\tadmin" } else { "" };
+                format!("{}\t{}\t{state}{admin}", a.user.id, a.user.name)
             }))
         }
         UserCommand::Disable { username, store } => set_disabled(username, store, true).await,
         UserCommand::Enable { username, store } => set_disabled(username, store, false).await,
+        UserCommand::Promote { username, store } => set_admin(username, store, true).await,
+        UserCommand::Demote { username, store } => set_admin(username, store, false).await,
+    }
+}
+
+async fn set_admin(
+    username: String,
+    store: crate::cli::StoreArgs,
+    admin: bool,
+) -> anyhow::Result<()> {
+    let (_, store) = open(store).await?;
+    let Some(id) = crate::auth::account_id(&username) else {
+        anyhow::bail!("no user {username}");
+    };
+    match store.set_admin(&id, admin).await {
+        Ok(()) => {
+            let state = if admin { "may" } else { "may no longer" };
+            print([format!("user {username} {state} use the Admin UI")])
+        }
+        Err(StoreError::NotFound) => anyhow::bail!("no user {username}"),
+        Err(e) => Err(e.into()),
     }
 }
 

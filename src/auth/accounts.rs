@@ -3,7 +3,7 @@
 use super::{Auth, password, session};
 use crate::domain::{ACCOUNT_PREFIX, User, Username, now_ms};
 use crate::error::AppError;
-use crate::store::Admin;
+use crate::store::{Admin, Credentials};
 
 /// The result of a successful login.
 #[derive(Debug)]
@@ -73,7 +73,13 @@ impl Auth {
         })
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+    /// The account of a right username and password that is not disabled;
+    /// anything else is the one `wrong username or password` refusal.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Credentials, AppError> {
         let wrong = || AppError::Unauthorized("wrong username or password".into());
         // A name that cannot be a username is looked up as no account: the
         // same answer, after the same dummy hash check, as an unknown one.
@@ -89,19 +95,74 @@ impl Auth {
         if creds.disabled {
             return Err(wrong());
         }
+        Ok(creds)
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoggedIn, AppError> {
+        let user = self.check_password(username, password).await?.user;
         let session = session::new_token();
         let sid = session::token_hash(&session);
-        let expires = now_ms() + (self.ttl_secs as i64).saturating_mul(1000);
-        self.store
-            .create_session(&sid, &creds.user.id, expires)
-            .await?;
+        self.open_session(&sid, &user).await?;
         // The JWT names its session: it works exactly as long as the cookie.
-        let token = self.keys.issue(&creds.user, self.ttl_secs, None, Some(sid));
+        let token = self.keys.issue(&user, self.ttl_secs, None, Some(sid));
         Ok(LoggedIn {
-            user: creds.user,
+            user,
             token,
             session,
         })
+    }
+
+    /// Stores a session under `hash` (of its token) for `user`.
+    async fn open_session(&self, hash: &str, user: &User) -> Result<(), AppError> {
+        let expires = now_ms() + (self.ttl_secs as i64).saturating_mul(1000);
+        self.store.create_session(hash, &user.id, expires).await?;
+        Ok(())
+    }
+
+    /// A dashboard's login at the `/admin` namespace (docs/protocol.md
+    /// §4b): the password as `login` checks it, then the admin flag. Opens
+    /// a dashboard session and returns its token, which the dashboard keeps
+    /// to reconnect ([`Auth::admin_session`]). Every refusal reads
+    /// `invalid credentials`, the dashboard's own wording, so none tells
+    /// which accounts exist or are admins.
+    pub async fn admin_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(User, String), AppError> {
+        let creds = self
+            .check_password(username, password)
+            .await
+            .map_err(|e| match e {
+                AppError::Unauthorized(_) => invalid_admin(),
+                other => other,
+            })?;
+        if !creds.admin {
+            return Err(invalid_admin());
+        }
+        let session = session::new_token();
+        self.open_session(&dashboard_hash(&session), &creds.user)
+            .await?;
+        Ok((creds.user, session))
+    }
+
+    /// The admin whose live session `token` is (a dashboard reconnecting
+    /// with the `sessionId` a login gave it).
+    pub async fn admin_session(&self, token: &str) -> Result<User, AppError> {
+        let user = self
+            .store
+            .session_user(&dashboard_hash(token), now_ms())
+            .await?
+            .ok_or_else(invalid_admin)?;
+        self.require_admin(&user).await?;
+        Ok(user)
+    }
+
+    async fn require_admin(&self, user: &User) -> Result<(), AppError> {
+        match self.store.credentials(&user.id).await? {
+            Some(c) if c.admin && !c.disabled => Ok(()),
+            _ => Err(invalid_admin()),
+        }
     }
 
     /// Ends the session of a `Cookie` header and the one a login JWT names
@@ -126,6 +187,19 @@ impl Auth {
         }
         Ok(())
     }
+}
+
+/// A dashboard session is stored under the hash of its token with this
+/// prefix: the dashboard keeps the token in `localStorage`, where a script
+/// could read it, so it must not also work as the HttpOnly session cookie
+/// (nor a cookie as a dashboard session). Both end as sessions do (expiry,
+/// password change, disabling).
+fn dashboard_hash(token: &str) -> String {
+    session::token_hash(&format!("admin-ui\n{token}"))
+}
+
+fn invalid_admin() -> AppError {
+    AppError::Unauthorized("invalid credentials".into())
 }
 
 /// The user id of the account `username` names (a username, or an account's

@@ -8,7 +8,7 @@ use clap::Args;
 use clap::builder::BoolishValueParser;
 use serde::Deserialize;
 
-use super::{LogFormat, MAX_TIMER_MS, ProxyNet, SecureCookies};
+use super::{AdminUiMode, LogFormat, MAX_TIMER_MS, ProxyNet, SecureCookies};
 use crate::store::SqliteSync;
 
 /// The server's settings as flags, environment variables or config-file
@@ -168,4 +168,24 @@ pub struct ServeArgs {
     /// `always`, or `never`. [default: auto]
     #[arg(long, env = "ROOMCAST_SECURE_COOKIES", value_enum)]
     pub secure_cookies: Option<SecureCookies>,
+
+    /// The Socket.IO Admin UI at `/admin/`, for accounts made admin with
+    /// `roomcast user promote`: `production` reports each node's stats and
+    /// lets a dashboard join, leave and disconnect sockets; `development`
+    /// also streams every socket, room and event to it (a cost per event
+    /// while on); `off` serves neither page nor namespace.
+    /// [default: production]
+    #[arg(long, env = "ROOMCAST_ADMIN_UI_MODE", value_enum)]
+    pub admin_ui_mode: Option<AdminUiMode>,
+
+    /// Let Admin UI dashboards emit events to sockets. Off by default: what
+    /// they emit bypasses storage (an emitted `chat` is in no history).
+    #[arg(long, env = "ROOMCAST_ADMIN_UI_EMIT", num_args = 0..=1,
+          default_missing_value = "true", value_parser = BoolishValueParser::new())]
+    pub admin_ui_emit: Option<bool>,
+
+    /// This node's name on the Admin UI's Servers page; each node of a
+    /// cluster needs its own. [default: HOSTNAME:PORT]
+    #[arg(long, env = "ROOMCAST_ADMIN_UI_SERVER_ID")]
+    pub admin_ui_server_id: Option<String>,
 }

@@ -40,6 +40,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// What the Socket.IO Admin UI gets (docs/protocol.md §4b).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AdminUiMode {
+    /// No `/admin/` page and no `/admin` namespace.
+    Off,
+    /// Stats every 2 s, and the join, leave and disconnect actions.
+    Production,
+    /// Also every socket, room and event as it happens.
+    Development,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -92,6 +104,13 @@ pub struct Settings {
     /// The period `login_attempts` counts over: a minute. Not a flag; tests
     /// lengthen it so no bucket refills while they count.
     pub login_window: Duration,
+    pub admin_ui_mode: AdminUiMode,
+    /// Dashboards may emit to sockets (bypassing storage).
+    pub admin_ui_emit: bool,
+    /// `None`: the host name and the bound port.
+    pub admin_ui_server_id: Option<String>,
+    /// How often each node sends `server_stats`: 2 s, as Node. Not a flag.
+    pub admin_ui_stats_interval: Duration,
 }
 
 /// An address or CIDR block of trusted reverse proxies (`10.0.0.5`, `10.0.0.0/8`, `::1`).
@@ -169,6 +188,10 @@ impl Settings {
             trusted_proxies: Vec::new(),
             secure_cookies: SecureCookies::Auto,
             login_window: Duration::from_secs(60),
+            admin_ui_mode: AdminUiMode::Production,
+            admin_ui_emit: false,
+            admin_ui_server_id: None,
+            admin_ui_stats_interval: Duration::from_secs(2),
         }
     }
 
@@ -213,6 +236,9 @@ impl Settings {
             ping_timeout,
             connect_timeout,
             secure_cookies,
+            admin_ui_mode,
+            admin_ui_emit,
+            admin_ui_server_id,
         } = layer;
         let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
         set(&mut self.timeouts.ping_interval, millis(ping_interval));
@@ -240,6 +266,9 @@ impl Settings {
         set(&mut self.registration_rate, registration_rate);
         set(&mut self.trusted_proxies, trusted_proxies);
         set(&mut self.secure_cookies, secure_cookies);
+        set(&mut self.admin_ui_mode, admin_ui_mode);
+        set(&mut self.admin_ui_emit, admin_ui_emit);
+        set(&mut self.admin_ui_server_id, admin_ui_server_id.map(Some));
     }
 
     /// Checks what the file could set out of range (flags are checked by clap).

@@ -3,6 +3,7 @@
 //! and serialized here only; the OpenAPI document is derived from the same
 //! types (`http::openapi`), and the error codes are `error::ErrorCode`.
 
+pub mod admin_ui;
 mod api;
 mod fields;
 mod socket;

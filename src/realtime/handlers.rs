@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::AckSender;
+use socketioxide::socket::DisconnectReason;
 
 use super::Conn;
 use super::ack::answer;
@@ -133,6 +134,7 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
         return Err(AppError::Unavailable("socket disconnected".into()));
     }
     if !already {
+        ctx.monitor.joined(s.ns(), name.as_str(), &s.id.to_string());
         let notice = JoinNotice {
             room: name.as_str(),
             user: &conn.identity.user,
@@ -161,6 +163,9 @@ async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, Ap
         return Err(not_in_room(&name));
     }
     s.leave(name.to_string());
+    conn.ctx
+        .monitor
+        .left(s.ns(), name.as_str(), &s.id.to_string());
     let notice = LeaveNotice {
         room: name.as_str(),
         user: &conn.identity.user,
@@ -253,10 +258,11 @@ async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, App
 }
 
 /// Tells each room the socket was in that it left (docs/protocol.md §4).
-pub(crate) async fn disconnected(s: Sock) {
+pub(crate) async fn disconnected(s: Sock, reason: DisconnectReason) {
     let Some(conn) = s.extensions.get::<Arc<Conn>>() else {
         return;
     };
+    conn.ctx.monitor.disconnected(&s, reason);
     conn.gone.store(true, Ordering::SeqCst);
     conn.slot.release();
     conn.ctx.metrics.connected_sockets.dec();

@@ -80,13 +80,18 @@ impl FromMessageParts<Adapter> for Queued {
             return Ok(Queued);
         }
         let Ok(TryData(payload)) = TryData::<Value>::from_message_parts(s, v, ack_id);
+        let payload = payload.ok();
+        let socket = Sock::from(s.clone());
+        conn.ctx
+            .monitor
+            .received(&socket, &event, payload.as_ref(), v.len());
         let inbound = Inbound {
             event: event.to_string(),
-            payload: payload.ok(),
+            payload,
             ack,
             received,
         };
-        push(conn, Sock::from(s.clone()), inbound);
+        push(conn, socket, inbound);
         Ok(Queued)
     }
 }

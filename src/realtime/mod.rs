@@ -17,7 +17,7 @@ use socketioxide::handler::ConnectHandler;
 
 use crate::auth::Identity;
 use crate::cluster::{Bus, Io, Sock, presence};
-use crate::domain::now_ms;
+use crate::domain::{User, now_ms};
 use crate::error::AppError;
 use crate::limits::ConnectionSlot;
 use crate::metrics::Metrics;
@@ -51,6 +51,8 @@ pub(crate) struct Conn {
     gone: AtomicBool,
     /// This socket's place in the per-user connection limit.
     slot: ConnectionSlot,
+    /// Unix milliseconds, for the Admin UI.
+    connected_at: i64,
 }
 
 impl Conn {
@@ -67,6 +69,13 @@ impl Conn {
             let _ = s.to(room.clone()).emit(LeaveNotice::EVENT, &notice).await;
         }
     }
+}
+
+/// Who a chat socket of this node is and when it connected (for the Admin
+/// UI); `None` for a socket of another namespace.
+pub fn who(s: &Sock) -> Option<(User, i64)> {
+    let conn = s.extensions.get::<Arc<Conn>>()?;
+    Some((conn.identity.user.clone(), conn.connected_at))
 }
 
 /// Installs the default namespace on `io`.
@@ -120,6 +129,9 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
     for room in &identity.rooms {
         s.join(presence::claim_room(&identity.user.id, room));
     }
+    let connected_at = now_ms();
+    ctx.monitor
+        .connected(&s, Some(&identity.user), connected_at);
     s.extensions.insert(Arc::new(Conn {
         ctx,
         identity,
@@ -127,6 +139,7 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         overflowed: AtomicBool::new(false),
         gone: AtomicBool::new(false),
         slot,
+        connected_at,
     }));
     // Every event, known or not, goes through one queue (`handlers::dispatch`
     // tells them apart), so one that asks for an ack always gets an answer.

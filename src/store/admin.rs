@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::sql::{Connections, RoomRow};
-use super::{Admin, StoreError, StoreResult};
+use super::{Account, Admin, StoreError, StoreResult};
 use crate::domain::{RoomRecord, User};
 
 /// `NotFound` when a statement touched no row.
@@ -30,13 +30,26 @@ where
     for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
 {
-    async fn users(&self) -> StoreResult<Vec<(User, bool)>> {
-        let rows: Vec<(String, String, i64)> =
+    async fn users(&self) -> StoreResult<Vec<Account>> {
+        let rows: Vec<(String, String, i64, i64)> =
             sqlx::query_as(C::USERS).fetch_all(self.pool()).await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, disabled)| (User { id, name }, disabled != 0))
+            .map(|(id, name, disabled, admin)| Account {
+                user: User { id, name },
+                disabled: disabled != 0,
+                admin: admin != 0,
+            })
             .collect())
+    }
+
+    async fn set_admin(&self, user_id: &str, admin: bool) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET admin = $1 WHERE id = $2")
+            .bind(i64::from(admin))
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        found(C::affected(&done))
     }
 
     async fn set_password(&self, user_id: &str, hash: &str) -> StoreResult<()> {

@@ -81,6 +81,16 @@ pub struct Credentials {
     pub user: User,
     pub password_hash: String,
     pub disabled: bool,
+    /// May log into the Socket.IO Admin UI (`roomcast user promote`).
+    pub admin: bool,
+}
+
+/// A built-in account as `roomcast user list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user: User,
+    pub disabled: bool,
+    pub admin: bool,
 }
 
 /// What the server reads and writes, appending aside (that is the
@@ -124,12 +134,14 @@ pub trait Store: Send + Sync + 'static {
 /// one ([`open_admin`]). `NotFound` when the user or room does not exist.
 #[async_trait]
 pub trait Admin: Store {
-    /// Every built-in account, sorted by id, with whether it is disabled.
-    async fn users(&self) -> StoreResult<Vec<(User, bool)>>;
+    /// Every built-in account, sorted by id.
+    async fn users(&self) -> StoreResult<Vec<Account>>;
     /// Also ends the user's sessions.
     async fn set_password(&self, user_id: &str, password_hash: &str) -> StoreResult<()>;
     /// Disabling also ends the user's sessions.
     async fn set_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()>;
+    /// Grants or takes away the Admin UI (`user promote|demote`).
+    async fn set_admin(&self, user_id: &str, admin: bool) -> StoreResult<()>;
     /// Every room, sorted by name.
     async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>>;
     /// Deletes a room with its members and its messages. A stored name, not

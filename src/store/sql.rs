@@ -50,7 +50,7 @@ macro_rules! sorted_lists {
             $by_bytes
         );
         const USERS: &'static str = concat!(
-            "SELECT id, name, disabled FROM users ORDER BY id",
+            "SELECT id, name, disabled, admin FROM users ORDER BY id",
             $by_bytes
         );
         const ALL_ROOMS: &'static str = concat!(
@@ -102,6 +102,7 @@ struct AccountRow {
     name: String,
     password_hash: String,
     disabled: i64,
+    admin: i64,
 }
 
 #[derive(FromRow)]
@@ -172,11 +173,12 @@ where
     }
 
     async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
-        let row: Option<AccountRow> =
-            sqlx::query_as("SELECT id, name, password_hash, disabled FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(&mut *self.reader().await?)
-                .await?;
+        let row: Option<AccountRow> = sqlx::query_as(
+            "SELECT id, name, password_hash, disabled, admin FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *self.reader().await?)
+        .await?;
         Ok(row.map(|r| Credentials {
             user: User {
                 id: r.id,
@@ -184,6 +186,7 @@ where
             },
             password_hash: r.password_hash,
             disabled: r.disabled != 0,
+            admin: r.admin != 0,
         }))
     }
 

@@ -202,3 +202,121 @@ async fn signing_in_with_a_hostile_next_stays_on_this_origin() {
     }
     stop(&mut server).await;
 }
+
+/// The Socket.IO Admin UI in Chromium (`tests/browser/admin.cjs`): refused
+/// to a non-admin; the admin sees the sockets and rooms opened here, and a
+/// disconnect clicked on the sockets page ends that socket.
+#[tokio::test]
+async fn the_admin_ui_counts_sockets_and_disconnects_one_in_chromium() {
+    use crate::admin::cli_on;
+    use crate::admin_ui::Chat;
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("admin.db");
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .args(["--admin-ui-mode", "development"])
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display())),
+    )
+    .await;
+    let database = format!("sqlite://{}", db.display());
+    let out = cli_on(
+        &database,
+        &["user", "add", "--admin", "root"],
+        "admin password\n",
+    )
+    .await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = cli_on(&database, &["user", "add", "ann"], "correct horse\n").await;
+    assert!(out.ok, "{}", out.stderr);
+
+    // Three sockets in two rooms.
+    let mut chats = Vec::new();
+    for (sub, room) in [("u1", "design"), ("u2", "design"), ("u3", "ops")] {
+        let mut c = Chat::connect(&addr, sub).await;
+        c.join(room, 1).await;
+        chats.push(c);
+    }
+    let sids: Vec<String> = chats.iter().map(|c| c.sid.clone()).collect();
+    let victim = sids[1].clone();
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = format!("{root}/target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut node = Command::new("node")
+        .arg(format!("{root}/tests/browser/admin.cjs"))
+        .arg(format!("http://{addr}"))
+        .arg(&shots)
+        .arg(sids.join(","))
+        .arg("design,ops")
+        .arg(&victim)
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run node (Node.js is needed for the tests)");
+    let mut to_node = node.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(node.stdout.take().expect("stdout")).lines();
+    let mut stderr = node.stderr.take().expect("stderr");
+    let errors = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+    let mut result = None;
+    let mut ended = None;
+    let scenario = async {
+        while let Some(line) = lines.next_line().await.expect("read node") {
+            if line == "DISCONNECT_CLICKED" {
+                // The click's effect, seen by the client itself.
+                ended = Some(chats[1].ended().await);
+                to_node.write_all(b"ENDED\n").await.expect("tell node");
+            } else if let Some(json) = line.strip_prefix("RESULT ") {
+                result = Some(serde_json::from_str::<Value>(json).expect("json"));
+            } else {
+                println!("node: {line}");
+            }
+        }
+    };
+    let finished = tokio::time::timeout(SCENARIO, scenario).await;
+    if finished.is_err() {
+        let _ = node.start_kill();
+    }
+    let status = node.wait().await.expect("node exit");
+    let errors = errors.await.expect("stderr");
+    assert!(finished.is_ok(), "admin ui scenario timed out\n{errors}");
+    assert!(status.success(), "admin ui scenario failed:\n{errors}");
+    let result = result.expect("the script reports what the dashboard shows");
+    assert_eq!(
+        result["problems"],
+        json!([]),
+        "CSP violations, script errors or dialogs"
+    );
+    assert_eq!(result["refused"], true);
+    assert_eq!(result["sockets"], 3, "{result}");
+    assert_eq!(result["rooms"], 2, "{result}");
+    assert_eq!(result["servers"], 1, "{result}");
+    assert_eq!(
+        ended,
+        Some(true),
+        "the disconnected client saw its socket end"
+    );
+    assert_eq!(result["socketsAfter"], 2, "{result}");
+    assert_eq!(result["victimShown"], 0, "{result}");
+    // The others are still served.
+    for i in [0, 2] {
+        let frame = format!("4277{}", json!(["rooms", {}]));
+        let v = roomcast::wire_client::ws::call(&mut chats[i].ws, &frame, 77, WAIT)
+            .await
+            .expect("still connected");
+        assert_eq!(v["ok"], true);
+    }
+    stop(&mut server).await;
+}

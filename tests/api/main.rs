@@ -8,6 +8,7 @@
 mod abuse;
 pub(crate) mod admin;
 mod admin_refusals;
+pub(crate) mod admin_ui;
 mod architecture;
 pub(crate) mod auth;
 mod backup;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use roomcast::domain::{Message, RoomName, RoomRecord, User, Visibility};
-use roomcast::store::{self, Admin, NewMessage, Page, Store, StoreError, Writer};
+use roomcast::store::{self, Account, Admin, NewMessage, Page, Store, StoreError, Writer};
 use tokio::sync::mpsc;
 
 use crate::pg::PgSchema;
@@ -319,9 +319,9 @@ async fn administration(s: &dyn Store, admin: &dyn Admin) {
     // Byte order on both backends, whatever the database's collation.
     s.create_user(&user("Zed"), "z").await.expect("store call");
     s.create_user(&user("bob"), "b").await.expect("store call");
-    let listed = |v: Vec<(User, bool)>| {
+    let listed = |v: Vec<Account>| {
         v.into_iter()
-            .map(|(u, off)| (u.id, off))
+            .map(|a| (a.user.id, a.disabled))
             .collect::<Vec<_>>()
     };
     let all = |ids: [(&str, bool); 3]| ids.map(|(id, off)| (id.to_owned(), off)).to_vec();
@@ -363,6 +363,31 @@ async fn administration(s: &dyn Store, admin: &dyn Admin) {
     );
     assert!(matches!(
         admin.set_disabled("nobody", true).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // The Admin UI flag: off by default, set and cleared, NotFound for no one.
+    let is_admin = async |id: &str| {
+        s.credentials(id)
+            .await
+            .expect("store call")
+            .is_some_and(|c| c.admin)
+    };
+    assert!(!is_admin("bob").await);
+    admin.set_admin("bob", true).await.expect("store call");
+    assert!(is_admin("bob").await);
+    assert!(
+        admin
+            .users()
+            .await
+            .expect("store call")
+            .iter()
+            .any(|a| a.user.id == "bob" && a.admin)
+    );
+    admin.set_admin("bob", false).await.expect("store call");
+    assert!(!is_admin("bob").await);
+    assert!(matches!(
+        admin.set_admin("nobody", true).await,
         Err(StoreError::NotFound)
     ));
 
