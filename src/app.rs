@@ -250,25 +250,38 @@ async fn finish_and_close(ctx: &Ctx, timeout: Duration) {
     ctx.io.close().await;
 }
 
-/// Completes at SIGTERM or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Completes at SIGTERM or SIGINT (Ctrl-C). The handlers are installed
+/// when this is called, not when the future is first polled: `main` calls it
+/// before printing the address, so a supervisor or test that sends SIGTERM
+/// as soon as it reads that line gets a graceful shutdown, never the
+/// default action (the process killed outright).
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
+        let interrupt = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, term) {
+                (Ok(mut interrupt), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM; only SIGINT stops gracefully");
-                let _ = interrupt.await;
+                (Ok(mut one), Err(e)) | (Err(e), Ok(mut one)) => {
+                    tracing::error!(error = %e, "cannot listen for one of SIGINT and SIGTERM");
+                    one.recv().await;
+                }
+                (Err(e), Err(_)) => {
+                    tracing::error!(error = %e, "cannot listen for SIGINT or SIGTERM");
+                    std::future::pending::<()>().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -25,11 +25,12 @@ async fn main() -> anyhow::Result<()> {
             telemetry::init(settings.log_format);
             let app = app::build(settings).await?;
             let addr = app.local_addr()?;
+            let stop = app::shutdown_signal();
             // The one line on stdout: scripts and tests read the port from it.
             let mut out = std::io::stdout();
             writeln!(out, "roomcast listening on http://{addr}")?;
             out.flush()?;
-            app.run_until(app::shutdown_signal()).await?;
+            app.run_until(stop).await?;
         }
         Command::User(cmd) => admin::user(cmd).await?,
         Command::Room(cmd) => admin::room(cmd).await?,

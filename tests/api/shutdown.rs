@@ -124,3 +124,22 @@ async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
         "acked but lost at shutdown: {missing:?}"
     );
 }
+
+/// The SIGTERM handler is in place before the address line is printed: a
+/// supervisor that signals as soon as it reads the line gets a graceful exit
+/// (status 0), never the default action. Five rounds, because the gap the
+/// old order left was a race that lost about half the time.
+#[tokio::test]
+async fn sigterm_right_after_the_address_line_exits_zero() {
+    let dir = tempfile::tempdir().expect("dir");
+    for round in 0..5 {
+        let db = dir.path().join(format!("early-{round}.db"));
+        let (mut server, _addr) = start_binary(&db, Some(SECRET)).await;
+        sigterm(&server);
+        let status = tokio::time::timeout(WAIT, server.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .expect("reaped");
+        assert!(status.success(), "round {round}: {status:?}");
+    }
+}
