@@ -34,6 +34,8 @@ mod load_tool;
 mod logs;
 mod members;
 mod metrics;
+mod moderation;
+mod moderation_cluster;
 mod nginx;
 mod openapi;
 mod origins;
