@@ -20,17 +20,15 @@ pub async fn standing(
         .ok_or_else(|| super::not_found(name))
 }
 
-/// Whether `who` is the room's owner or one of its moderators.
+/// Whether `who` is the room's owner or one of its moderators (and not banned).
 pub async fn may_moderate(
     store: &dyn Store,
     room: &RoomName,
     who: &Identity,
 ) -> Result<bool, AppError> {
     let now = crate::domain::now_ms();
-    Ok(standing(store, room, &who.user.id, now)
-        .await?
-        .role
-        .moderates())
+    let st = standing(store, room, &who.user.id, now).await?;
+    Ok(st.role.moderates() && !st.banned)
 }
 
 /// What [`may_post`] found: whether the room's slow mode holds this poster
@@ -119,7 +117,9 @@ pub async fn moderate(
         .await?
         .ok_or_else(|| super::not_found(name))?;
     let actor = standing(store, name, &who.user.id, now).await?;
-    if !actor.role.moderates() {
+    // A moderator the owner appointed after banning them stays banned, and
+    // moderates nothing while banned.
+    if !actor.role.moderates() || actor.banned {
         return Err(AppError::Forbidden(
             "only the room's owner and moderators moderate it".into(),
         ));

@@ -51,5 +51,6 @@ mod shutdown;
 mod slow_body;
 mod slow_consumer;
 mod store_contract;
+mod store_moderation;
 mod validation;
 mod web;

@@ -203,6 +203,14 @@ async fn roles_follow_the_rules_and_refusals_change_nothing(backend: Backend) {
     );
     let ack = mia.ack("mute", mute("sam")).await;
     assert_eq!(code(&ack), "forbidden");
+
+    // A ban takes the moderator role away; appointed again while banned,
+    // a moderator still moderates nothing.
+    olga.ack("ban", ban("max")).await;
+    assert_eq!(code(&max.ack("mute", mute("sam")).await), "forbidden");
+    olga.ack("moderator", appoint("max")).await;
+    assert_eq!(code(&max.ack("mute", mute("sam")).await), "forbidden");
+    sam.chat("hall", "never muted").await;
 }
 
 async fn a_muted_user_reads_but_cannot_post_until_the_mute_ends(backend: Backend) {
