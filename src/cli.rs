@@ -155,6 +155,39 @@ pub enum RoomCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Ban a user (a user id, as `acct:ann` or an app's `sub`) from a room,
+    /// public or private, and remove their invitation. Sockets already in
+    /// the room are refused at their next `chat`, and cannot join again.
+    Ban {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift a user's ban from a room.
+    Unban {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Mute a user in a room: they may read it but not post for N minutes.
+    Mute {
+        room: String,
+        user: String,
+        /// How long, 1 to 525,600 (a year).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=525_600))]
+        minutes: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift a user's mute in a room.
+    Unmute {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Debug, Args)]

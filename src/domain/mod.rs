@@ -1,9 +1,11 @@
 //! Values parsed from client input: once built, they are valid. No I/O here.
 
 mod message_text;
+mod moderation;
 mod names;
 
 pub use message_text::MessageText;
+pub use moderation::{Ban, Mute, Role, Standing};
 pub use names::{ACCOUNT_PREFIX, RoomName, Username, is_account_id};
 
 use serde::{Deserialize, Serialize};

@@ -7,12 +7,13 @@ mod headers;
 mod identity;
 mod json;
 mod metrics;
+mod moderation;
 mod openapi;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 
 use crate::state::Shared;
 
@@ -45,6 +46,20 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),
+        )
+        .route("/api/rooms/{room}", patch(moderation::patch_room))
+        .route("/api/rooms/{room}/moderation", get(moderation::list))
+        .route(
+            "/api/rooms/{room}/moderators/{user}",
+            put(moderation::appoint).delete(moderation::dismiss),
+        )
+        .route(
+            "/api/rooms/{room}/mutes/{user}",
+            put(moderation::mute).delete(moderation::unmute),
+        )
+        .route(
+            "/api/rooms/{room}/bans/{user}",
+            put(moderation::ban).delete(moderation::unban),
         )
         .route("/healthz", get(api::health))
         .route("/api/openapi.json", get(openapi::document));

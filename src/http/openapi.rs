@@ -6,24 +6,27 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api;
-use crate::domain::{Message, User, Visibility};
+use super::{api, moderation};
+use crate::domain::{Ban, Message, Mute, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostMessage,
-    Registered, RoomList, RoomView, Status, Up,
+    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView, MuteFor,
+    NewRoom, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status, Up,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages and members over HTTP, for backends and bots."),
+    info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages, members and moderation over HTTP, for backends and bots."),
     paths(
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
         api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
+        moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
+        moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
+        Mute, Ban, MuteFor, RoomPatch, ModerationView,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

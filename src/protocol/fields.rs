@@ -85,6 +85,26 @@ impl Fields {
         }
     }
 
+    /// A required boolean field; missing or another type is `invalid_payload`.
+    pub fn boolean(&self, key: &str) -> Result<bool, AppError> {
+        match self.0.get(key) {
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(AppError::payload(format!("{key} must be true or false"))),
+            None => Err(AppError::payload(format!("{key} is required"))),
+        }
+    }
+
+    /// A required integer field from `min` to `max`; anything else is `invalid_payload`.
+    pub fn int_in(&self, key: &str, min: i64, max: i64) -> Result<i64, AppError> {
+        self.0
+            .get(key)
+            .and_then(Value::as_i64)
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                AppError::payload(format!("{key} must be an integer from {min} to {max}"))
+            })
+    }
+
     /// The optional `limit` of a history page: 1 to 100, 50 when absent.
     pub fn limit(&self) -> Result<u32, AppError> {
         match self.get("limit") {

@@ -6,6 +6,7 @@
 pub mod admin_ui;
 mod api;
 mod fields;
+mod moderation;
 mod socket;
 
 pub use api::{
@@ -13,6 +14,10 @@ pub use api::{
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
+pub use moderation::{
+    Action, Appoint, ModerationNotice, ModerationView, MuteFor, MuteUser, Muted, RoomPatch,
+    SlowMode, Target, checked_user,
+};
 pub use socket::{
     Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, ConnectAuth, Done, History, InRoom, Join,
     JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Stored,

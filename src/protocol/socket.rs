@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{Message, MessageText, RoomName, User};
+use crate::domain::{Message, MessageText, Role, RoomName, User};
 use crate::error::AppError;
 
 /// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
@@ -39,6 +39,12 @@ pub enum ClientEvent {
     Typing,
     History,
     Rooms,
+    Moderator,
+    Mute,
+    Unmute,
+    Ban,
+    Unban,
+    SlowMode,
 }
 
 impl ClientEvent {
@@ -51,6 +57,12 @@ impl ClientEvent {
             "typing" => Self::Typing,
             "history" => Self::History,
             "rooms" => Self::Rooms,
+            "moderator" => Self::Moderator,
+            "mute" => Self::Mute,
+            "unmute" => Self::Unmute,
+            "ban" => Self::Ban,
+            "unban" => Self::Unban,
+            "slow_mode" => Self::SlowMode,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -174,6 +186,15 @@ pub struct Joined {
     pub more: bool,
     /// Distinct users with a socket in the room, this one included.
     pub online: Vec<User>,
+    /// The joiner's own role in the room.
+    pub role: Role,
+    /// The room's moderators' user ids, sorted (the owner is `room.owner`).
+    pub moderators: Vec<String>,
+    /// The room's slow mode in seconds; 0 is off.
+    pub slow_mode: i64,
+    /// When the joiner's mute ends (unix ms); absent when not muted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<i64>,
 }
 
 /// The ack of `chat`: the stored message's id and time.
@@ -214,6 +235,8 @@ pub enum LeaveReason {
     Disconnect,
     /// Its user lost access (the owner removed them).
     Removed,
+    /// Its user was banned from the room.
+    Banned,
 }
 
 /// `join` to a room: `user` entered it.

@@ -11,6 +11,7 @@ use socketioxide::socket::DisconnectReason;
 
 use super::Conn;
 use super::ack::answer;
+use super::moderation;
 use crate::cluster::{self, Adapter, Sock, presence};
 use crate::domain::{Message, RoomName, now_ms};
 use crate::error::AppError;
@@ -18,7 +19,7 @@ use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
     MessagePage, Request, RoomList, Rooms, Stored, TypingNotice,
 };
-use crate::rooms;
+use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
 use crate::telemetry::Quoted;
 
@@ -62,6 +63,16 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Typing) => reply.send(typing(conn, s, payload).await),
         Ok(ClientEvent::History) => reply.send(history(conn, payload).await),
         Ok(ClientEvent::Rooms) => reply.send(list_rooms(conn, payload).await),
+        Ok(ClientEvent::Moderator) => reply.send(moderation::moderator(conn, payload).await),
+        Ok(ClientEvent::Mute) => reply.send(moderation::mute(conn, payload).await),
+        Ok(ClientEvent::Unmute) => {
+            reply.send(moderation::target(conn, payload, Change::Unmute).await)
+        }
+        Ok(ClientEvent::Ban) => reply.send(moderation::target(conn, payload, Change::Ban).await),
+        Ok(ClientEvent::Unban) => {
+            reply.send(moderation::target(conn, payload, Change::Unban).await)
+        }
+        Ok(ClientEvent::SlowMode) => reply.send(moderation::slow_mode(conn, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
@@ -97,7 +108,7 @@ fn joined(s: &Sock, room: &RoomName) -> bool {
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
     let Join { room: name, since } = Join::parse(payload)?;
     let ctx = &conn.ctx;
-    let room =
+    let (room, standing) =
         rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
     let already = joined(s, &name);
     // Join before reading history: a message committed in between is then
@@ -113,7 +124,11 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
             limit: JOIN_HISTORY,
         },
     };
-    let history = match ctx.store.history(&name, page).await {
+    let read = async {
+        let history = ctx.store.history(&name, page).await?;
+        Ok::<_, StoreError>((history, ctx.store.moderators(&name).await?))
+    };
+    let (history, moderators) = match read.await {
         Ok(h) => h,
         Err(e) => {
             if !already {
@@ -154,6 +169,10 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
         history: history.messages,
         more: history.more,
         online,
+        role: standing.role,
+        moderators,
+        slow_mode: standing.slow_mode,
+        muted_until: standing.muted_until,
     })
 }
 
@@ -193,6 +212,11 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Ok(chat) => chat,
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
+    let store = conn.ctx.store.as_ref();
+    let posting = match rooms::may_post(store, &chat.room, &conn.identity, now_ms()).await {
+        Ok(posting) => posting,
+        Err(e) => return reply.send(Err::<Stored, _>(e)),
+    };
     let message = NewMessage {
         room: chat.room,
         user: conn.identity.user.clone(),
@@ -202,13 +226,20 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         s, ack, received, ..
     } = reply;
     let (metrics, socket) = (conn.ctx.metrics.clone(), s.clone());
+    // Under slow mode the next event waits for this commit, so that the
+    // next chat's check sees this message stored.
+    let (stored_tx, stored_rx) = tokio::sync::oneshot::channel::<()>();
     let done = Box::new(move |stored: Result<&Message, StoreError>| {
         let result = stored
             .map(|m| Stored { id: m.id, ts: m.ts })
             .map_err(AppError::from);
         answer(&metrics, &socket, ack, received, result);
+        let _ = stored_tx.send(());
     });
     conn.ctx.writer.submit(message, done).await;
+    if posting.slowed {
+        let _ = stored_rx.await;
+    }
 }
 
 async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {

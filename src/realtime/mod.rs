@@ -6,6 +6,7 @@ mod delivery;
 mod fanout;
 mod handlers;
 mod inbox;
+mod moderation;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

@@ -1,6 +1,7 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
 mod admin;
+mod moderation;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -17,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::domain::{Message, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
+pub use moderation::{Moderate, Moderation};
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
@@ -97,7 +99,7 @@ pub struct Account {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Moderate + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

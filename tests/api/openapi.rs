@@ -153,6 +153,8 @@ async fn every_documented_route_and_status_matches_real_responses() {
     let msg = json!({"message": "hello"});
     let big = json!({"message": "x".repeat(2000)});
     let user = |u: &str| Some(json!({ "user": u }));
+    let secs = |n: i64| Some(json!({ "seconds": n }));
+    let slow = |n: i64| Some(json!({ "slow_mode": n }));
     let (app, st, once) = (&app, &strict, &once);
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
@@ -198,6 +200,43 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/a%20b/members/sam", None, o),        // 400
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 204
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 404
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, o),        // 204
+        (app, "PUT", "/api/rooms/a%20b/moderators/mia", None, o),        // 400
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, None),     // 401
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, s),        // 403
+        (app, "PUT", "/api/rooms/nowhere/moderators/mia", None, o),      // 404
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(60), o),         // 200
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(0), o),          // 400
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(60), None),      // 401
+        (app, "PUT", "/api/rooms/staff/mutes/olga", secs(60), s),        // 403
+        (app, "PUT", "/api/rooms/nowhere/mutes/sam", secs(60), o),       // 404
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, o),              // 204
+        (app, "PUT", "/api/rooms/a%20b/bans/eve", None, o),              // 400
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, None),           // 401
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, s),              // 403
+        (app, "PUT", "/api/rooms/nowhere/bans/eve", None, o),            // 404
+        (app, "PATCH", "/api/rooms/staff", slow(5), o),                  // 204
+        (app, "PATCH", "/api/rooms/staff", slow(-1), o),                 // 400
+        (app, "PATCH", "/api/rooms/staff", slow(5), None),               // 401
+        (app, "PATCH", "/api/rooms/staff", slow(5), s),                  // 403
+        (app, "PATCH", "/api/rooms/nowhere", slow(5), o),                // 404
+        (app, "GET", "/api/rooms/staff/moderation", None, o),            // 200
+        (app, "GET", "/api/rooms/a%20b/moderation", None, o),            // 400
+        (app, "GET", "/api/rooms/staff/moderation", None, None),         // 401
+        (app, "GET", "/api/rooms/staff/moderation", None, s),            // 403
+        (app, "GET", "/api/rooms/nowhere/moderation", None, o),          // 404
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, None),       // 401
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, s),          // 403
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, o),          // 204
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, o),          // 404
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, None),        // 401
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, s),           // 403
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, o),           // 204
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, o),           // 404
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, None),  // 401
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, s),     // 403
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 204
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 404
         (app, "GET", "/healthz", None, None),                            // 200
     ];
     for (server, method, path, body, bearer) in cases {

@@ -2,13 +2,14 @@
 // messages, and catches up after a reconnect with `join {since}`.
 import type { Socket } from "socket.io-client";
 import type { Message, Room, User } from "./api";
-import { byId, el, say } from "./dom";
+import { byId, clockTime, el, say } from "./dom";
 import { initMembers } from "./members";
+import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
 import { Ack, call, connect } from "./socket";
 import { Timeline } from "./timeline";
 
-type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] };
+type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] } & Standing;
 type Event = { room: string; user: User; ts: number; reason?: string };
 
 /** At most one `typing` signal per this many ms while someone types. */
@@ -22,6 +23,11 @@ class RoomPage {
   private readonly send = byId<HTMLButtonElement>("send");
   private readonly conn = byId("conn");
   private readonly error = byId("room-error");
+  private readonly state = byId("composer-state");
+  private readonly moderation: Moderation;
+  /** Unix ms until which slow mode holds our next message back. */
+  private slowUntil = 0;
+  private stateTimer = 0;
   private joined = false;
   private loadingOlder = false;
   private lastTyping = 0;
@@ -34,8 +40,11 @@ class RoomPage {
     private readonly me: User,
   ) {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
-    this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"));
     this.socket = connect();
+    this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
+    this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
+      this.moderation.decorate(u),
+    );
     this.wireSocket();
     this.wireComposer();
     this.wireScrollBack();
@@ -90,8 +99,16 @@ class RoomPage {
     s.on("leave", (e: Event) => {
       if (e.room !== this.room) return;
       if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
+      if (e.reason === "banned" && e.user.id === this.me.id) return this.removed("banned");
       this.presence.left(e.user);
       if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} left`, e.ts);
+    });
+    s.on("moderation", (n: ModerationNotice) => {
+      if (n.room !== this.room) return;
+      this.moderation.apply(n);
+      this.presence.refresh();
+      this.timeline.notice(this.moderation.describe(n, (id) => this.presence.nameOf(id)), n.ts);
+      this.updateSend();
     });
     s.on("typing", (e: { room: string; user: User }) => {
       if (e.room === this.room) this.presence.typing(e.user);
@@ -109,6 +126,7 @@ class RoomPage {
       const j = ack as JoinAck;
       if (first) this.timeline.more = j.more;
       this.timeline.add(j.history, first);
+      this.moderation.reset(j.room.owner, j);
       this.presence.reset(j.online);
       this.showRoom(j.room);
       // With `since`, `more` means newer messages remain beyond this page.
@@ -138,19 +156,21 @@ class RoomPage {
     return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
   }
 
-  /** The owner removed us: this socket is out of the room for good. */
-  private removed(): void {
+  /** The owner removed us, or a moderator banned us: this socket is out of the room for good. */
+  private removed(how: "removed" | "banned" = "removed"): void {
     this.joined = false;
     this.updateSend();
     this.presence.reset([]);
-    say(this.error, `You were removed from #${this.room}.`);
+    say(this.error, `You were ${how} from #${this.room}.`);
     this.setState("offline", "Not joined");
   }
 
   private refused(ack: Extract<Ack, { ok: false }>): void {
     const text =
       ack.error === "forbidden"
-        ? `#${this.room} is private. Ask its owner to invite you.`
+        ? ack.message.includes("banned")
+          ? `You are banned from #${this.room}.`
+          : `#${this.room} is private. Ask its owner to invite you.`
         : ack.error === "not_found"
           ? `#${this.room} does not exist.`
           : ack.message;
@@ -195,9 +215,23 @@ class RoomPage {
     });
   }
 
+  /** The composer follows where we stand: muted (until when), slow mode (and the wait). */
   private updateSend(): void {
-    this.input.disabled = !this.joined;
-    this.send.disabled = !this.joined || this.input.value.trim() === "";
+    const now = Date.now();
+    const muted = this.joined && this.moderation.muted;
+    const waiting = this.joined && this.moderation.slowed && this.slowUntil > now;
+    this.input.disabled = !this.joined || muted;
+    this.send.disabled = !this.joined || muted || waiting || this.input.value.trim() === "";
+    let text = "";
+    if (muted) text = `You are muted until ${clockTime(this.moderation.mutedUntil)}.`;
+    else if (waiting) text = `Slow mode: you can send again in ${Math.ceil((this.slowUntil - now) / 1000)} s.`;
+    else if (this.joined && this.moderation.slowMode > 0) text = `Slow mode: one message every ${this.moderation.slowMode} s.`;
+    say(this.state, text);
+    this.input.placeholder = muted ? "You are muted" : `Message #${this.room}`;
+    // Check again when a mute or a wait runs out.
+    window.clearTimeout(this.stateTimer);
+    const next = muted ? this.moderation.mutedUntil - now : waiting ? Math.min(1_000, this.slowUntil - now) : 0;
+    if (next > 0) this.stateTimer = window.setTimeout(() => this.updateSend(), next + 50);
   }
 
   private autosize(): void {
@@ -217,9 +251,14 @@ class RoomPage {
     if (!ack.ok) {
       // Give the text back rather than lose it.
       if (this.input.value === "") this.input.value = text;
+      if (ack.error === "muted" && ack.until) this.moderation.mutedUntil = ack.until;
+      if (ack.error === "rate_limited" && ack.retry_after_ms) this.slowUntil = Date.now() + ack.retry_after_ms;
       this.updateSend();
-      say(this.error, `Not sent: ${ack.message}`);
+      const shown = ack.error === "muted" || ack.retry_after_ms !== undefined;
+      say(this.error, shown ? "" : `Not sent: ${ack.message}`);
     } else {
+      if (this.moderation.slowed) this.slowUntil = Date.now() + this.moderation.slowMode * 1000;
+      this.updateSend();
       say(this.error, "");
     }
   }
