@@ -1,7 +1,7 @@
 //! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
 
 use crate::auth::Identity;
-use crate::domain::{RoomName, RoomRecord, Visibility};
+use crate::domain::{ReplyRef, RoomName, RoomRecord, Visibility, excerpt};
 use crate::error::AppError;
 use crate::store::{HistoryPage, Page, Store, StoreError};
 
@@ -178,6 +178,34 @@ pub async fn history(
         None => Page::Latest { limit },
     };
     Ok(store.history(name, page).await?)
+}
+
+/// Whether `who` may delete anyone's message in `room`: its owner.
+pub async fn may_moderate(
+    store: &dyn Store,
+    room: &RoomName,
+    who: &Identity,
+) -> Result<bool, AppError> {
+    Ok(store
+        .room(room)
+        .await?
+        .is_some_and(|r| r.owner == who.user.id))
+}
+
+/// The parent a new message in `room` answers: message `id` of the same
+/// room, not deleted; `not_found` otherwise.
+pub async fn reply_ref(store: &dyn Store, room: &RoomName, id: i64) -> Result<ReplyRef, AppError> {
+    match store.message(room, id).await? {
+        Some(parent) if parent.deleted.is_none() => Ok(ReplyRef {
+            id,
+            excerpt: Some(excerpt(&parent.message)),
+            user: parent.user,
+            deleted: false,
+        }),
+        _ => Err(AppError::NotFound(format!(
+            "reply_to: no message {id} in room {room}"
+        ))),
+    }
 }
 
 fn not_found(name: &RoomName) -> AppError {

@@ -10,6 +10,7 @@ use socketioxide::extract::AckSender;
 
 use super::Conn;
 use super::ack::answer;
+use super::edits;
 use crate::cluster::{self, Adapter, Sock, presence};
 use crate::domain::{Message, RoomName, now_ms};
 use crate::error::AppError;
@@ -61,21 +62,26 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Typing) => reply.send(typing(conn, s, payload).await),
         Ok(ClientEvent::History) => reply.send(history(conn, payload).await),
         Ok(ClientEvent::Rooms) => reply.send(list_rooms(conn, payload).await),
+        // Changes ack once committed, from the writer, as `chat` does.
+        Ok(ClientEvent::Edit) => edits::edit(conn, s, payload, reply).await,
+        Ok(ClientEvent::Delete) => edits::delete(conn, s, payload, reply).await,
+        Ok(ClientEvent::React) => edits::react(conn, s, payload, reply, true).await,
+        Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
 
 /// What an event is answered through.
-struct Reply<'a> {
-    conn: &'a Conn,
-    s: &'a Sock,
-    event: &'a str,
-    ack: AckSender<Adapter>,
-    received: Instant,
+pub(super) struct Reply<'a> {
+    pub(super) conn: &'a Conn,
+    pub(super) s: &'a Sock,
+    pub(super) event: &'a str,
+    pub(super) ack: AckSender<Adapter>,
+    pub(super) received: Instant,
 }
 
 impl Reply<'_> {
-    fn send<T: Serialize>(self, result: Result<T, AppError>) {
+    pub(super) fn send<T: Serialize>(self, result: Result<T, AppError>) {
         if let Err(e) = &result {
             tracing::debug!(sid = %self.s.id, event = %Quoted(self.event), code = e.code().as_str(), "event refused");
         }
@@ -89,7 +95,7 @@ impl Reply<'_> {
     }
 }
 
-fn joined(s: &Sock, room: &RoomName) -> bool {
+pub(super) fn joined(s: &Sock, room: &RoomName) -> bool {
     s.rooms().iter().any(|r| r == room.as_str())
 }
 
@@ -104,8 +110,8 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     // never in neither.
     s.join(name.to_string());
     let page = match since {
-        Some(id) => Page::After {
-            id,
+        Some(seq) => Page::Since {
+            seq,
             limit: REPLAY_LIMIT,
         },
         None => Page::Latest {
@@ -188,10 +194,18 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Ok(chat) => chat,
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
+    let reply_to = match chat.reply_to {
+        None => None,
+        Some(id) => match rooms::reply_ref(conn.ctx.store.as_ref(), &chat.room, id).await {
+            Ok(parent) => Some(parent),
+            Err(e) => return reply.send(Err::<Stored, _>(e)),
+        },
+    };
     let message = NewMessage {
         room: chat.room,
         user: conn.identity.user.clone(),
         message: chat.message.into_string(),
+        reply_to,
     };
     let Reply {
         s, ack, received, ..
@@ -264,6 +278,6 @@ pub(crate) async fn disconnected(s: Sock) {
     conn.announce_left(&s, s.rooms()).await;
 }
 
-fn not_in_room(name: &RoomName) -> AppError {
+pub(super) fn not_in_room(name: &RoomName) -> AppError {
     AppError::NotInRoom(format!("not in room {name}; join it first"))
 }

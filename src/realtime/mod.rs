@@ -3,6 +3,7 @@
 
 mod ack;
 mod delivery;
+mod edits;
 mod fanout;
 mod handlers;
 mod inbox;

@@ -9,6 +9,7 @@ use std::ops::DerefMut;
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
+use super::changes::{self, MessageRow, select_message};
 use super::{Credentials, HistoryPage, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
@@ -104,30 +105,12 @@ struct AccountRow {
     disabled: i64,
 }
 
-#[derive(FromRow)]
-struct MessageRow {
-    id: i64,
-    room: String,
-    user_id: String,
-    user_name: String,
-    body: String,
-    ts: i64,
-}
-
-impl From<MessageRow> for Message {
-    fn from(r: MessageRow) -> Self {
-        Message {
-            id: r.id,
-            room: r.room,
-            user: User {
-                id: r.user_id,
-                name: r.user_name,
-            },
-            message: r.body,
-            ts: r.ts,
-        }
-    }
-}
+/// A page of a room's messages below an id, newest first.
+const BEFORE: &str =
+    select_message!("WHERE m.room = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT +$3");
+/// A room's messages created or changed after a stream position, in stream order.
+const SINCE: &str =
+    select_message!("WHERE m.room = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT +$3");
 
 #[async_trait]
 impl<C> Store for C
@@ -142,6 +125,8 @@ where
     for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
     for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
 {
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         sqlx::query(
@@ -286,21 +271,17 @@ where
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage> {
         // The rows on one side of `bound`, newest first unless `ascending`,
-        // and one past the page, which tells whether there is more.
-        let (bound, ascending, limit) = match page {
-            Page::Latest { limit } => (i64::MAX, false, limit),
-            Page::Before { id, limit } => (id, false, limit),
-            Page::After { id, limit } => (id, true, limit),
-        };
+        // and one past the page, which tells whether there is more. Pages
+        // go by id; a replay (`Since`) goes by stream position.
         // `LIMIT +$3`, not `LIMIT $3`: SQLite plans a bare bound LIMIT as a
         // constant and so expires the statement at every bind, re-preparing
         // (parsing and planning) it on each read; `+$3` is an expression it
         // leaves to run time, and the cached statement is reused.
         // PostgreSQL plans both alike.
-        let sql = if ascending {
-            "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT +$3"
-        } else {
-            "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT +$3"
+        let (sql, bound, ascending, limit) = match page {
+            Page::Latest { limit } => (BEFORE, i64::MAX, false, limit),
+            Page::Before { id, limit } => (BEFORE, id, false, limit),
+            Page::Since { seq, limit } => (SINCE, seq, true, limit),
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sql)
             .bind(room.as_str())
@@ -318,6 +299,11 @@ where
             messages.reverse();
         }
         Ok(HistoryPage { messages, more })
+    }
+
+    async fn message(&self, room: &RoomName, id: i64) -> StoreResult<Option<Message>> {
+        let found = changes::read::<C>(&mut *self.reader().await?, id).await?;
+        Ok(found.filter(|m| m.room == room.as_str()))
     }
 
     async fn ping(&self) -> StoreResult<()> {

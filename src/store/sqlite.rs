@@ -9,16 +9,17 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite};
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
+use super::changes;
 use super::sql::{self, Connections};
 use super::sqlite_readers::Readers;
-use super::{Append, Batch, NewMessage, Order, SqliteSync, StoreResult};
+use super::{Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble};
 use crate::domain::{Message, now_ms};
 
-/// SQLite's bound-parameter limit is 32766; 6 columns a row keeps a chunk well under it.
+/// SQLite's bound-parameter limit is 32766; 8 columns a row keeps a chunk well under it.
 const ROWS_PER_INSERT: usize = 500;
 
 /// How often the WAL is checkpointed into the database file.
@@ -30,15 +31,8 @@ pub(super) struct SqliteStore {
     readers: Readers,
     /// Only the group-commit writer appends, and it holds this across its
     /// statement, so ids follow commit order.
-    appender: Mutex<Appender>,
+    appender: Mutex<SqliteConnection>,
     _checkpointer: AbortOnDrop,
-}
-
-/// The connection messages are appended on, outside the pool (which pings a
-/// connection's worker thread each time it is returned), and the next id.
-struct Appender {
-    conn: SqliteConnection,
-    next_id: i64,
 }
 
 /// Ends the checkpoint task with the store.
@@ -66,6 +60,10 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
+            // A deleted message's text is overwritten with zeros in the
+            // file, not only unlinked (`Change::Delete`; the WAL is
+            // truncated after such a batch, see `forget_deleted`).
+            .pragma("secure_delete", "on")
             // No connection checkpoints when its commit grows the WAL past
             // 1000 pages: that would stall the writer for the copy and the
             // fsyncs several times a second under load (p99 of the 200-room
@@ -81,14 +79,8 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM messages")
-            .fetch_one(&pool)
-            .await?;
         let readers = Readers::open(&options).await?;
-        let appender = Appender {
-            conn: options.connect().await?,
-            next_id: max.unwrap_or(0) + 1,
-        };
+        let appender = options.connect().await?;
         let checkpointer = tokio::spawn(checkpoint_loop(options.connect().await?));
         Ok(Self {
             pool,
@@ -196,17 +188,50 @@ async fn checkpoint_loop(mut conn: SqliteConnection) {
     }
 }
 
-/// One multi-row INSERT of `rows`.
-fn insert_statement(rows: &[Message]) -> QueryBuilder<Sqlite> {
-    let mut insert =
-        QueryBuilder::new("INSERT INTO messages (id, room, user_id, user_name, body, ts) ");
+/// The last stream position given out: posts count by their ids, changes
+/// by the counter row (which the admin CLI's changes move too), so it is
+/// read from the file in each write, never kept in memory.
+const LAST: &str = "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), \
+                    (SELECT last FROM stream))";
+
+/// A batch of posts in one statement, numbered from [`LAST`] inside it (a
+/// statement takes the write lock before it reads): one trip to the
+/// connection's thread instead of four (BEGIN, the read, INSERT, COMMIT).
+fn fast_insert(rows: &[(usize, &super::NewMessage)], ts: i64) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) \
+         SELECT b.base + v.column1, b.base + v.column1, v.column2, v.column3, v.column4, \
+                v.column5, v.column6, v.column7 \
+         FROM (",
+    );
+    insert.push(LAST).push(" AS base) AS b, (");
+    insert.push_values(rows, |mut row, (k, m)| {
+        row.push_bind(*k as i64 + 1)
+            .push_bind(m.room.as_str())
+            .push_bind(m.user.id.as_str())
+            .push_bind(m.user.name.as_str())
+            .push_bind(m.message.as_str())
+            .push_bind(ts)
+            .push_bind(m.reply_to.as_ref().map(|r| r.id));
+    });
+    insert.push(") AS v RETURNING id");
+    insert
+}
+
+/// One multi-row INSERT of posts already numbered.
+fn insert_statement(rows: &[&Message]) -> QueryBuilder<Sqlite> {
+    let mut insert = QueryBuilder::new(
+        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) ",
+    );
     insert.push_values(rows, |mut row, m| {
         row.push_bind(m.id)
+            .push_bind(m.seq)
             .push_bind(&m.room)
             .push_bind(&m.user.id)
             .push_bind(&m.user.name)
             .push_bind(&m.message)
-            .push_bind(m.ts);
+            .push_bind(m.ts)
+            .push_bind(m.reply_to.as_ref().map(|r| r.id));
     });
     insert
 }
@@ -233,36 +258,119 @@ impl Connections for SqliteStore {
 
 #[async_trait]
 impl Append for SqliteStore {
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch> {
-        let mut appender = self.appender.lock().await;
-        let Appender { conn, next_id } = &mut *appender;
+    async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
+        let mut conn = self.appender.lock().await;
         let ts = now_ms();
-        let stored: Vec<Message> = batch
-            .into_iter()
-            .zip(*next_id..)
-            .map(|(m, id)| m.stored(id, ts))
+        let posts: Vec<(usize, &super::NewMessage)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(k, c)| match c {
+                Change::Post(m) => Some((k, m)),
+                _ => None,
+            })
             .collect();
-        match stored.len() {
-            0 => {}
-            // One statement is a transaction of its own: one trip to the
-            // connection's thread instead of three (BEGIN, INSERT, COMMIT).
-            n if n <= ROWS_PER_INSERT => {
-                let mut insert = insert_statement(&stored);
-                insert.build().execute(&mut *conn).await?;
-            }
-            _ => {
-                let mut tx = conn.begin().await?;
-                for chunk in stored.chunks(ROWS_PER_INSERT) {
-                    let mut insert = insert_statement(chunk);
-                    insert.build().execute(&mut *tx).await?;
+        let items = if posts.len() == batch.len() && posts.len() <= ROWS_PER_INSERT {
+            let mut ids: Vec<i64> = fast_insert(&posts, ts)
+                .build_query_scalar()
+                .fetch_all(&mut *conn)
+                .await?;
+            ids.sort_unstable();
+            drop(posts);
+            batch
+                .into_iter()
+                .zip(ids)
+                .filter_map(|(c, id)| match c {
+                    Change::Post(m) => Some(Item::Posted(m.stored(id, ts))),
+                    _ => None,
+                })
+                .collect()
+        } else {
+            drop(posts);
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            match in_transaction(&mut conn, batch, ts).await {
+                Ok(items) => {
+                    sqlx::query("COMMIT").execute(&mut *conn).await?;
+                    items
                 }
-                tx.commit().await?;
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+                    return Err(e);
+                }
+            }
+        };
+        let (outcomes, applied) = assemble(items);
+        if applied
+            .iter()
+            .any(|a| a.happened == super::Happened::Deleted)
+        {
+            forget_deleted(&mut conn).await;
+        }
+        // One writer task and one process per file: commit order is id order.
+        Ok((outcomes, Batch::new(applied, Order::Alone)))
+    }
+}
+
+/// A mixed batch inside `BEGIN IMMEDIATE`: positions from [`LAST`], the
+/// posts in multi-row INSERTs, then each change in submit order.
+async fn in_transaction(
+    conn: &mut SqliteConnection,
+    batch: Vec<Change>,
+    ts: i64,
+) -> StoreResult<Vec<Item>> {
+    let last: i64 = sqlx::query_scalar(LAST).fetch_one(&mut *conn).await?;
+    let n = batch.len() as i64;
+    let mut items = Vec::with_capacity(batch.len());
+    let mut changes = Vec::new();
+    for (k, (seq, change)) in (last + 1..).zip(batch).enumerate() {
+        match change {
+            Change::Post(m) => items.push(Item::Posted(m.stored(seq, ts))),
+            change => {
+                changes.push((k, seq, change));
+                items.push(Item::Waiting);
             }
         }
-        *next_id += stored.len() as i64;
-        // One writer task and one process per file: commit order is id order.
-        Ok(Batch::new(stored, Order::Alone))
     }
+    let posted: Vec<&Message> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Posted(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    for chunk in posted.chunks(ROWS_PER_INSERT) {
+        insert_statement(chunk).build().execute(&mut *conn).await?;
+    }
+    drop(posted);
+    for (k, seq, change) in changes {
+        items[k] = Item::Step(changes::apply::<SqliteStore>(&mut *conn, change, seq, ts).await?);
+    }
+    sqlx::query("UPDATE stream SET last = $1")
+        .bind(last + n)
+        .execute(&mut *conn)
+        .await?;
+    Ok(items)
+}
+
+/// After a batch that deleted messages: copies the WAL into the file and
+/// truncates it, so the deleted text (in older frames of the WAL) is gone
+/// from disk before the deletion is acked; `secure_delete` has zeroed it
+/// in the pages. Readers finish within moments; a checkpoint still busy
+/// after a while is logged and left to the next deletion or checkpoint.
+async fn forget_deleted(conn: &mut SqliteConnection) {
+    for _ in 0..100 {
+        match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(TRUNCATE)")
+            .fetch_one(&mut *conn)
+            .await
+        {
+            Ok((0, _, _)) => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not truncate the WAL after a deletion");
+                return;
+            }
+        }
+    }
+    tracing::warn!("the WAL still holds frames after a deletion: readers kept it busy");
 }
 
 #[cfg(test)]
