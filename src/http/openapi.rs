@@ -6,12 +6,12 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api;
-use crate::domain::{Message, User, Visibility};
+use super::{api, changes};
+use crate::domain::{Deletion, Message, ReactionSummary, ReplyRef, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostMessage,
-    Registered, RoomList, RoomView, Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom,
+    PostMessage, Registered, RoomList, RoomView, Status, Up,
 };
 
 #[derive(OpenApi)]
@@ -20,10 +20,12 @@ use crate::protocol::{
     paths(
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
         api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
+        changes::edit, changes::delete, changes::react, changes::unreact,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
+        EditMessage, Deletion, ReplyRef, ReactionSummary,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
