@@ -12,6 +12,7 @@ mod architecture;
 pub(crate) mod auth;
 mod backup;
 mod browser;
+mod browser_changes;
 mod brute_force;
 mod changes;
 mod changes_contract;
