@@ -56,7 +56,15 @@ pub(crate) fn to_local_sockets(io: &Io, changes: &[Applied], metrics: &Metrics) 
             let Some(first) = sockets.first() else {
                 break;
             };
-            let Ok(packet) = first.encode_event(change_event(m), &ChangePayload::of(m)) else {
+            // Only a `reaction` adds a field to the message: the others
+            // encode it as it is, without the wrapper's flattening.
+            let packet = match m.happened {
+                Happened::Reacted { .. } => {
+                    first.encode_event(change_event(m), &ChangePayload::of(m))
+                }
+                _ => first.encode_event(change_event(m), &m.message),
+            };
+            let Ok(packet) = packet else {
                 continue;
             };
             // A socket that overflowed gets nothing more: no later change

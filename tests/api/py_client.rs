@@ -8,7 +8,7 @@ use crate::helpers::*;
 /// A virtualenv under target/ with the pinned requirements, made on first use
 /// so that `cargo test` alone works on a fresh machine, and remade when the
 /// requirements change (the marker holds the text it was installed from).
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     // Both tests ask at once; one installs while the other waits.
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = INSTALL
