@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Conn;
 use super::ack::answer;
-use super::handlers::{Reply, joined, not_in_room};
+use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::Sock;
 use crate::domain::{Message, RoomName};
 use crate::error::AppError;

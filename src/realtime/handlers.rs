@@ -4,15 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::AckSender;
 
 use super::Conn;
 use super::ack::answer;
 use super::edits;
+use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::{self, Adapter, Sock, presence};
-use crate::domain::{Message, RoomName, now_ms};
+use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
@@ -69,34 +69,6 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
-}
-
-/// What an event is answered through.
-pub(super) struct Reply<'a> {
-    pub(super) conn: &'a Conn,
-    pub(super) s: &'a Sock,
-    pub(super) event: &'a str,
-    pub(super) ack: AckSender<Adapter>,
-    pub(super) received: Instant,
-}
-
-impl Reply<'_> {
-    pub(super) fn send<T: Serialize>(self, result: Result<T, AppError>) {
-        if let Err(e) = &result {
-            tracing::debug!(sid = %self.s.id, event = %Quoted(self.event), code = e.code().as_str(), "event refused");
-        }
-        answer(
-            &self.conn.ctx.metrics,
-            self.s,
-            self.ack,
-            self.received,
-            result,
-        );
-    }
-}
-
-pub(super) fn joined(s: &Sock, room: &RoomName) -> bool {
-    s.rooms().iter().any(|r| r == room.as_str())
 }
 
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
@@ -276,8 +248,4 @@ pub(crate) async fn disconnected(s: Sock) {
     conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "disconnected");
     conn.announce_left(&s, s.rooms()).await;
-}
-
-pub(super) fn not_in_room(name: &RoomName) -> AppError {
-    AppError::NotInRoom(format!("not in room {name}; join it first"))
 }

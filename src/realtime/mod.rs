@@ -7,6 +7,7 @@ mod edits;
 mod fanout;
 mod handlers;
 mod inbox;
+mod reply;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

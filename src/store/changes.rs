@@ -9,7 +9,7 @@
 
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
-use super::sql::Connections;
+use super::connections::Connections;
 use super::{Applied, Change, Happened, MAX_REACTIONS, StoreError, StoreResult};
 use crate::domain::{Deletion, Message, ReactionSummary, ReplyRef, User, excerpt};
 

@@ -2,6 +2,7 @@
 
 mod admin;
 mod changes;
+mod connections;
 mod postgres;
 mod sql;
 mod sqlite;

@@ -20,7 +20,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
 use super::changes;
-use super::sql::{self, Connections};
+use super::connections::{self, Connections};
 use super::{Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble};
 use crate::domain::{Message, now_ms};
 
@@ -208,7 +208,7 @@ impl Connections for PgStore {
     type Db = Postgres;
     type Reader<'a> = PoolConnection<Postgres>;
 
-    sql::sorted_lists!(r#" COLLATE "C""#);
+    connections::sorted_lists!(r#" COLLATE "C""#);
 
     fn pool(&self) -> &PgPool {
         &self.pool

@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
 use super::changes;
-use super::sql::{self, Connections};
+use super::connections::{self, Connections};
 use super::sqlite_readers::Readers;
 use super::{Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble};
 use crate::domain::{Message, now_ms};
@@ -241,7 +241,7 @@ impl Connections for SqliteStore {
     type Reader<'a> = MutexGuard<'a, SqliteConnection>;
 
     // SQLite's default collation compares bytes.
-    sql::sorted_lists!("");
+    connections::sorted_lists!("");
 
     fn pool(&self) -> &SqlitePool {
         &self.pool

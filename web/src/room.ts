@@ -124,7 +124,13 @@ class RoomPage {
       // Before the history is drawn: owners see delete on every message.
       this.owner = j.room.owner;
       if (first) this.timeline.more = j.more;
-      this.timeline.add(j.history, first);
+      // A catch-up may bring an old message that changed: one older than
+      // the history shown comes, as it is now, when scrolling back.
+      const oldest = this.timeline.oldest;
+      const shown = first || !this.timeline.more || oldest === null
+        ? j.history
+        : j.history.filter((m) => m.id > oldest || this.timeline.has(m.id));
+      this.timeline.add(shown, first);
       this.presence.reset(j.online);
       this.showRoom(j.room);
       // With `since`, `more` means newer messages remain beyond this page.
@@ -322,7 +328,7 @@ class RoomPage {
     if (!ack.ok) return;
     this.timeline.more = ack.more as boolean;
     const restore = this.quietly();
-    this.timeline.add(ack.messages as Message[]);
+    this.timeline.add(ack.messages as Message[], false, false);
     restore();
     this.maybeLoadOlder();
   }

@@ -65,10 +65,13 @@ export class Timeline {
 
   /** Adds messages in any order; one already shown is replaced when this
    * copy is newer (a larger `seq`). Keeps the view pinned to the bottom
-   * when it was there (or when `follow`). Returns how many were new. */
-  add(messages: Message[], follow = false): number {
+   * when it was there (or when `follow`). `live`: from events or `join`
+   * (not a history page), so `maxSeq` may follow. Returns how many were new. */
+  add(messages: Message[], follow = false, live = true): number {
     for (const m of messages) {
-      if (m.seq > this.maxSeq) this.maxSeq = m.seq;
+      // A history page may hold a message changed after events still on
+      // their way; only what the stream itself brought moves the position.
+      if (live && m.seq > this.maxSeq) this.maxSeq = m.seq;
       const known = this.messages.get(m.id);
       if (known && m.seq > known.seq) this.replace(m);
     }
