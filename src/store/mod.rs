@@ -385,6 +385,12 @@ pub async fn apply_direct(
     sync: SqliteSync,
     change: Change,
 ) -> anyhow::Result<StoreResult<Message>> {
+    // A post takes its position from the server's writer, which on SQLite
+    // counts posts in memory: only changes may come from elsewhere.
+    anyhow::ensure!(
+        !matches!(change, Change::Post(_)),
+        "apply_direct changes stored messages; new ones go through the server"
+    );
     let backend = connect(url, sync, false).await?;
     let (mut results, batch) = backend.apply(vec![change]).await?;
     let mut message = None;
