@@ -53,6 +53,15 @@ async fn a_deleted_text_is_in_no_sqlite_file_nor_its_wal() {
             "{needle} was written"
         );
     }
+    // Reactions and an edit rewrite the long row (its old overflow pages,
+    // text and all, are freed) before it is deleted.
+    for emoji in ["👍", "🎉", "🚀"] {
+        ann.ack("react", json!({"room": "r", "id": b, "emoji": emoji}))
+            .await;
+    }
+    let edited = format!("{long} and more");
+    ann.ack("edit", json!({"room": "r", "id": b, "message": edited}))
+        .await;
     // A reply quotes its parent at read time only: nothing to scrub there.
     ann.ack("chat", json!({"room": "r", "message": "re", "reply_to": a}))
         .await;
