@@ -62,6 +62,7 @@ fn report(name: &str, ops: usize, unit: &str, times: &[Duration]) {
 fn message(len: usize) -> Message {
     Message {
         id: 123_456,
+        seq: 123_456,
         room: "general".into(),
         user: User {
             id: "user-42".into(),
@@ -69,6 +70,10 @@ fn message(len: usize) -> Message {
         },
         message: "x".repeat(len),
         ts: 1_764_000_000_000,
+        edited: None,
+        deleted: None,
+        reply_to: None,
+        reactions: Vec::new(),
     }
 }
 
@@ -144,6 +149,7 @@ fn new_message(i: usize) -> NewMessage {
             name: "Bench User".into(),
         },
         message: format!("bench message number {i} with a little text"),
+        reply_to: None,
     }
 }
 

@@ -220,6 +220,11 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict => Self::Conflict("already exists".into()),
             StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::NotYours => Self::Forbidden("that message is someone else's".into()),
+            StoreError::TooManyReactions => Self::Conflict(format!(
+                "a message has at most {} distinct reactions",
+                crate::store::MAX_REACTIONS
+            )),
             StoreError::Unavailable(cause) => {
                 // The cause is for the operator's log, never for the client.
                 tracing::error!(error = %cause, "storage error");

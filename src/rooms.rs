@@ -3,12 +3,13 @@
 mod moderation;
 
 use crate::auth::Identity;
-use crate::domain::{RoomName, RoomRecord, Standing, Visibility, now_ms};
+use crate::domain::{ReplyRef, RoomName, RoomRecord, Standing, Visibility, excerpt, now_ms};
 use crate::error::AppError;
 use crate::store::{HistoryPage, Page, Store, StoreError};
 
 pub use moderation::{
-    Applied, Change, Posting, apply, banned, list, may_moderate, may_post, moderate, set_slow_mode,
+    Applied, Change, Posting, apply, banned, list, may_change, may_moderate, may_post, moderate,
+    set_slow_mode,
     standing,
 };
 
@@ -191,6 +192,22 @@ pub async fn history(
         None => Page::Latest { limit },
     };
     Ok(store.history(name, page).await?)
+}
+
+/// The parent a new message in `room` answers: message `id` of the same
+/// room, not deleted; `not_found` otherwise.
+pub async fn reply_ref(store: &dyn Store, room: &RoomName, id: i64) -> Result<ReplyRef, AppError> {
+    match store.message(room, id).await? {
+        Some(parent) if parent.deleted.is_none() => Ok(ReplyRef {
+            id,
+            excerpt: Some(excerpt(&parent.message)),
+            user: parent.user,
+            deleted: false,
+        }),
+        _ => Err(AppError::NotFound(format!(
+            "reply_to: no message {id} in room {room}"
+        ))),
+    }
 }
 
 fn not_found(name: &RoomName) -> AppError {

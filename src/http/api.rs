@@ -201,15 +201,23 @@ pub(super) async fn post_message(
     body: Result<ApiJson<PostMessage>, AppError>,
 ) -> ApiResult {
     let name = room_name(&room)?;
-    let ApiJson(PostMessage { message: text }) = body?;
+    let ApiJson(PostMessage {
+        message: text,
+        reply_to,
+    }) = body?;
     rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
     st.limits.message(&who.user.id)?;
     rooms::may_post(st.store.as_ref(), &name, &who, crate::domain::now_ms()).await?;
+    let reply_to = match reply_to {
+        Some(id) => Some(rooms::reply_ref(st.store.as_ref(), &name, id).await?),
+        None => None,
+    };
     let (tx, rx) = oneshot::channel();
     let message = NewMessage {
         room: name,
         user: who.user,
         message: text.into_string(),
+        reply_to,
     };
     st.writer
         .submit(message, Box::new(move |r| drop(tx.send(r.cloned()))))

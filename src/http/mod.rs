@@ -1,6 +1,7 @@
 //! HTTP: the `/api` routes, health, and the official client bundle.
 
 mod api;
+mod changes;
 mod client;
 mod client_js;
 mod headers;
@@ -41,6 +42,14 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
         .route(
             "/api/rooms/{room}/messages",
             get(api::room_messages).post(api::post_message),
+        )
+        .route(
+            "/api/rooms/{room}/messages/{id}",
+            patch(changes::edit).delete(changes::delete),
+        )
+        .route(
+            "/api/rooms/{room}/messages/{id}/reactions/{emoji}",
+            put(changes::react).delete(changes::unreact),
         )
         .route("/api/rooms/{room}/members", post(api::invite))
         .route(

@@ -6,12 +6,14 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, moderation};
-use crate::domain::{Ban, Message, Mute, User, Visibility};
+use super::{api, changes, moderation};
+use crate::domain::{
+    Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility,
+};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView, MuteFor,
-    NewRoom, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView,
+    MuteFor, NewRoom, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status, Up,
 };
 
 #[derive(OpenApi)]
@@ -22,11 +24,13 @@ use crate::protocol::{
         api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
         moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
         moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
+        changes::edit, changes::delete, changes::react, changes::unreact,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
+        EditMessage, Deletion, ReplyRef, ReactionSummary,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

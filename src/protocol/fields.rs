@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{MessageText, RoomName};
+use crate::domain::{Emoji, MessageText, RoomName};
 use crate::error::AppError;
 
 /// A request: parsed once from the event's argument or the HTTP body,
@@ -103,6 +103,22 @@ impl Fields {
             .ok_or_else(|| {
                 AppError::payload(format!("{key} must be an integer from {min} to {max}"))
             })
+    }
+
+    /// A required integer field (a message id); missing or another type is
+    /// `invalid_payload`.
+    pub fn id(&self, key: &str) -> Result<i64, AppError> {
+        self.opt_id(key)?
+            .ok_or_else(|| AppError::payload(format!("{key} is required")))
+    }
+
+    /// The required `emoji` field: exactly one emoji, else `invalid_payload`.
+    pub fn emoji(&self) -> Result<Emoji, AppError> {
+        match self.0.get("emoji") {
+            Some(Value::String(s)) => Emoji::parse(s).map_err(AppError::InvalidPayload),
+            Some(_) => Err(AppError::payload("emoji must be a string")),
+            None => Err(AppError::payload("emoji is required")),
+        }
     }
 
     /// The optional `limit` of a history page: 1 to 100, 50 when absent.

@@ -10,7 +10,8 @@ mod moderation;
 mod socket;
 
 pub use api::{
-    Credentials, Health, Invite, LoggedIn, Membership, NewRoom, PostMessage, Registered, Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostMessage,
+    Registered, Status, Up,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
@@ -19,7 +20,7 @@ pub use moderation::{
     SlowMode, Target, checked_user,
 };
 pub use socket::{
-    Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, ConnectAuth, Done, History, InRoom, Join,
-    JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Stored,
-    TypingNotice,
+    Ack, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent, ConnectAuth, Delete,
+    Done, Edit, History, InRoom, Join, JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage,
+    React, ReactionNote, RoomList, RoomView, Rooms, Stored, TypingNotice, change_event,
 };

@@ -6,8 +6,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{Message, MessageText, Role, RoomName, User};
+use crate::domain::{Emoji, Message, MessageText, Role, RoomName, User};
 use crate::error::AppError;
+use crate::store::{Applied, Happened};
 
 /// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
 /// (no object, no `token`, not a string) is no token: the session cookie
@@ -45,6 +46,10 @@ pub enum ClientEvent {
     Ban,
     Unban,
     SlowMode,
+    Edit,
+    Delete,
+    React,
+    Unreact,
 }
 
 impl ClientEvent {
@@ -63,6 +68,10 @@ impl ClientEvent {
             "ban" => Self::Ban,
             "unban" => Self::Unban,
             "slow_mode" => Self::SlowMode,
+            "edit" => Self::Edit,
+            "delete" => Self::Delete,
+            "react" => Self::React,
+            "unreact" => Self::Unreact,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -72,7 +81,8 @@ impl ClientEvent {
 #[derive(Debug)]
 pub struct Join {
     pub room: RoomName,
-    /// Replay what came after this id instead of the latest page.
+    /// Replay what was created or changed after this stream position (a
+    /// message's `seq`; a message id works too) instead of the latest page.
     pub since: Option<i64>,
 }
 
@@ -82,11 +92,36 @@ pub struct InRoom {
     pub room: RoomName,
 }
 
-/// `chat {room, message}`.
+/// `chat {room, message, reply_to?}`.
 #[derive(Debug)]
 pub struct Chat {
     pub room: RoomName,
     pub message: MessageText,
+    /// The id of the message of the same room this one answers.
+    pub reply_to: Option<i64>,
+}
+
+/// `edit {room, id, message}`.
+#[derive(Debug)]
+pub struct Edit {
+    pub room: RoomName,
+    pub id: i64,
+    pub message: MessageText,
+}
+
+/// `delete {room, id}`.
+#[derive(Debug)]
+pub struct Delete {
+    pub room: RoomName,
+    pub id: i64,
+}
+
+/// `react {room, id, emoji}` and `unreact {room, id, emoji}`.
+#[derive(Debug)]
+pub struct React {
+    pub room: RoomName,
+    pub id: i64,
+    pub emoji: Emoji,
 }
 
 /// `history {room, before?, limit?}`.
@@ -125,6 +160,39 @@ impl Request for Chat {
         Ok(Self {
             room: f.room()?,
             message: f.message()?,
+            reply_to: f.opt_id("reply_to")?,
+        })
+    }
+}
+
+impl Request for Edit {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+            message: f.message()?,
+        })
+    }
+}
+
+impl Request for Delete {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+        })
+    }
+}
+
+impl Request for React {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+            emoji: f.emoji()?,
         })
     }
 }
@@ -204,6 +272,14 @@ pub struct Stored {
     pub ts: i64,
 }
 
+/// The ack of `edit`, `delete`, `react` and `unreact`: the message's id
+/// and its stream position now (unchanged when the change was a no-op).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Changed {
+    pub id: i64,
+    pub seq: i64,
+}
+
 /// The ack of `leave` and `typing`: `{ok: true}` and nothing else.
 #[derive(Debug, Serialize)]
 pub struct Done {}
@@ -278,3 +354,51 @@ impl Broadcast for TypingNotice<'_> {
 
 /// The event a stored message is delivered as (its payload is the [`Message`]).
 pub const CHAT_EVENT: &str = "chat";
+
+/// The event a committed change is delivered as: `chat`, `edit`, `delete`
+/// or `reaction`; each payload is the whole [`Message`] as it is now.
+pub fn change_event(a: &Applied) -> &'static str {
+    match a.happened {
+        Happened::Created => CHAT_EVENT,
+        Happened::Edited => "edit",
+        Happened::Deleted => "delete",
+        Happened::Reacted { .. } => "reaction",
+    }
+}
+
+/// The payload of a committed change's event: the message, and on a
+/// `reaction` what changed (`reaction: {emoji, user, added}`).
+#[derive(Debug, Serialize)]
+pub struct ChangePayload<'a> {
+    #[serde(flatten)]
+    pub message: &'a Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<ReactionNote<'a>>,
+}
+
+/// What a `reaction` event changed.
+#[derive(Debug, Serialize)]
+pub struct ReactionNote<'a> {
+    pub emoji: &'a str,
+    /// The user id of who reacted or took the reaction back.
+    pub user: &'a str,
+    /// `true` for `react`, `false` for `unreact`.
+    pub added: bool,
+}
+
+impl<'a> ChangePayload<'a> {
+    pub fn of(a: &'a Applied) -> Self {
+        let reaction = match &a.happened {
+            Happened::Reacted { emoji, user, added } => Some(ReactionNote {
+                emoji,
+                user,
+                added: *added,
+            }),
+            _ => None,
+        };
+        Self {
+            message: &a.message,
+            reaction,
+        }
+    }
+}

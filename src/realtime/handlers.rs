@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::AckSender;
 use socketioxide::socket::DisconnectReason;
@@ -12,8 +11,10 @@ use socketioxide::socket::DisconnectReason;
 use super::Conn;
 use super::ack::answer;
 use super::moderation;
+use super::edits;
+use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::{self, Adapter, Sock, presence};
-use crate::domain::{Message, RoomName, now_ms};
+use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
@@ -73,36 +74,13 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
             reply.send(moderation::target(conn, payload, Change::Unban).await)
         }
         Ok(ClientEvent::SlowMode) => reply.send(moderation::slow_mode(conn, payload).await),
+        // Changes ack once committed, from the writer, as `chat` does.
+        Ok(ClientEvent::Edit) => edits::edit(conn, s, payload, reply).await,
+        Ok(ClientEvent::Delete) => edits::delete(conn, s, payload, reply).await,
+        Ok(ClientEvent::React) => edits::react(conn, s, payload, reply, true).await,
+        Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
-}
-
-/// What an event is answered through.
-struct Reply<'a> {
-    conn: &'a Conn,
-    s: &'a Sock,
-    event: &'a str,
-    ack: AckSender<Adapter>,
-    received: Instant,
-}
-
-impl Reply<'_> {
-    fn send<T: Serialize>(self, result: Result<T, AppError>) {
-        if let Err(e) = &result {
-            tracing::debug!(sid = %self.s.id, event = %Quoted(self.event), code = e.code().as_str(), "event refused");
-        }
-        answer(
-            &self.conn.ctx.metrics,
-            self.s,
-            self.ack,
-            self.received,
-            result,
-        );
-    }
-}
-
-fn joined(s: &Sock, room: &RoomName) -> bool {
-    s.rooms().iter().any(|r| r == room.as_str())
 }
 
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
@@ -116,8 +94,8 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     // never in neither.
     s.join(name.to_string());
     let page = match since {
-        Some(id) => Page::After {
-            id,
+        Some(seq) => Page::Since {
+            seq,
             limit: REPLAY_LIMIT,
         },
         None => Page::Latest {
@@ -217,10 +195,18 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Ok(posting) => posting,
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
+    let reply_to = match chat.reply_to {
+        None => None,
+        Some(id) => match rooms::reply_ref(conn.ctx.store.as_ref(), &chat.room, id).await {
+            Ok(parent) => Some(parent),
+            Err(e) => return reply.send(Err::<Stored, _>(e)),
+        },
+    };
     let message = NewMessage {
         room: chat.room,
         user: conn.identity.user.clone(),
         message: chat.message.into_string(),
+        reply_to,
     };
     let Reply {
         s, ack, received, ..
@@ -299,8 +285,4 @@ pub(crate) async fn disconnected(s: Sock, reason: DisconnectReason) {
     conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "disconnected");
     conn.announce_left(&s, s.rooms()).await;
-}
-
-fn not_in_room(name: &RoomName) -> AppError {
-    AppError::NotInRoom(format!("not in room {name}; join it first"))
 }

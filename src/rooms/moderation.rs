@@ -49,15 +49,7 @@ pub async fn may_post(
     now: i64,
 ) -> Result<Posting, AppError> {
     let st = standing(store, room, &who.user.id, now).await?;
-    if st.banned {
-        return Err(banned(room));
-    }
-    if let Some(until) = st.muted_until {
-        return Err(AppError::Muted {
-            message: format!("you are muted in room {room}"),
-            until,
-        });
-    }
+    heard(&st, room)?;
     if st.slow_mode <= 0 || st.role.moderates() {
         return Ok(Posting { slowed: false });
     }
@@ -72,6 +64,31 @@ pub async fn may_post(
         });
     }
     Ok(Posting { slowed: true })
+}
+
+/// Whether `who` may change messages in the room now (`edit`, `react`,
+/// `unreact`): not banned, not muted. Slow mode counts new messages only.
+pub async fn may_change(
+    store: &dyn Store,
+    room: &RoomName,
+    who: &Identity,
+    now: i64,
+) -> Result<(), AppError> {
+    heard(&standing(store, room, &who.user.id, now).await?, room)
+}
+
+/// Banned is `forbidden`; muted is `muted` with when it ends.
+fn heard(st: &Standing, room: &RoomName) -> Result<(), AppError> {
+    if st.banned {
+        return Err(banned(room));
+    }
+    if let Some(until) = st.muted_until {
+        return Err(AppError::Muted {
+            message: format!("you are muted in room {room}"),
+            until,
+        });
+    }
+    Ok(())
 }
 
 /// The refusal of a banned user's join, read or post.

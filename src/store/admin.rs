@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::sql::{Connections, RoomRow};
+use super::connections::Connections;
+use super::sql::RoomRow;
 use super::{Account, Admin, StoreError, StoreResult};
 use crate::domain::{RoomRecord, User};
 

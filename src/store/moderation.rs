@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::StoreResult;
-use super::sql::Connections;
+use super::connections::Connections;
 use crate::domain::{Ban, Mute, Role, RoomName, Standing};
 
 /// A room's moderation, as its owner and moderators list it.

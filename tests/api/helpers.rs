@@ -362,6 +362,26 @@ impl TestClient {
         }
     }
 
+    /// The next event named any of `events`, in arrival order (others stay
+    /// queued for later calls).
+    pub async fn next_of(&mut self, events: &[&str]) -> (String, Value) {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|(n, _)| events.contains(&n.as_str()))
+        {
+            return self.pending.remove(i).expect("present");
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some((name, v))) if events.contains(&name.as_str()) => return (name, v),
+                Ok(Some(other)) => self.pending.push_back(other),
+                _ => panic!("none of {events:?} within {WAIT:?}; got {:?}", self.pending),
+            }
+        }
+    }
+
     /// Receives until the first `barrier` event that `is_barrier` accepts
     /// (and returns it), asserting that no `event` arrived before it.
     ///

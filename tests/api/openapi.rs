@@ -156,6 +156,15 @@ async fn every_documented_route_and_status_matches_real_responses() {
     let secs = |n: i64| Some(json!({ "seconds": n }));
     let slow = |n: i64| Some(json!({ "slow_mode": n }));
     let (app, st, once) = (&app, &strict, &once);
+    // Message 1 is olga's first post to `staff` below; 19 more emoji on it
+    // make the 21st distinct one a 409.
+    let encode = |e: &str| e.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let thumb = format!("/api/rooms/staff/messages/1/reactions/{}", encode("👍"));
+    let faces: Vec<String> = (0..20)
+        .map(|i| char::from_u32(0x1F600 + i).expect("emoji").to_string())
+        .map(|e| format!("/api/rooms/staff/messages/1/reactions/{}", encode(&e)))
+        .collect();
+    let edit = json!({"message": "edited"});
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
         (app, "POST", "/api/register", Some(creds.clone()), None),       // 201
@@ -190,6 +199,35 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "GET", "/api/rooms/staff/messages", None, None),           // 401
         (app, "GET", "/api/rooms/staff/messages", None, s),              // 403
         (app, "GET", "/api/rooms/nowhere/messages", None, o),            // 404
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), o), // 200
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(json!({"message": " "})), o), // 400
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), None), // 401
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), s), // 403
+        (app, "PATCH", "/api/rooms/staff/messages/99", Some(edit), o),   // 404
+        (app, "PUT", &thumb, None, o),                                   // 200
+        (app, "PUT", "/api/rooms/staff/messages/1/reactions/a", None, o), // 400
+        (app, "PUT", &thumb, None, None),                                // 401
+        (app, "PUT", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
+        (app, "PUT", &faces[0], None, o), (app, "PUT", &faces[1], None, o),
+        (app, "PUT", &faces[2], None, o), (app, "PUT", &faces[3], None, o),
+        (app, "PUT", &faces[4], None, o), (app, "PUT", &faces[5], None, o),
+        (app, "PUT", &faces[6], None, o), (app, "PUT", &faces[7], None, o),
+        (app, "PUT", &faces[8], None, o), (app, "PUT", &faces[9], None, o),
+        (app, "PUT", &faces[10], None, o), (app, "PUT", &faces[11], None, o),
+        (app, "PUT", &faces[12], None, o), (app, "PUT", &faces[13], None, o),
+        (app, "PUT", &faces[14], None, o), (app, "PUT", &faces[15], None, o),
+        (app, "PUT", &faces[16], None, o), (app, "PUT", &faces[17], None, o),
+        (app, "PUT", &faces[18], None, o),                               // 20 distinct
+        (app, "PUT", &faces[19], None, o),                               // 409
+        (app, "DELETE", &thumb, None, o),                                // 200
+        (app, "DELETE", "/api/rooms/staff/messages/1/reactions/ab", None, o), // 400
+        (app, "DELETE", &thumb, None, None),                             // 401
+        (app, "DELETE", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
+        (app, "DELETE", "/api/rooms/staff/messages/x", None, o),         // 400
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, None),      // 401
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, s),         // 403
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, o),         // 200
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, o),         // 404
         (app, "POST", "/api/rooms/staff/members", user("sam"), o),       // 201
         (app, "POST", "/api/rooms/staff/members", user(""), o),          // 400
         (app, "POST", "/api/rooms/staff/members", user("x"), None),      // 401

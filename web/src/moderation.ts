@@ -55,6 +55,11 @@ export class Moderation {
     return id === this.owner ? "owner" : this.mods.has(id) ? "moderator" : "member";
   }
 
+  /** Whether we may delete anyone's message here (owner or moderator). */
+  get moderates(): boolean {
+    return this.myRole !== "member";
+  }
+
   get muted(): boolean {
     return this.mutedUntil > Date.now();
   }

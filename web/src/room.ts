@@ -1,5 +1,6 @@
 // The room page `/r/{room}`: joins over Socket.IO, shows history and live
-// messages, and catches up after a reconnect with `join {since}`.
+// messages and their changes (edits, deletions, reactions), and catches up
+// after a reconnect with `join {since}` (the highest `seq` seen).
 import type { Socket } from "socket.io-client";
 import type { Message, Room, User } from "./api";
 import { byId, clockTime, el, say } from "./dom";
@@ -7,7 +8,7 @@ import { initMembers } from "./members";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
 import { Ack, call, connect } from "./socket";
-import { Timeline } from "./timeline";
+import { type MessageActions, Timeline } from "./timeline";
 
 type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] } & Standing;
 type Event = { room: string; user: User; ts: number; reason?: string };
@@ -34,12 +35,15 @@ class RoomPage {
   private membersReady = false;
   private unread = 0;
   private readonly title = document.title;
+  /** The message the next one answers, shown above the composer. */
+  private replyTo: Message | null = null;
 
   constructor(
     private readonly room: string,
     private readonly me: User,
   ) {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
+    this.timeline.actions = this.actions();
     this.socket = connect();
     this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
@@ -91,6 +95,14 @@ class RoomPage {
       if (added && !this.timeline.nearBottom()) byId("jump").hidden = false;
       this.presence.stopTyping(m.user.id);
     });
+    // A change carries the whole message: replace the one of its id.
+    for (const event of ["edit", "delete", "reaction"]) {
+      s.on(event, (m: Message) => {
+        if (m.room !== this.room) return;
+        this.timeline.add([m]);
+        if (event === "delete" && this.replyTo?.id === m.id) this.setReply(null);
+      });
+    }
     s.on("join", (e: Event) => {
       if (e.room !== this.room) return;
       this.presence.joined(e.user);
@@ -124,9 +136,16 @@ class RoomPage {
     const restore = this.quietly();
     while (ack.ok) {
       const j = ack as JoinAck;
-      if (first) this.timeline.more = j.more;
-      this.timeline.add(j.history, first);
+      // Before the history is drawn: owners and moderators see delete on every message.
       this.moderation.reset(j.room.owner, j);
+      if (first) this.timeline.more = j.more;
+      // A catch-up may bring an old message that changed: one older than
+      // the history shown comes, as it is now, when scrolling back.
+      const oldest = this.timeline.oldest;
+      const shown = first || !this.timeline.more || oldest === null
+        ? j.history
+        : j.history.filter((m) => m.id > oldest || this.timeline.has(m.id));
+      this.timeline.add(shown, first);
       this.presence.reset(j.online);
       this.showRoom(j.room);
       // With `since`, `more` means newer messages remain beyond this page.
@@ -143,9 +162,41 @@ class RoomPage {
     this.maybeLoadOlder();
   }
 
+  /** After a reconnect, everything created or changed after the highest
+   * stream position seen (docs/protocol.md §4). */
   private joinPayload(): { room: string; since?: number } {
-    const since = this.timeline.newest;
-    return since === null ? { room: this.room } : { room: this.room, since };
+    return this.timeline.empty ? { room: this.room } : { room: this.room, since: this.timeline.maxSeq };
+  }
+
+  /** What the message menus do. */
+  private actions(): MessageActions {
+    const room = this.room;
+    const change = async (event: string, payload: Record<string, unknown>): Promise<boolean> => {
+      const ack = await call(this.socket, event, { room, ...payload });
+      if (!ack.ok) say(this.error, `Not done: ${ack.message}`);
+      else say(this.error, "");
+      return ack.ok;
+    };
+    return {
+      me: this.me.id,
+      canModerate: () => this.moderation.moderates,
+      react: (m, emoji, add) => void change(add ? "react" : "unreact", { id: m.id, emoji }),
+      reply: (m) => this.setReply(m),
+      edit: (m, text) => change("edit", { id: m.id, message: text }),
+      remove: (m) => void change("delete", { id: m.id }),
+    };
+  }
+
+  /** Shows (or, with null, hides) the quote above the composer. */
+  private setReply(m: Message | null): void {
+    this.replyTo = m;
+    const bar = byId("reply-bar");
+    bar.hidden = m === null;
+    if (m) {
+      byId("reply-author").textContent = m.user.name;
+      byId("reply-text").textContent = [...m.message].slice(0, 100).join("");
+      this.input.focus();
+    }
   }
 
   /** Silences the message log while a page of history goes in, so screen
@@ -202,7 +253,16 @@ class RoomPage {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         void this.sendMessage();
+      } else if (event.key === "ArrowUp" && this.input.value === "" && this.timeline.editLast()) {
+        event.preventDefault();
+      } else if (event.key === "Escape" && this.replyTo) {
+        event.preventDefault();
+        this.setReply(null);
       }
+    });
+    byId("reply-cancel").addEventListener("click", () => {
+      this.setReply(null);
+      this.input.focus();
     });
     this.input.addEventListener("input", () => {
       this.updateSend();
@@ -247,8 +307,12 @@ class RoomPage {
     this.lastTyping = 0;
     this.updateSend();
     this.autosize();
-    const ack = await call(this.socket, "chat", { room: this.room, message: text });
+    const reply = this.replyTo;
+    this.setReply(null);
+    const payload = reply ? { room: this.room, message: text, reply_to: reply.id } : { room: this.room, message: text };
+    const ack = await call(this.socket, "chat", payload);
     if (!ack.ok) {
+      if (reply) this.setReply(reply);
       // Give the text back rather than lose it.
       if (this.input.value === "") this.input.value = text;
       if (ack.error === "muted" && ack.until) this.moderation.mutedUntil = ack.until;
@@ -300,7 +364,7 @@ class RoomPage {
     if (!ack.ok) return;
     this.timeline.more = ack.more as boolean;
     const restore = this.quietly();
-    this.timeline.add(ack.messages as Message[]);
+    this.timeline.add(ack.messages as Message[], false, false);
     restore();
     this.maybeLoadOlder();
   }
