@@ -9,8 +9,7 @@ use crate::store::{HistoryPage, Page, Store, StoreError};
 
 pub use moderation::{
     Applied, Change, Posting, apply, banned, list, may_change, may_moderate, may_post, moderate,
-    set_slow_mode,
-    standing,
+    set_slow_mode, standing,
 };
 
 /// Whether `who` may join or read `room` (named `name`): it is public,

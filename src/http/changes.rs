@@ -56,7 +56,7 @@ async fn apply(st: &Shared, change: Change) -> ApiResult {
         (status = 200, description = "Edited, after commit; the room's sockets get `edit`", body = Message),
         (status = 400, description = "Bad room name, id, message or JSON", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
-        (status = 403, description = "Someone else's message, or a private room", body = ErrorBody),
+        (status = 403, description = "Someone else's message, a private room, or banned or muted there (`muted`, with `until`)", body = ErrorBody),
         (status = 404, description = "No such room, or no such live message in it", body = ErrorBody),
     ))]
 pub(super) async fn edit(
@@ -91,7 +91,7 @@ pub(super) async fn edit(
         (status = 200, description = "Deleted, after commit: the tombstone; the room's sockets get `delete`", body = Message),
         (status = 400, description = "Bad room name or id", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
-        (status = 403, description = "Neither the author nor the room's owner", body = ErrorBody),
+        (status = 403, description = "Neither the author nor the room's owner or a moderator", body = ErrorBody),
         (status = 404, description = "No such room, or no such live message in it", body = ErrorBody),
     ))]
 pub(super) async fn delete(
@@ -115,6 +115,7 @@ pub(super) async fn delete(
         (status = 200, description = "Reacted (or already had), after commit; the room's sockets get `reaction` when it changed", body = Message),
         (status = 400, description = "Not exactly one emoji, or a bad room name or id", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "No access to the room, banned from it, or muted in it (`muted`, with `until`)", body = ErrorBody),
         (status = 404, description = "No such room, or no such live message in it", body = ErrorBody),
         (status = 409, description = "The message has 20 distinct reactions already", body = ErrorBody),
     ))]
@@ -151,6 +152,7 @@ pub(super) async fn react(
         (status = 200, description = "Taken back (or never made), after commit; the room's sockets get `reaction` when it changed", body = Message),
         (status = 400, description = "Not exactly one emoji, or a bad room name or id", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "No access to the room, banned from it, or muted in it (`muted`, with `until`)", body = ErrorBody),
         (status = 404, description = "No such room, or no such live message in it", body = ErrorBody),
     ))]
 pub(super) async fn unreact(

@@ -7,9 +7,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{api, changes, moderation};
-use crate::domain::{
-    Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility,
-};
+use crate::domain::{Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
     Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView,

@@ -10,8 +10,8 @@ use socketioxide::socket::DisconnectReason;
 
 use super::Conn;
 use super::ack::answer;
-use super::moderation;
 use super::edits;
+use super::moderation;
 use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::{self, Adapter, Sock, presence};
 use crate::domain::{Message, now_ms};

@@ -1,9 +1,9 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
 mod admin;
-mod moderation;
 mod changes;
 mod connections;
+mod moderation;
 mod postgres;
 mod sql;
 mod sqlite;

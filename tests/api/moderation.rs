@@ -289,6 +289,67 @@ async fn a_muted_user_reads_but_cannot_post_until_the_mute_ends(backend: Backend
     olga.drain("moderation");
 }
 
+/// Moderation reaches the changes of issue 14's other half: a muted user's
+/// edits and reactions are refused like their chats (`muted`, socket and
+/// HTTP), and a moderator (not only the owner) deletes anyone's message.
+async fn muted_users_change_nothing_and_moderators_delete_any_message(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let (mut olga, mia, mut sam) = hall(&app).await;
+    let id = sam.chat("hall", "before the mute").await["id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(olga.next("chat").await["id"], id);
+    let ack = mia
+        .ack(
+            "mute",
+            json!({"room": "hall", "user": "sam", "seconds": 600}),
+        )
+        .await;
+    let until = ack["until"].as_i64().expect("until");
+    for (event, payload) in [
+        (
+            "edit",
+            json!({"room": "hall", "id": id, "message": "changed"}),
+        ),
+        ("react", json!({"room": "hall", "id": id, "emoji": "👍"})),
+        ("unreact", json!({"room": "hall", "id": id, "emoji": "👍"})),
+    ] {
+        let refused = sam.ack(event, payload).await;
+        assert_eq!(code(&refused), "muted", "{event}: {refused}");
+        assert_eq!(refused["until"], until, "{event}");
+    }
+    let sam_token = token("sam", None);
+    let r = app
+        .patch(
+            &format!("/api/rooms/hall/messages/{id}"),
+            json!({"message": "changed"}),
+            Some(&sam_token),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "muted", "{body}");
+
+    // Mia, a moderator, deletes sam's message; the room sees the tombstone.
+    let ack = mia.ack("delete", json!({"room": "hall", "id": id})).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let gone = olga.next("delete").await;
+    assert_eq!(
+        (gone["id"].as_i64(), gone["message"].as_str()),
+        (Some(id), Some(""))
+    );
+    assert_eq!(gone["deleted"]["by"], "mia", "{gone}");
+    // The stored message is as everyone saw it: text gone, never edited.
+    let h = olga.ack("history", json!({"room": "hall"})).await;
+    let stored = &h["messages"][0];
+    assert_eq!(
+        (stored["message"].as_str(), stored.get("edited")),
+        (Some(""), None),
+        "{h}"
+    );
+    sam.drain("moderation");
+}
+
 async fn a_ban_puts_every_socket_out_of_a_public_room_until_unbanned(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
     let (mut olga, mia, mut sam) = hall(&app).await;
@@ -602,6 +663,7 @@ crate::on_both_backends!(
     the_cli_bans_and_mutes_on_a_live_servers_database,
     roles_follow_the_rules_and_refusals_change_nothing,
     a_muted_user_reads_but_cannot_post_until_the_mute_ends,
+    muted_users_change_nothing_and_moderators_delete_any_message,
     a_ban_puts_every_socket_out_of_a_public_room_until_unbanned,
     a_ban_removes_the_invitation_to_a_private_room,
     slow_mode_allows_one_message_per_interval_and_says_the_wait,

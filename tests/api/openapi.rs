@@ -207,6 +207,7 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "PUT", &thumb, None, o),                                   // 200
         (app, "PUT", "/api/rooms/staff/messages/1/reactions/a", None, o), // 400
         (app, "PUT", &thumb, None, None),                                // 401
+        (app, "PUT", &thumb, None, s),                                   // 403
         (app, "PUT", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
         (app, "PUT", &faces[0], None, o), (app, "PUT", &faces[1], None, o),
         (app, "PUT", &faces[2], None, o), (app, "PUT", &faces[3], None, o),
@@ -222,6 +223,7 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", &thumb, None, o),                                // 200
         (app, "DELETE", "/api/rooms/staff/messages/1/reactions/ab", None, o), // 400
         (app, "DELETE", &thumb, None, None),                             // 401
+        (app, "DELETE", &thumb, None, s),                                // 403
         (app, "DELETE", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
         (app, "DELETE", "/api/rooms/staff/messages/x", None, o),         // 400
         (app, "DELETE", "/api/rooms/staff/messages/1", None, None),      // 401

@@ -153,6 +153,7 @@ async fn moderation_story(backend: Backend) {
             name: "Sam".into(),
         },
         message: "hi".into(),
+        reply_to: None,
     };
     let done = Box::new(move |r: Result<&Message, StoreError>| {
         let _ = tx.send(r.map(|m| m.ts).ok());
