@@ -27,6 +27,9 @@ pub enum Command {
     /// Manage rooms, directly in the database.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Moderate stored messages, directly in the database.
+    #[command(subcommand)]
+    Message(MessageCommand),
     /// Print a JWT signed with the server's secret, for apps that connect
     /// users without writing JWT code.
     Token(TokenArgs),
@@ -185,6 +188,20 @@ pub enum RoomCommand {
     Unmute {
         room: String,
         user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessageCommand {
+    /// Delete a message: its text and reactions are removed from storage and
+    /// a tombstone stays (deleted by `@admin`). Sockets in the room now are
+    /// not told; they see the tombstone at their next join or history page.
+    Delete {
+        room: String,
+        /// The message id.
+        id: i64,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -1,6 +1,7 @@
-//! `roomcast user|room|token`: administration straight on the database the
+//! `roomcast user|room|message|token`: administration straight on the database the
 //! server uses (SQLite in WAL mode lets it run beside a live server).
 
+mod messages;
 mod rooms;
 mod users;
 
@@ -13,6 +14,7 @@ use crate::config::Settings;
 use crate::domain::{RoomName, User};
 use crate::store::{self, Admin};
 
+pub use messages::message;
 pub use rooms::room;
 pub use users::user;
 

@@ -405,7 +405,7 @@ pub async fn apply_direct(
         !matches!(change, Change::Post(_)),
         "apply_direct changes stored messages; new ones go through the server"
     );
-    let backend = connect(url, sync, false).await?;
+    let backend = connect_existing(url, sync).await?;
     let (mut results, batch) = backend.apply(vec![change]).await?;
     let mut message = None;
     batch
@@ -424,6 +424,12 @@ pub async fn apply_direct(
 /// database with no roomcast tables, means the command was pointed at the
 /// wrong place, and a new one (with a new JWT secret) would only hide that.
 pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Admin>> {
+    Ok(connect_existing(url, sync).await?)
+}
+
+/// [`connect`] for the admin commands: a missing SQLite file is an error
+/// that says where to point them, never a new database.
+async fn connect_existing(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Backend>> {
     if let Some(file) = sqlite_file(url)?
         && !file.exists()
     {
@@ -434,7 +440,7 @@ pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn A
             file.display()
         );
     }
-    Ok(connect(url, sync, false).await?)
+    connect(url, sync, false).await
 }
 
 /// `roomcast backup`: a consistent copy of the SQLite database `url` names,

@@ -609,6 +609,75 @@ async fn moderation_over_http_lists_and_changes_what_sockets_see(backend: Backen
     sam.chat("hall", "unmuted over HTTP").await;
 }
 
+/// `roomcast message delete` on a live server's database: the tombstone is
+/// in the stream (a socket joining with `since` gets it, with its own
+/// position after everything the server stored before), later chats keep
+/// their order after it, and mistakes change nothing.
+async fn the_cli_deletes_a_message_into_the_stream(backend: Backend) {
+    use crate::admin::cli;
+    let app = spawn_app_on(backend, |_| {}).await;
+    let (olga, _mia, sam) = hall(&app).await;
+    let secret = format!("cli-delete-{}", roomcast::domain::now_ms());
+    let id = sam.chat("hall", &secret).await["id"].as_i64().expect("id");
+    let after = olga.chat("hall", "after it").await["id"]
+        .as_i64()
+        .expect("id");
+
+    let out = cli(&app, &["message", "delete", "hall", &id.to_string()], "").await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("deleted message {id} of room hall")
+    );
+
+    // Catch-up from the last id seen brings the tombstone, once.
+    let back = user(&app, "sam").await;
+    let joined = back
+        .ack("join", json!({"room": "hall", "since": after}))
+        .await;
+    let history = joined["history"].as_array().expect("history");
+    assert_eq!(history.len(), 1, "{joined}");
+    let tomb = &history[0];
+    assert_eq!(
+        (tomb["id"].as_i64(), tomb["message"].as_str()),
+        (Some(id), Some(""))
+    );
+    assert_eq!(tomb["deleted"]["by"], "@admin", "{tomb}");
+    let seq = tomb["seq"].as_i64().expect("seq");
+    assert!(
+        seq > after,
+        "the deletion is positioned after {after}: {seq}"
+    );
+    // The server's next message is positioned after the CLI's change.
+    let next = olga.chat("hall", "next").await;
+    let next_seq = next["id"].as_i64().expect("id");
+    assert!(next_seq > seq, "{next_seq} after {seq}");
+
+    for (args, says) in [
+        (
+            vec!["message", "delete", "hall", &id.to_string()[..]],
+            "no message",
+        ),
+        (
+            vec!["message", "delete", "hall", "999999"],
+            "no message 999999",
+        ),
+        (vec!["message", "delete", "a b", "1"], "room"),
+    ] {
+        let out = cli(&app, &args, "").await;
+        assert!(!out.ok, "{args:?}: {}", out.stdout);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+    let h = olga.ack("history", json!({"room": "hall"})).await;
+    let texts: Vec<&str> = h["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["message"].as_str())
+        .collect();
+    assert_eq!(texts, ["", "after it", "next"]);
+}
+
 async fn the_cli_bans_and_mutes_on_a_live_servers_database(backend: Backend) {
     use crate::admin::cli;
     let app = spawn_app_on(backend, |_| {}).await;
@@ -661,6 +730,7 @@ async fn the_cli_bans_and_mutes_on_a_live_servers_database(backend: Backend) {
 
 crate::on_both_backends!(
     the_cli_bans_and_mutes_on_a_live_servers_database,
+    the_cli_deletes_a_message_into_the_stream,
     roles_follow_the_rules_and_refusals_change_nothing,
     a_muted_user_reads_but_cannot_post_until_the_mute_ends,
     muted_users_change_nothing_and_moderators_delete_any_message,
