@@ -19,6 +19,8 @@
 #   FANOUT_CLIENTS   1000 / 200          FANOUT_SENDERS 4   FANOUT_WINDOW 16
 #   LAT_ROOMS        200 / 40            LAT_ROOM_SIZE 10   LAT_RATE 5
 #   ACK_CLIENTS      64 / 16             ACK_WINDOW   64   (one room each)
+#   CHANGES_EVERY    4    the changes scenario (roomcast only): the latency
+#                    scenario plus an edit and a reaction after every 4th chat
 #   BIG_CLIENTS      100000 (10 a room)  BIG_SOURCES 127.0.0.1,...,127.0.0.4
 #   OUT              a new temp dir (results.jsonl, server logs)
 #   ROOMCAST_BIN     target/release/roomcast   (another build, for before/after)
@@ -44,6 +46,7 @@ LAT_ROOM_SIZE=${LAT_ROOM_SIZE:-10}
 LAT_RATE=${LAT_RATE:-5}
 ACK_CLIENTS=${ACK_CLIENTS:-$(pick 64 16)}
 ACK_WINDOW=${ACK_WINDOW:-64}
+CHANGES_EVERY=${CHANGES_EVERY:-4}
 BIG=${BIG:-0}
 BIG_CLIENTS=${BIG_CLIENTS:-100000}
 BIG_SOURCES=${BIG_SOURCES:-127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4}
@@ -143,6 +146,14 @@ done
 for s in $SERVERS; do
   scenario "$s" latency --clients $((LAT_ROOMS * LAT_ROOM_SIZE)) --rooms "$LAT_ROOMS" \
     --senders 1 --rate "$LAT_RATE"
+done
+# The same rooms with changes mixed in (roomcast only: issue 14's `edit` and
+# `react`): after every CHANGES_EVERY-th acked chat its sender edits that
+# message and reacts to it, so a third of the writes are changes.
+for s in $SERVERS; do
+  [[ "$s" == roomcast* ]] || continue
+  scenario "$s" changes --clients $((LAT_ROOMS * LAT_ROOM_SIZE)) --rooms "$LAT_ROOMS" \
+    --senders 1 --rate "$LAT_RATE" --changes "$CHANGES_EVERY"
 done
 for s in $SERVERS; do
   scenario "$s" acked --clients "$ACK_CLIENTS" --rooms "$ACK_CLIENTS" --senders 1 \

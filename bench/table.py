@@ -69,6 +69,8 @@ def main():
         ("  same: CPU % of one core, server / load tool", lambda s: cpu(s, "fanout"), ""),
         ("200 rooms of 10, one sender per room at 5 msg/s: p99 latency (ms)", p99_ms, ""),
         ("  same: p50 latency (ms)", lambda s: (get(s, "latency", "latency_us", "p50") or 0) / 1000 if get(s, "latency", "latency_us", "p50") is not None else None, ""),
+        ("  same, with an edit and a reaction after every 4th chat: chat p99 (ms)", lambda s: None if get(s, "changes", "latency_us", "p99") is None else get(s, "changes", "latency_us", "p99") / 1000, ""),
+        ("  same: changes acked / their broadcasts received of due", lambda s: None if get(s, "changes") is None else f"{get(s, 'changes', 'changes_ok'):,} / {get(s, 'changes', 'change_deliveries'):,} of {get(s, 'changes', 'change_expected'):,}", ""),
         ("acked chats/s (one sender per room, window 64)", lambda s: get(s, "acked", "acked_per_sec"), ""),
     ]
     out = [machine, ""]
@@ -80,8 +82,10 @@ def main():
         out.append(f"| {title} | " + " | ".join(fmt(f(s), unit) for s in servers) + " |")
     problems = []
     for s in servers:
-        for sc in ["idle", "fanout", "latency", "acked"]:
+        for sc in ["idle", "fanout", "latency", "acked"] + (["changes"] if s.startswith("roomcast") else []):
             r = runs.get((s, sc))
+            if r is not None and sc == "changes" and r.get("change_deliveries") != r.get("change_expected"):
+                problems.append(f"{s}/{sc}: {r.get('change_deliveries')} change broadcasts of {r.get('change_expected')} due")
             if r is None:
                 problems.append(f"{s}/{sc}: no result")
             elif r["lost"] or r["errors"] or r["duplicates"]:

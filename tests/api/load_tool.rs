@@ -112,6 +112,47 @@ async fn load_tool_against_roomcast_reports_every_chat_delivered() {
     assert!(j["rss_joined_kib"].as_u64() > Some(0), "{j}");
 }
 
+/// `--changes N` mixes an edit and a reaction after every Nth acked chat
+/// into the load: each is acked, and each reaches every member of the room
+/// as its `edit` or `reaction` broadcast, counted apart from the chats.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_tool_mixes_edits_and_reactions_into_the_chats() {
+    let app = spawn_app().await;
+    let run = load(
+        app.addr,
+        &[
+            "--clients",
+            "8",
+            "--rooms",
+            "2",
+            "--senders",
+            "1",
+            "--window",
+            "2",
+            "--warmup",
+            "0.2",
+            "--duration",
+            "0.6",
+            "--changes",
+            "2",
+            "--jwt-secret",
+            SECRET,
+        ],
+    )
+    .await;
+    let j = &run.json;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_eq!(n(&j["errors"]), 0, "{j}");
+    let chats = n(&j["acked_ok"]);
+    // Every second chat of each sender: an edit and a reaction.
+    assert!(n(&j["changes_ok"]) >= chats - 2, "{j}");
+    assert_eq!(n(&j["changes_ok"]), n(&j["changes_sent"]), "{j}");
+    // 4 members per room see every change.
+    assert_eq!(n(&j["change_expected"]), 4 * n(&j["changes_ok"]), "{j}");
+    assert_eq!(n(&j["change_deliveries"]), n(&j["change_expected"]), "{j}");
+    assert_eq!(n(&j["deliveries"]), 4 * chats, "{j}");
+}
+
 /// The short run both dropping servers (bare socketioxide and Node) get.
 const DROPPING_RUN: &[&str] = &[
     "--clients",

@@ -59,6 +59,13 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 64)]
     pub(crate) message_size: usize,
 
+    /// Mix changes into the chat load (roomcast's `edit` and `react`, issue
+    /// 14): after every Nth chat a sender has acked, it edits that message and
+    /// reacts to it (two more acked writes, delivered to the room as `edit`
+    /// and `reaction`). 0: chats only.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) changes: u64,
+
     /// HS256 secret: each client sends a token (`sub` = `load-<i>`) in
     /// `auth.token`. Without it no auth is sent.
     #[arg(long, env = "ROOMCAST_LOAD_JWT_SECRET", hide_env_values = true)]

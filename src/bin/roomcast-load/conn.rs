@@ -35,6 +35,14 @@ pub(crate) struct Shared {
     pub(crate) acked_ok: AtomicU64,
     pub(crate) acked_err: AtomicU64,
     pub(crate) deliveries: AtomicU64,
+    /// `edit` and `react` sent (`--changes`), acked ok or not, and the
+    /// `edit` and `reaction` broadcasts received.
+    pub(crate) changes_sent: AtomicU64,
+    pub(crate) changes_ok: AtomicU64,
+    pub(crate) changes_err: AtomicU64,
+    pub(crate) change_deliveries: AtomicU64,
+    /// Σ over ok change acks of the members of the sender's room.
+    pub(crate) change_expected: AtomicU64,
     /// Σ over ok acks of the members of the sender's room: the deliveries due.
     pub(crate) expected: AtomicU64,
     pub(crate) latencies: Latencies,
@@ -59,7 +67,12 @@ pub(crate) struct Plan {
     pub(crate) period: Option<Duration>,
     pub(crate) window: u64,
     pub(crate) padding: Arc<str>,
+    /// `--changes`: edit and react to every Nth acked chat; 0 = never.
+    pub(crate) changes: u64,
 }
+
+/// Ack ids of changes start here, far above any chat's (`seq + 2`).
+const CHANGE_ACK: u64 = 1 << 40;
 
 /// Samples a client collects before merging them into the shared histogram.
 const LATENCY_BATCH: usize = 256;
@@ -79,6 +92,7 @@ pub(crate) async fn client(
         },
         in_flight: 0,
         next_seq: 0,
+        next_change: CHANGE_ACK,
         samples: Vec::new(),
         shared,
         plan,
@@ -128,6 +142,7 @@ struct Client {
     report: ClientReport,
     in_flight: u64,
     next_seq: u64,
+    next_change: u64,
     samples: Vec<u64>,
 }
 
@@ -217,17 +232,78 @@ impl Client {
                 .send(Ws::text("3"))
                 .await
                 .map_err(|e| format!("pong: {e}"))?,
-            Incoming::Ack(id, args) if id > JOIN_ACK => self.on_ack(id - 2, args),
+            Incoming::Ack(id, args) if id >= CHANGE_ACK => self.on_change_ack(args),
+            Incoming::Ack(id, args) if id > JOIN_ACK => {
+                if let Some(message) = self.on_ack(id - 2, args) {
+                    self.change(ws, message).await?;
+                }
+            }
             Incoming::Chat(body) => self.on_chat(body),
+            Incoming::Other
+                if t.starts_with(r#"42["edit","#) || t.starts_with(r#"42["reaction","#) =>
+            {
+                self.shared
+                    .change_deliveries
+                    .fetch_add(1, Ordering::Relaxed);
+            }
             Incoming::Disconnect => return Err("disconnected by the server".into()),
             Incoming::Ack(..) | Incoming::Other => {}
         }
         Ok(())
     }
 
-    fn on_ack(&mut self, seq: u64, args: &str) {
+    /// Counts a chat's ack; returns the stored id when this chat is one to
+    /// change (`--changes`).
+    fn on_ack(&mut self, seq: u64, args: &str) -> Option<i64> {
         self.in_flight = self.in_flight.saturating_sub(1);
+        let ok = packet::ack_ok(args);
+        self.count_ack(seq, args, ok);
+        let n = self.plan.changes;
+        if ok && n > 0 && seq % n == n - 1 {
+            return ack_id(args);
+        }
+        None
+    }
+
+    /// An `edit` of message `id`, then a `react` to it: acked apart from
+    /// the chats, outside their window.
+    async fn change(&mut self, ws: &mut WsStream, id: i64) -> Result<(), String> {
+        let room = &self.plan.room_name;
+        let edit = format!(
+            r#"42{}["edit",{{"room":"{room}","id":{id},"message":"edited {id}"}}]"#,
+            self.next_change
+        );
+        let react = format!(
+            r#"42{}["react",{{"room":"{room}","id":{id},"emoji":"👍"}}]"#,
+            self.next_change + 1
+        );
+        self.next_change += 2;
+        for p in [edit, react] {
+            ws.feed(Ws::text(p))
+                .await
+                .map_err(|e| format!("send: {e}"))?;
+        }
+        ws.flush().await.map_err(|e| format!("send: {e}"))?;
+        self.shared.changes_sent.fetch_add(2, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn on_change_ack(&mut self, args: &str) {
         if packet::ack_ok(args) {
+            self.shared.changes_ok.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .change_expected
+                .fetch_add(self.plan.members, Ordering::Relaxed);
+        } else {
+            self.shared.changes_err.fetch_add(1, Ordering::Relaxed);
+            if self.report.first_error.is_none() {
+                self.report.first_error = Some(packet::clip(args).to_owned());
+            }
+        }
+    }
+
+    fn count_ack(&mut self, seq: u64, args: &str, ok: bool) {
+        if ok {
             self.report.acked_ok.insert(seq);
             self.shared.acked_ok.fetch_add(1, Ordering::Relaxed);
             self.shared
@@ -275,6 +351,15 @@ impl Client {
             }
         }
     }
+}
+
+/// The `id` of an ack's `{"ok":true,"id":N,...}`.
+fn ack_id(args: &str) -> Option<i64> {
+    let rest = &args[args.find(r#""id":"#)? + 5..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 /// The next open-loop tick; never, in closed loop.

@@ -40,6 +40,13 @@ pub(crate) struct Summary {
     pub(crate) lost_messages: u64,
     pub(crate) duplicates: u64,
     pub(crate) foreign: u64,
+    /// `--changes`: edits and reactions sent, acked ok / not, and their
+    /// broadcasts received of those due (the members of each changed room).
+    pub(crate) changes_sent: u64,
+    pub(crate) changes_ok: u64,
+    pub(crate) changes_err: u64,
+    pub(crate) change_deliveries: u64,
+    pub(crate) change_expected: u64,
     /// Clients that joined, then lost their connection before the end.
     pub(crate) dropped_clients: usize,
     /// [p50, p99, max] send-to-delivery latency in µs.
@@ -76,7 +83,14 @@ impl Summary {
     /// Every kind of failure: refused or failed connects, error acks, chats
     /// never acked, clients cut off.
     pub(crate) fn errors(&self) -> u64 {
-        self.connect_errors as u64 + self.acked_err + self.unacked + self.dropped_clients as u64
+        self.connect_errors as u64
+            + self.acked_err
+            + self.unacked
+            + self.dropped_clients as u64
+            + self.changes_err
+            + self
+                .changes_sent
+                .saturating_sub(self.changes_ok + self.changes_err)
     }
 
     pub(crate) fn human(&self) -> String {
@@ -152,6 +166,17 @@ impl Summary {
                 self.duplicates,
                 self.foreign
             );
+            if self.changes_sent > 0 {
+                let _ = writeln!(
+                    o,
+                    "  changes (edit + react): {} sent, {} acked ok, {} error acks; {} of {} broadcasts due received",
+                    self.changes_sent,
+                    self.changes_ok,
+                    self.changes_err,
+                    self.change_deliveries,
+                    self.change_expected
+                );
+            }
         }
         let _ = write!(
             o,
@@ -175,7 +200,7 @@ impl Summary {
             Some(l) => l.map(Some),
             None => [None; 3],
         };
-        json!({
+        let mut line = json!({
             "tool": "roomcast-load",
             "label": self.label,
             "clients": self.clients,
@@ -213,6 +238,19 @@ impl Summary {
             "errors": self.errors(),
             "first_failure": self.first_failure,
             "first_ack_error": self.first_ack_error,
-        })
+        });
+        // A second object: one `json!` of every field passes the macro's
+        // recursion limit.
+        let changes = json!({
+            "changes_sent": self.changes_sent,
+            "changes_ok": self.changes_ok,
+            "changes_err": self.changes_err,
+            "change_deliveries": self.change_deliveries,
+            "change_expected": self.change_expected,
+        });
+        if let (Value::Object(all), Value::Object(more)) = (&mut line, changes) {
+            all.extend(more);
+        }
+        line
     }
 }

@@ -28,6 +28,11 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
         acked_ok: AtomicU64::new(0),
         acked_err: AtomicU64::new(0),
         deliveries: AtomicU64::new(0),
+        changes_sent: AtomicU64::new(0),
+        changes_ok: AtomicU64::new(0),
+        changes_err: AtomicU64::new(0),
+        change_deliveries: AtomicU64::new(0),
+        change_expected: AtomicU64::new(0),
         expected: AtomicU64::new(0),
         latencies: Latencies::new()?,
         rooms: args.rooms,
@@ -72,6 +77,7 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
             period,
             window: args.window as u64,
             padding: padding.clone(),
+            changes: args.changes,
         };
         tasks.push(tokio::spawn(conn::client(
             plan,
@@ -183,6 +189,11 @@ fn tally(args: &Args, shared: &Shared, reports: &[ClientReport], s: &mut Summary
     s.unacked = s.sent.saturating_sub(s.acked_ok + s.acked_err);
     s.deliveries = shared.deliveries.load(Ordering::SeqCst);
     s.expected_deliveries = shared.expected.load(Ordering::SeqCst);
+    s.changes_sent = shared.changes_sent.load(Ordering::SeqCst);
+    s.changes_ok = shared.changes_ok.load(Ordering::SeqCst);
+    s.changes_err = shared.changes_err.load(Ordering::SeqCst);
+    s.change_deliveries = shared.change_deliveries.load(Ordering::SeqCst);
+    s.change_expected = shared.change_expected.load(Ordering::SeqCst);
     let loss = stats::loss(reports, args.rooms);
     s.lost_deliveries = loss.lost_deliveries;
     s.lost_messages = loss.lost_messages;
