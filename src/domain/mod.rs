@@ -4,7 +4,7 @@ mod message_text;
 mod names;
 
 pub use message_text::MessageText;
-pub use names::{ACCOUNT_PREFIX, RoomName, Username, is_account_id};
+pub use names::{ACCOUNT_PREFIX, RoomName, SignalType, Username, is_account_id};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -10,8 +10,8 @@ use super::api;
 use crate::domain::{Message, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostMessage,
-    Registered, RoomList, RoomView, Status, Up,
+    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostEvent,
+    PostMessage, Registered, RoomList, RoomView, Status, Up,
 };
 
 #[derive(OpenApi)]
@@ -19,11 +19,11 @@ use crate::protocol::{
     info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages and members over HTTP, for backends and bots."),
     paths(
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
-        api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
+        api::room_messages, api::post_message, api::post_event, api::invite, api::remove_member, api::health,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
-        Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
+        Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

@@ -9,12 +9,13 @@ mod fields;
 mod socket;
 
 pub use api::{
-    Credentials, Health, Invite, LoggedIn, Membership, NewRoom, PostMessage, Registered, Status, Up,
+    Credentials, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent, PostMessage, Registered,
+    Status, Up,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
 pub use socket::{
     Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, ConnectAuth, Done, History, InRoom, Join,
-    JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Stored,
-    TypingNotice,
+    JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Signal,
+    SignalNotice, Stored, TypingNotice,
 };

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{Message, MessageText, RoomName, User};
+use crate::domain::{Message, MessageText, RoomName, SignalType, User};
 use crate::error::AppError;
 
 /// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
@@ -39,6 +39,7 @@ pub enum ClientEvent {
     Typing,
     History,
     Rooms,
+    Signal,
 }
 
 impl ClientEvent {
@@ -51,6 +52,7 @@ impl ClientEvent {
             "typing" => Self::Typing,
             "history" => Self::History,
             "rooms" => Self::Rooms,
+            "signal" => Self::Signal,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -75,6 +77,15 @@ pub struct InRoom {
 pub struct Chat {
     pub room: RoomName,
     pub message: MessageText,
+}
+
+/// `signal {room, type, data?}`: a custom room event, not stored.
+#[derive(Debug)]
+pub struct Signal {
+    pub room: RoomName,
+    pub kind: SignalType,
+    /// Any JSON; `null` when absent.
+    pub data: Value,
 }
 
 /// `history {room, before?, limit?}`.
@@ -113,6 +124,17 @@ impl Request for Chat {
         Ok(Self {
             room: f.room()?,
             message: f.message()?,
+        })
+    }
+}
+
+impl Request for Signal {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            kind: f.signal_type()?,
+            data: f.json("data"),
         })
     }
 }
@@ -239,6 +261,20 @@ pub struct LeaveNotice<'a> {
 pub struct TypingNotice<'a> {
     pub room: &'a str,
     pub user: &'a User,
+}
+
+/// `signal` to the rest of a room (or, from HTTP, to all of it).
+#[derive(Debug, Serialize)]
+pub struct SignalNotice<'a> {
+    pub room: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub data: &'a Value,
+    pub user: &'a User,
+}
+
+impl Broadcast for SignalNotice<'_> {
+    const EVENT: &'static str = "signal";
 }
 
 impl Broadcast for JoinNotice<'_> {

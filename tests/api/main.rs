@@ -53,6 +53,7 @@ pub(crate) mod raw;
 mod scripts;
 mod security;
 mod shutdown;
+mod signals;
 mod slow_body;
 mod slow_consumer;
 mod store_contract;
