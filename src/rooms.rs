@@ -65,6 +65,9 @@ async fn check_access(
     name: &RoomName,
     room: RoomRecord,
 ) -> Result<RoomRecord, AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     if may_access(store, who, name, &room).await? {
         Ok(room)
     } else {
@@ -79,6 +82,7 @@ async fn check_access(
 /// private rooms their token names.
 pub async fn visible(store: &dyn Store, who: &Identity) -> Result<Vec<RoomRecord>, AppError> {
     let mut rooms = store.rooms_for(&who.user.id).await?;
+    rooms.retain(|r| who.may_use(&r.name));
     let mut claimed: Vec<&String> = who
         .rooms
         .iter()
@@ -102,6 +106,9 @@ pub async fn create(
     name: &RoomName,
     visibility: Visibility,
 ) -> Result<RoomRecord, AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = RoomRecord {
         name: name.to_string(),
         visibility,
@@ -151,6 +158,9 @@ async fn owned(
     name: &RoomName,
     user_id: &str,
 ) -> Result<RoomRecord, AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
     if room.owner != who.user.id {
         return Err(AppError::Forbidden(
@@ -178,6 +188,10 @@ pub async fn history(
         None => Page::Latest { limit },
     };
     Ok(store.history(name, page).await?)
+}
+
+fn key_limited(name: &RoomName) -> AppError {
+    AppError::Forbidden(format!("this key may not act in room {name}"))
 }
 
 fn not_found(name: &RoomName) -> AppError {

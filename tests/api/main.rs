@@ -34,6 +34,7 @@ mod http;
 mod injection;
 mod js_client;
 mod jwt_attacks;
+mod keys;
 mod limits;
 mod load_tool;
 mod logs;
