@@ -30,7 +30,7 @@ use crate::protocol::{
 )]
 struct ApiDoc;
 
-/// Bearer JWTs and the session cookie, the two identities of PROTOCOL §2.
+/// Bearer JWTs (or API keys) and the session cookie, the identities of PROTOCOL §2.
 struct Security;
 
 impl Modify for Security {
@@ -41,7 +41,7 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .bearer_format("JWT or rc_ API key")
                     .build(),
             ),
         );

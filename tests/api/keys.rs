@@ -369,3 +369,53 @@ async fn a_revoked_keys_sockets_are_disconnected_on_every_node() {
         assert!(s.ended().await, "node {i} kept the revoked key's socket");
     }
 }
+
+/// In Chromium (`tests/browser/bots.cjs`): a bot's post shows its BOT
+/// badge, a server key's post as Ann shows as Ann's own, with no badge.
+#[tokio::test]
+async fn the_page_shows_a_bots_post_with_a_badge_and_a_server_keys_post_as_its_user() {
+    let app = spawn_app().await;
+    let bot = create_key(&app.database_url(), &["--name", "deploy-bot"]).await;
+    let server = create_key(&app.database_url(), &["--name", "backend", "--server"]).await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shots = format!("{root}/target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let run = tokio::process::Command::new("node")
+        .arg(format!("{root}/tests/browser/bots.cjs"))
+        .arg(format!("http://{}", app.addr))
+        .arg(&shots)
+        .arg(&bot)
+        .arg(&server)
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(WAIT * 12, run)
+        .await
+        .expect("the bots scenario finished in time")
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bots scenario failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|j| serde_json::from_str(j).expect("json"))
+        .expect("the script reports what the page shows");
+    assert_eq!(result["problems"], json!([]));
+    assert_eq!(
+        result["bot"],
+        json!({"id": "bot:deploy-bot", "name": "deploy-bot", "bot": true})
+    );
+    assert_eq!(result["asAnn"], json!({"id": "acct:ann", "name": "ann"}));
+    assert_eq!(
+        result["rows"],
+        json!([
+            {"user": "bot:deploy-bot", "author": "deploy-bot", "badge": "BOT"},
+            {"user": "acct:ann", "author": "ann", "badge": null},
+        ])
+    );
+}

@@ -118,7 +118,14 @@ export class Timeline {
         el(
           "div",
           { class: "msg-main" },
-          el("div", { class: "msg-head" }, el("span", { class: `author ${hue(m.user.id)}` }, m.user.name), " ", time),
+          el(
+            "div",
+            { class: "msg-head" },
+            el("span", { class: `author ${hue(m.user.id)}` }, m.user.name),
+            " ",
+            ...(m.user.bot ? [el("span", { class: "bot-badge", title: "A bot (an API key)" }, "BOT"), " "] : []),
+            time,
+          ),
           el("p", { class: "msg-text" }, m.message),
         ),
       ),
