@@ -63,7 +63,7 @@ fn message(len: usize) -> Message {
     Message {
         id: 123_456,
         room: "general".into(),
-        user: User::new("user-42".into(), "Ann Example".into()),
+        user: User::new("user-42", "Ann Example"),
         message: "x".repeat(len),
         ts: 1_764_000_000_000,
     }

@@ -145,7 +145,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_rooms() {
         let keys = Keys::new(b"secret", 0).expect("keys");
-        let user = User::new("u1".into(), "Ann".into());
+        let user = User::new("u1", "Ann");
         let token = keys.issue(&user, 60, Some(vec!["vip".into()]), Some("s".into()));
         let v = keys.verify(&token).expect("valid token");
         assert_eq!(v.identity.user, user);

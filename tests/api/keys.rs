@@ -241,7 +241,7 @@ async fn a_revoked_key_is_refused_at_once(backend: Backend) {
     let key = create_key(&app.database_url(), &["--name", "gone-bot"]).await;
     let other = create_key(&app.database_url(), &["--name", "kept-bot"]).await;
     let addr = app.addr.to_string();
-    let mut socks = vec![
+    let mut socks = [
         KeySock::connect(&addr, &key).await,
         KeySock::connect(&addr, &key).await,
     ];
