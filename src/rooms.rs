@@ -27,6 +27,10 @@ pub async fn open_for_join(
     who: &Identity,
     name: &RoomName,
 ) -> Result<RoomRecord, AppError> {
+    // Before auto-creating: a key limited to other rooms makes none.
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = match store.room(name).await? {
         Some(room) => room,
         None if auto_create => {

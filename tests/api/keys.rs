@@ -201,6 +201,11 @@ async fn a_key_limited_to_a_room_cannot_act_elsewhere(backend: Backend) {
     assert_eq!(bot.ack("join", json!({"room": "ops"})).await["ok"], true);
     let elsewhere = bot.ack("join", json!({"room": "general"})).await;
     assert_eq!(elsewhere["error"], "forbidden", "{elsewhere}");
+    // A room nobody made is not auto-created for it either.
+    let fresh = bot.ack("join", json!({"room": "fresh"})).await;
+    assert_eq!(fresh["error"], "forbidden", "{fresh}");
+    let r = app.get("/api/rooms/fresh/messages", Some(&olga)).await;
+    assert_eq!(r.status(), 404, "the refused join made no room");
     let not_in = bot
         .ack("chat", json!({"room": "general", "message": "x"}))
         .await;
