@@ -249,3 +249,71 @@ async fn python_socketio_clients_exchange_signals() {
     let stdout = crate::py_client::run_python("signal_client.py", "py-sig").await;
     assert!(stdout.contains("signal cursor from py-sig"), "{stdout}");
 }
+
+/// Signals are volatile: a socket that stops reading misses some and is
+/// never disconnected for them (a chat would have it evicted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_socket_misses_signals_and_stays_connected() {
+    use roomcast::wire_client::ws;
+    let app = spawn_app_with(|s| s.socket_buffer = 64).await;
+    let addr = app.addr;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("rcvbuf");
+    let mut slow = ws::open_on(socket, ws::url(addr), addr).await.expect("ws");
+    let auth = json!({"token": token("slow", None)});
+    ws::handshake(&mut slow, Some(&auth), WAIT)
+        .await
+        .expect("CONNECT");
+    let joined = ws::call(&mut slow, r#"421["join",{"room":"busy"}]"#, 1, WAIT)
+        .await
+        .expect("join ack");
+    assert_eq!(joined["ok"], true);
+    let mut fast = app.client("fast").await;
+    fast.join("busy").await;
+    // 5,000 signals of 2 KiB (10 MB): far beyond the 64-packet buffer and
+    // the kernel's socket buffers. Sent 500 at a time without waiting (a
+    // socket may have 1,024 events waiting), each round closed by an ack:
+    // the socket's events are handled in order, so all were handled by then.
+    const SENT: usize = 5000;
+    let data = "x".repeat(2048);
+    for _ in 0..SENT / 500 {
+        for _ in 0..499 {
+            fast.emit(
+                "signal",
+                json!({"room": "busy", "type": "fill", "data": data}),
+            )
+            .await;
+        }
+        let last = fast
+            .ack(
+                "signal",
+                json!({"room": "busy", "type": "fill", "data": data}),
+            )
+            .await;
+        assert_eq!(last["ok"], true, "{last}");
+    }
+    // The stalled socket now reads everything that reached it, then asks
+    // for something: it is answered, so it was never disconnected.
+    ws::send(&mut slow, r#"422["rooms",{}]"#)
+        .await
+        .expect("send");
+    let mut got = 0;
+    loop {
+        let t = ws::next_text(&mut slow, WAIT)
+            .await
+            .expect("the stalled socket is still connected");
+        if t.starts_with("432[") {
+            assert!(t.contains(r#""ok":true"#), "{t}");
+            break;
+        }
+        if t.starts_with(r#"42["signal""#) {
+            got += 1;
+        }
+        assert!(!t.starts_with("41"), "disconnected: {t}");
+    }
+    assert!(
+        got < SENT,
+        "a stalled socket got all {got} signals: none dropped?"
+    );
+    println!("the stalled socket received {got} of {SENT} signals");
+}
