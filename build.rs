@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
+    // `sqlx::migrate!` embeds these at compile time.
+    println!("cargo:rerun-if-changed=migrations");
     println!("cargo:rerun-if-changed=web/package.json");
     println!("cargo:rerun-if-changed=web/package-lock.json");
     println!("cargo:rerun-if-changed=web/src");

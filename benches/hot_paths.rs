@@ -62,10 +62,15 @@ fn report(name: &str, ops: usize, unit: &str, times: &[Duration]) {
 fn message(len: usize) -> Message {
     Message {
         id: 123_456,
+        seq: 123_456,
         room: "general".into(),
         user: User::new("user-42", "Ann Example"),
         message: "x".repeat(len),
         ts: 1_764_000_000_000,
+        edited: None,
+        deleted: None,
+        reply_to: None,
+        reactions: Vec::new(),
     }
 }
 
@@ -138,6 +143,7 @@ fn new_message(i: usize) -> NewMessage {
         room: ROOMS[i % 64].clone(),
         user: User::new(format!("user-{}", i % 64), "Bench User"),
         message: format!("bench message number {i} with a little text"),
+        reply_to: None,
     }
 }
 

@@ -27,6 +27,9 @@ pub enum Command {
     /// Manage rooms, directly in the database.
     #[command(subcommand)]
     Room(RoomCommand),
+    /// Moderate stored messages, directly in the database.
+    #[command(subcommand)]
+    Message(MessageCommand),
     /// Print a JWT signed with the server's secret, for apps that connect
     /// users without writing JWT code.
     Token(TokenArgs),
@@ -162,6 +165,53 @@ pub enum RoomCommand {
     /// Delete a room with its members and its whole history.
     Delete {
         name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Ban a user (a user id, as `acct:ann` or an app's `sub`) from a room,
+    /// public or private, and remove their invitation. Sockets already in
+    /// the room are refused at their next `chat`, and cannot join again.
+    Ban {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift a user's ban from a room.
+    Unban {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Mute a user in a room: they may read it but not post for N minutes.
+    Mute {
+        room: String,
+        user: String,
+        /// How long, 1 to 525,600 (a year).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..=525_600))]
+        minutes: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Lift a user's mute in a room.
+    Unmute {
+        room: String,
+        user: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessageCommand {
+    /// Delete a message: its text and reactions are removed from storage and
+    /// a tombstone stays (deleted by `@admin`). Sockets in the room now are
+    /// not told; they see the tombstone at their next join or history page.
+    Delete {
+        room: String,
+        /// The message id.
+        id: i64,
         #[command(flatten)]
         store: StoreArgs,
     },

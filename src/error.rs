@@ -26,6 +26,15 @@ pub enum AppError {
     NotInRoom(String),
     #[error("{0}")]
     RateLimited(String),
+    /// `rate_limited` with the wait: the room's slow mode (HTTP `Retry-After`).
+    #[error("{message}")]
+    SlowMode {
+        message: String,
+        retry_after_ms: i64,
+    },
+    /// The caller is muted in the room until `until` (unix ms).
+    #[error("{message}")]
+    Muted { message: String, until: i64 },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -55,6 +64,7 @@ pub enum ErrorCode {
     Forbidden,
     NotInRoom,
     RateLimited,
+    Muted,
     Unauthorized,
     Conflict,
     TooLarge,
@@ -64,7 +74,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for the document's tests and the metric's labels.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::InvalidPayload,
         Self::InvalidRoom,
         Self::InvalidMessage,
@@ -72,6 +82,7 @@ impl ErrorCode {
         Self::Forbidden,
         Self::NotInRoom,
         Self::RateLimited,
+        Self::Muted,
         Self::Unauthorized,
         Self::Conflict,
         Self::TooLarge,
@@ -88,6 +99,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotInRoom => "not_in_room",
             Self::RateLimited => "rate_limited",
+            Self::Muted => "muted",
             Self::Unauthorized => "unauthorized",
             Self::Conflict => "conflict",
             Self::TooLarge => "too_large",
@@ -103,6 +115,12 @@ pub struct ErrorBody {
     #[schema(example = "forbidden")]
     pub error: ErrorCode,
     pub message: String,
+    /// `muted`: when the mute ends, unix milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    /// `rate_limited` by a room's slow mode: milliseconds to wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<i64>,
 }
 
 /// A refused event's ack: `{"ok": false, "error", "message"}`.
@@ -111,6 +129,10 @@ pub struct Refusal {
     ok: bool,
     pub error: ErrorCode,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<i64>,
 }
 
 impl AppError {
@@ -123,7 +145,8 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotInRoom(_) => ErrorCode::NotInRoom,
-            Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::RateLimited(_) | Self::SlowMode { .. } => ErrorCode::RateLimited,
+            Self::Muted { .. } => ErrorCode::Muted,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::TooLarge(_) => ErrorCode::TooLarge,
@@ -141,7 +164,8 @@ impl AppError {
             Self::NotInRoom(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited(_) | Self::SlowMode { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Muted { .. } => StatusCode::FORBIDDEN,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -157,6 +181,8 @@ impl AppError {
             ok: false,
             error: self.code(),
             message: self.to_string(),
+            until: self.until(),
+            retry_after_ms: self.retry_after_ms(),
         }
     }
 
@@ -165,6 +191,22 @@ impl AppError {
         ErrorBody {
             error: self.code(),
             message: self.to_string(),
+            until: self.until(),
+            retry_after_ms: self.retry_after_ms(),
+        }
+    }
+
+    fn until(&self) -> Option<i64> {
+        match self {
+            Self::Muted { until, .. } => Some(*until),
+            _ => None,
+        }
+    }
+
+    fn retry_after_ms(&self) -> Option<i64> {
+        match self {
+            Self::SlowMode { retry_after_ms, .. } => Some(*retry_after_ms),
+            _ => None,
         }
     }
 
@@ -178,6 +220,11 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict => Self::Conflict("already exists".into()),
             StoreError::NotFound => Self::NotFound("not found".into()),
+            StoreError::NotYours => Self::Forbidden("that message is someone else's".into()),
+            StoreError::TooManyReactions => Self::Conflict(format!(
+                "a message has at most {} distinct reactions",
+                crate::store::MAX_REACTIONS
+            )),
             StoreError::Unavailable(cause) => {
                 // The cause is for the operator's log, never for the client.
                 tracing::error!(error = %cause, "storage error");
@@ -189,6 +236,14 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        (self.status(), Json(self.to_body())).into_response()
+        let mut response = (self.status(), Json(self.to_body())).into_response();
+        if let Some(ms) = self.retry_after_ms() {
+            // Whole seconds, rounded up, as `Retry-After` counts them.
+            let seconds = (ms.max(0) + 999) / 1000;
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }

@@ -34,6 +34,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(cmd) => admin::user(cmd).await?,
         Command::Room(cmd) => admin::room(cmd).await?,
+        Command::Message(cmd) => admin::message(cmd).await?,
         Command::Token(args) => admin::token(args).await?,
         Command::Key(cmd) => admin::key(cmd).await?,
         Command::Backup(args) => admin::backup(args).await?,

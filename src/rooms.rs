@@ -1,9 +1,16 @@
 //! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
 
+mod moderation;
+
 use crate::auth::Identity;
-use crate::domain::{RoomName, RoomRecord, Visibility};
+use crate::domain::{ReplyRef, RoomName, RoomRecord, Standing, Visibility, excerpt, now_ms};
 use crate::error::AppError;
 use crate::store::{HistoryPage, Page, Store, StoreError};
+
+pub use moderation::{
+    Applied, Change, Posting, apply, banned, list, may_change, may_moderate, may_post, moderate,
+    set_slow_mode, standing,
+};
 
 /// Whether `who` may join or read `room` (named `name`): it is public,
 /// theirs, they were invited, or their token's `rooms` claim names it.
@@ -19,14 +26,15 @@ pub async fn may_access(
         || store.is_member(name, &who.user.id).await?)
 }
 
-/// The room `who` wants to join: created public and owned by them when it
-/// does not exist and `auto_create` is on, refused when they may not enter.
+/// The room `who` wants to join, and where they stand in it: created public
+/// and owned by them when it does not exist and `auto_create` is on, refused
+/// when they may not enter (private, or banned).
 pub async fn open_for_join(
     store: &dyn Store,
     auto_create: bool,
     who: &Identity,
     name: &RoomName,
-) -> Result<RoomRecord, AppError> {
+) -> Result<(RoomRecord, Standing), AppError> {
     // Before auto-creating: a key limited to other rooms makes none.
     if !who.may_use(name.as_str()) {
         return Err(key_limited(name));
@@ -60,26 +68,31 @@ pub async fn open_for_read(
     name: &RoomName,
 ) -> Result<RoomRecord, AppError> {
     let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
-    check_access(store, who, name, room).await
+    Ok(check_access(store, who, name, room).await?.0)
 }
 
+/// The room when `who` may enter it, with their standing: a ban keeps
+/// them out of every room, public ones and those their token names included.
 async fn check_access(
     store: &dyn Store,
     who: &Identity,
     name: &RoomName,
     room: RoomRecord,
-) -> Result<RoomRecord, AppError> {
+) -> Result<(RoomRecord, Standing), AppError> {
     if !who.may_use(name.as_str()) {
         return Err(key_limited(name));
     }
-    if may_access(store, who, name, &room).await? {
-        Ok(room)
-    } else {
-        Err(AppError::Forbidden(format!(
+    if !may_access(store, who, name, &room).await? {
+        return Err(AppError::Forbidden(format!(
             "room {} is private",
             room.name
-        )))
+        )));
     }
+    let standing = standing(store, name, &who.user.id, now_ms()).await?;
+    if standing.banned {
+        return Err(banned(name));
+    }
+    Ok((room, standing))
 }
 
 /// Every room `who` can see: public ones, their own, invitations, and the
@@ -196,6 +209,22 @@ pub async fn history(
 
 fn key_limited(name: &RoomName) -> AppError {
     AppError::Forbidden(format!("this key may not act in room {name}"))
+}
+
+/// The parent a new message in `room` answers: message `id` of the same
+/// room, not deleted; `not_found` otherwise.
+pub async fn reply_ref(store: &dyn Store, room: &RoomName, id: i64) -> Result<ReplyRef, AppError> {
+    match store.message(room, id).await? {
+        Some(parent) if parent.deleted.is_none() => Ok(ReplyRef {
+            id,
+            excerpt: Some(excerpt(&parent.message)),
+            user: parent.user,
+            deleted: false,
+        }),
+        _ => Err(AppError::NotFound(format!(
+            "reply_to: no message {id} in room {room}"
+        ))),
+    }
 }
 
 fn not_found(name: &RoomName) -> AppError {

@@ -1,7 +1,8 @@
-//! `roomcast user|room|token`: administration straight on the database the
+//! `roomcast user|room|message|token`: administration straight on the database the
 //! server uses (SQLite in WAL mode lets it run beside a live server).
 
 mod keys;
+mod messages;
 mod rooms;
 mod users;
 
@@ -15,6 +16,7 @@ use crate::domain::{RoomName, User};
 use crate::store::{self, Admin};
 
 pub use keys::key;
+pub use messages::message;
 pub use rooms::room;
 pub use users::user;
 

@@ -6,7 +6,8 @@ mod bus;
 pub mod presence;
 
 use crate::domain::{RoomRecord, User, Visibility, now_ms};
-use crate::protocol::{Broadcast, LeaveNotice, LeaveReason, RoomView};
+use crate::protocol::{Action, Broadcast, LeaveNotice, LeaveReason, ModerationNotice, RoomView};
+use crate::rooms::Applied;
 
 pub use bus::{Adapter, Bus, Io, Sock};
 pub use presence::is_chat_room;
@@ -81,16 +82,58 @@ pub async fn evict(io: &Io, room: &RoomRecord, user_id: &str) {
 /// them and the room. Sockets are found by user id alone: one user's
 /// sockets may each claim another display name.
 pub async fn remove_from_room(io: &Io, room: &str, user_id: &str) {
+    // Sockets whose token names the room keep it.
+    let keeps = presence::claim_room(user_id, room);
+    take_out(io, room, user_id, Some(keeps), LeaveReason::Removed).await;
+}
+
+/// After `user_id` was banned from `room`: takes all their sockets, on
+/// every node, out of it (a token naming the room does not keep them in),
+/// with `leave` `"reason": "banned"` to the room and to them.
+pub async fn ban(io: &Io, room: &str, user_id: &str) {
+    take_out(io, room, user_id, None, LeaveReason::Banned).await;
+}
+
+/// Makes a stored moderation change known: the room and the user acted on
+/// get `moderation`; a banned user's sockets are then taken out of the room.
+pub async fn publish(io: &Io, by: &User, target: &str, applied: &Applied, now: i64) {
+    let notice = ModerationNotice {
+        room: &applied.room.name,
+        action: applied.action,
+        user: Some(target),
+        by,
+        until: applied.until,
+        seconds: None,
+        ts: now,
+    };
+    announce(io, &notice).await;
+    if applied.action == Action::Banned {
+        ban(io, &applied.room.name, target).await;
+    }
+}
+
+/// Tells the room, and every socket of the user acted on (in the room or
+/// not, on every node), of a moderation change.
+pub async fn announce(io: &Io, notice: &ModerationNotice<'_>) {
+    let mut to = vec![notice.room.to_owned()];
+    if let Some(user) = notice.user {
+        to.push(presence::id_room(user));
+    }
+    let _ = io.to(to).emit(ModerationNotice::EVENT, notice).await;
+}
+
+async fn take_out(io: &Io, room: &str, user_id: &str, keeps: Option<String>, reason: LeaveReason) {
     // The name the room knows them by, for the notice (any of them).
     let online = presence::online(io, room).await;
     let user = online
         .into_iter()
         .find(|u| u.id == user_id)
         .unwrap_or_else(|| User::new(user_id.to_owned(), user_id.to_owned()));
-    // Sockets whose token names the room keep it.
-    let keeps = presence::claim_room(user_id, room);
     let theirs = presence::id_room(user_id);
-    let leaving = io.within(theirs.clone()).except(keeps.clone());
+    let mut leaving = io.within(theirs.clone());
+    if let Some(keeps) = &keeps {
+        leaving = leaving.except(keeps.clone());
+    }
     if let Err(e) = leaving.leave(room.to_owned()).await {
         tracing::warn!(error = %e, room, "removal may not have reached every node");
     }
@@ -98,11 +141,11 @@ pub async fn remove_from_room(io: &Io, room: &str, user_id: &str) {
         room,
         user: &user,
         ts: now_ms(),
-        reason: Some(LeaveReason::Removed),
+        reason: Some(reason),
     };
-    let _ = io
-        .to([room.to_owned(), theirs])
-        .except(keeps)
-        .emit(LeaveNotice::EVENT, &notice)
-        .await;
+    let mut told = io.to([room.to_owned(), theirs]);
+    if let Some(keeps) = keeps {
+        told = told.except(keeps);
+    }
+    let _ = told.emit(LeaveNotice::EVENT, &notice).await;
 }

@@ -1,9 +1,15 @@
 //! Values parsed from client input: once built, they are valid. No I/O here.
 
+mod emoji;
+mod message;
 mod message_text;
+mod moderation;
 mod names;
 
+pub use emoji::Emoji;
+pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;
+pub use moderation::{Ban, Mute, Role, Standing};
 pub use names::{ACCOUNT_PREFIX, RoomName, SignalType, Username, is_account_id};
 
 use serde::{Deserialize, Serialize};
@@ -67,18 +73,6 @@ pub struct RoomRecord {
     pub name: String,
     pub visibility: Visibility,
     pub owner: String,
-}
-
-/// A stored chat message (PROTOCOL §4 "Message").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Message {
-    /// Unique on the server, increasing within a room.
-    pub id: i64,
-    pub room: String,
-    pub user: User,
-    pub message: String,
-    /// Unix milliseconds.
-    pub ts: i64,
 }
 
 /// Milliseconds since the Unix epoch, the `ts` of every payload.

@@ -190,10 +190,10 @@ pub(super) async fn room_messages(
         (status = 201, description = "Stored durably, and delivered like a socket `chat`", body = Message),
         (status = 400, description = "Bad room name, message or JSON", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
-        (status = 403, description = "Private room", body = ErrorBody),
+        (status = 403, description = "Private room, banned, or `muted` (with `until`)", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
         (status = 413, description = "Body over the size limit", body = ErrorBody),
-        (status = 429, description = "The caller's message rate is exceeded", body = ErrorBody),
+        (status = 429, description = "The caller's message rate is exceeded, or the room's slow mode (with `retry_after_ms` and `Retry-After`)", body = ErrorBody),
     ))]
 pub(super) async fn post_message(
     State(st): State<Shared>,
@@ -202,14 +202,23 @@ pub(super) async fn post_message(
     body: Result<ApiJson<PostMessage>, AppError>,
 ) -> ApiResult {
     let name = room_name(&room)?;
-    let ApiJson(PostMessage { message: text }) = body?;
+    let ApiJson(PostMessage {
+        message: text,
+        reply_to,
+    }) = body?;
     rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
     st.limits.message(&who.user.id)?;
+    rooms::may_post(st.store.as_ref(), &name, &who, crate::domain::now_ms()).await?;
+    let reply_to = match reply_to {
+        Some(id) => Some(rooms::reply_ref(st.store.as_ref(), &name, id).await?),
+        None => None,
+    };
     let (tx, rx) = oneshot::channel();
     let message = NewMessage {
         room: name,
         user: who.user,
         message: text.into_string(),
+        reply_to,
     };
     st.writer
         .submit(message, Box::new(move |r| drop(tx.send(r.cloned()))))

@@ -1,18 +1,20 @@
 //! HTTP: the `/api` routes, health, and the official client bundle.
 
 mod api;
+mod changes;
 mod client;
 mod client_js;
 mod headers;
 mod identity;
 mod json;
 mod metrics;
+mod moderation;
 mod openapi;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post, put};
 
 use crate::state::Shared;
 
@@ -42,10 +44,32 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
             get(api::room_messages).post(api::post_message),
         )
         .route("/api/rooms/{room}/events", post(api::post_event))
+        .route(
+            "/api/rooms/{room}/messages/{id}",
+            patch(changes::edit).delete(changes::delete),
+        )
+        .route(
+            "/api/rooms/{room}/messages/{id}/reactions/{emoji}",
+            put(changes::react).delete(changes::unreact),
+        )
         .route("/api/rooms/{room}/members", post(api::invite))
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),
+        )
+        .route("/api/rooms/{room}", patch(moderation::patch_room))
+        .route("/api/rooms/{room}/moderation", get(moderation::list))
+        .route(
+            "/api/rooms/{room}/moderators/{user}",
+            put(moderation::appoint).delete(moderation::dismiss),
+        )
+        .route(
+            "/api/rooms/{room}/mutes/{user}",
+            put(moderation::mute).delete(moderation::unmute),
+        )
+        .route(
+            "/api/rooms/{room}/bans/{user}",
+            put(moderation::ban).delete(moderation::unban),
         )
         .route("/healthz", get(api::health))
         .route("/api/openapi.json", get(openapi::document));

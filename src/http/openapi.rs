@@ -6,24 +6,30 @@ use axum::Json;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::api;
-use crate::domain::{Message, User, Visibility};
+use super::{api, changes, moderation};
+use crate::domain::{Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom, PostEvent,
-    PostMessage, Registered, RoomList, RoomView, Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView,
+    MuteFor, NewRoom, PostEvent, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status,
+    Up,
 };
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages and members over HTTP, for backends and bots."),
+    info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages, members and moderation over HTTP, for backends and bots."),
     paths(
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
         api::room_messages, api::post_message, api::post_event, api::invite, api::remove_member, api::health,
+        moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
+        moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
+        changes::edit, changes::delete, changes::react, changes::unreact,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
+        Mute, Ban, MuteFor, RoomPatch, ModerationView,
+        EditMessage, Deletion, ReplyRef, ReactionSummary,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

@@ -32,6 +32,16 @@ pub struct PostMessage {
     /// 1 to 4000 characters after trimming.
     #[schema(value_type = String)]
     pub message: MessageText,
+    /// The id of the message of the same room this one answers.
+    pub reply_to: Option<i64>,
+}
+
+/// `PATCH /api/rooms/{room}/messages/{id}`.
+#[derive(Debug, ToSchema)]
+pub struct EditMessage {
+    /// 1 to 4000 characters after trimming.
+    #[schema(value_type = String)]
+    pub message: MessageText,
 }
 
 /// `POST /api/rooms/{room}/events`: a `signal` from the backend.
@@ -76,6 +86,16 @@ impl Request for NewRoom {
 }
 
 impl Request for PostMessage {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            message: f.message()?,
+            reply_to: f.opt_id("reply_to")?,
+        })
+    }
+}
+
+impl Request for EditMessage {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         Ok(Self {
             message: Fields::of(payload)?.message()?,

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{MessageText, RoomName, SignalType};
+use crate::domain::{Emoji, MessageText, RoomName, SignalType};
 use crate::error::AppError;
 
 /// A request: parsed once from the event's argument or the HTTP body,
@@ -93,6 +93,42 @@ impl Fields {
                 .as_i64()
                 .map(Some)
                 .ok_or_else(|| AppError::payload(format!("{key} must be an integer message id"))),
+        }
+    }
+
+    /// A required boolean field; missing or another type is `invalid_payload`.
+    pub fn boolean(&self, key: &str) -> Result<bool, AppError> {
+        match self.0.get(key) {
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(AppError::payload(format!("{key} must be true or false"))),
+            None => Err(AppError::payload(format!("{key} is required"))),
+        }
+    }
+
+    /// A required integer field from `min` to `max`; anything else is `invalid_payload`.
+    pub fn int_in(&self, key: &str, min: i64, max: i64) -> Result<i64, AppError> {
+        self.0
+            .get(key)
+            .and_then(Value::as_i64)
+            .filter(|n| (min..=max).contains(n))
+            .ok_or_else(|| {
+                AppError::payload(format!("{key} must be an integer from {min} to {max}"))
+            })
+    }
+
+    /// A required integer field (a message id); missing or another type is
+    /// `invalid_payload`.
+    pub fn id(&self, key: &str) -> Result<i64, AppError> {
+        self.opt_id(key)?
+            .ok_or_else(|| AppError::payload(format!("{key} is required")))
+    }
+
+    /// The required `emoji` field: exactly one emoji, else `invalid_payload`.
+    pub fn emoji(&self) -> Result<Emoji, AppError> {
+        match self.0.get("emoji") {
+            Some(Value::String(s)) => Emoji::parse(s).map_err(AppError::InvalidPayload),
+            Some(_) => Err(AppError::payload("emoji must be a string")),
+            None => Err(AppError::payload("emoji is required")),
         }
     }
 

@@ -6,16 +6,22 @@
 pub mod admin_ui;
 mod api;
 mod fields;
+mod moderation;
 mod socket;
 
 pub use api::{
-    Credentials, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent, PostMessage, Registered,
-    Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent,
+    PostMessage, Registered, Status, Up,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
+pub use moderation::{
+    Action, Appoint, ModerationNotice, ModerationView, MuteFor, MuteUser, Muted, RoomPatch,
+    SlowMode, Target, checked_user,
+};
 pub use socket::{
-    Ack, Broadcast, CHAT_EVENT, Chat, ClientEvent, ConnectAuth, Done, History, InRoom, Join,
-    JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage, RoomList, RoomView, Rooms, Signal,
-    SignalNotice, Stored, TypingNotice,
+    Ack, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent, ConnectAuth, Delete,
+    Done, Edit, History, InRoom, Join, JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage,
+    React, ReactionNote, RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice,
+    change_event,
 };

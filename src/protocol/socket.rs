@@ -6,8 +6,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{Message, MessageText, RoomName, SignalType, User};
+use crate::domain::{Emoji, Message, MessageText, Role, RoomName, SignalType, User};
 use crate::error::AppError;
+use crate::store::{Applied, Happened};
 
 /// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
 /// (no object, no `token`, not a string) is no token: the session cookie
@@ -39,6 +40,16 @@ pub enum ClientEvent {
     Typing,
     History,
     Rooms,
+    Moderator,
+    Mute,
+    Unmute,
+    Ban,
+    Unban,
+    SlowMode,
+    Edit,
+    Delete,
+    React,
+    Unreact,
     Signal,
 }
 
@@ -52,6 +63,16 @@ impl ClientEvent {
             "typing" => Self::Typing,
             "history" => Self::History,
             "rooms" => Self::Rooms,
+            "moderator" => Self::Moderator,
+            "mute" => Self::Mute,
+            "unmute" => Self::Unmute,
+            "ban" => Self::Ban,
+            "unban" => Self::Unban,
+            "slow_mode" => Self::SlowMode,
+            "edit" => Self::Edit,
+            "delete" => Self::Delete,
+            "react" => Self::React,
+            "unreact" => Self::Unreact,
             "signal" => Self::Signal,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
@@ -62,7 +83,8 @@ impl ClientEvent {
 #[derive(Debug)]
 pub struct Join {
     pub room: RoomName,
-    /// Replay what came after this id instead of the latest page.
+    /// Replay what was created or changed after this stream position (a
+    /// message's `seq`; a message id works too) instead of the latest page.
     pub since: Option<i64>,
 }
 
@@ -72,11 +94,36 @@ pub struct InRoom {
     pub room: RoomName,
 }
 
-/// `chat {room, message}`.
+/// `chat {room, message, reply_to?}`.
 #[derive(Debug)]
 pub struct Chat {
     pub room: RoomName,
     pub message: MessageText,
+    /// The id of the message of the same room this one answers.
+    pub reply_to: Option<i64>,
+}
+
+/// `edit {room, id, message}`.
+#[derive(Debug)]
+pub struct Edit {
+    pub room: RoomName,
+    pub id: i64,
+    pub message: MessageText,
+}
+
+/// `delete {room, id}`.
+#[derive(Debug)]
+pub struct Delete {
+    pub room: RoomName,
+    pub id: i64,
+}
+
+/// `react {room, id, emoji}` and `unreact {room, id, emoji}`.
+#[derive(Debug)]
+pub struct React {
+    pub room: RoomName,
+    pub id: i64,
+    pub emoji: Emoji,
 }
 
 /// `signal {room, type, data?}`: a custom room event, not stored.
@@ -124,6 +171,39 @@ impl Request for Chat {
         Ok(Self {
             room: f.room()?,
             message: f.message()?,
+            reply_to: f.opt_id("reply_to")?,
+        })
+    }
+}
+
+impl Request for Edit {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+            message: f.message()?,
+        })
+    }
+}
+
+impl Request for Delete {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+        })
+    }
+}
+
+impl Request for React {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            id: f.id("id")?,
+            emoji: f.emoji()?,
         })
     }
 }
@@ -196,6 +276,15 @@ pub struct Joined {
     pub more: bool,
     /// Distinct users with a socket in the room, this one included.
     pub online: Vec<User>,
+    /// The joiner's own role in the room.
+    pub role: Role,
+    /// The room's moderators' user ids, sorted (the owner is `room.owner`).
+    pub moderators: Vec<String>,
+    /// The room's slow mode in seconds; 0 is off.
+    pub slow_mode: i64,
+    /// When the joiner's mute ends (unix ms); absent when not muted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub muted_until: Option<i64>,
 }
 
 /// The ack of `chat`: the stored message's id and time.
@@ -203,6 +292,14 @@ pub struct Joined {
 pub struct Stored {
     pub id: i64,
     pub ts: i64,
+}
+
+/// The ack of `edit`, `delete`, `react` and `unreact`: the message's id
+/// and its stream position now (unchanged when the change was a no-op).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Changed {
+    pub id: i64,
+    pub seq: i64,
 }
 
 /// The ack of `leave` and `typing`: `{ok: true}` and nothing else.
@@ -236,6 +333,8 @@ pub enum LeaveReason {
     Disconnect,
     /// Its user lost access (the owner removed them).
     Removed,
+    /// Its user was banned from the room.
+    Banned,
 }
 
 /// `join` to a room: `user` entered it.
@@ -291,3 +390,51 @@ impl Broadcast for TypingNotice<'_> {
 
 /// The event a stored message is delivered as (its payload is the [`Message`]).
 pub const CHAT_EVENT: &str = "chat";
+
+/// The event a committed change is delivered as: `chat`, `edit`, `delete`
+/// or `reaction`; each payload is the whole [`Message`] as it is now.
+pub fn change_event(a: &Applied) -> &'static str {
+    match a.happened {
+        Happened::Created => CHAT_EVENT,
+        Happened::Edited => "edit",
+        Happened::Deleted => "delete",
+        Happened::Reacted { .. } => "reaction",
+    }
+}
+
+/// The payload of a committed change's event: the message, and on a
+/// `reaction` what changed (`reaction: {emoji, user, added}`).
+#[derive(Debug, Serialize)]
+pub struct ChangePayload<'a> {
+    #[serde(flatten)]
+    pub message: &'a Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<ReactionNote<'a>>,
+}
+
+/// What a `reaction` event changed.
+#[derive(Debug, Serialize)]
+pub struct ReactionNote<'a> {
+    pub emoji: &'a str,
+    /// The user id of who reacted or took the reaction back.
+    pub user: &'a str,
+    /// `true` for `react`, `false` for `unreact`.
+    pub added: bool,
+}
+
+impl<'a> ChangePayload<'a> {
+    pub fn of(a: &'a Applied) -> Self {
+        let reaction = match &a.happened {
+            Happened::Reacted { emoji, user, added } => Some(ReactionNote {
+                emoji,
+                user,
+                added: *added,
+            }),
+            _ => None,
+        };
+        Self {
+            message: &a.message,
+            reaction,
+        }
+    }
+}

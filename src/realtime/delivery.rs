@@ -15,10 +15,9 @@ use crate::cluster::{Io, Sock};
 use socketioxide::{SendError, SocketError};
 
 use super::Conn;
-use crate::domain::Message;
 use crate::metrics::Metrics;
-use crate::protocol::CHAT_EVENT;
-use crate::store::Committed;
+use crate::protocol::{ChangePayload, change_event};
+use crate::store::{Applied, Committed, Happened};
 use crate::telemetry::Quoted;
 
 /// How long to keep trying to tell a stalled socket it is disconnected before
@@ -30,28 +29,45 @@ const DISCONNECT_TRIES: u32 = 600;
 pub(super) async fn alone(io: Io, mut committed: Committed, metrics: Arc<Metrics>) {
     while let Some(batch) = committed.recv().await {
         batch
-            .deliver(async |messages| {
-                metrics.messages_stored.inc_by(messages.len() as u64);
-                to_local_sockets(&io, messages, &metrics);
+            .deliver(async |changes| {
+                metrics.messages_stored.inc_by(created(changes));
+                to_local_sockets(&io, changes, &metrics);
             })
             .await;
     }
 }
 
-/// Emits each message to every socket of this node in its room, in order.
-pub(crate) fn to_local_sockets(io: &Io, messages: &[Message], metrics: &Metrics) {
-    for run in messages.chunk_by(|a, b| a.room == b.room) {
-        let mut sockets = io.local().within(run[0].room.clone()).sockets();
+/// How many of `changes` are new messages.
+pub(crate) fn created(changes: &[Applied]) -> u64 {
+    changes
+        .iter()
+        .filter(|c| c.happened == Happened::Created)
+        .count() as u64
+}
+
+/// Emits each change (`chat`, `edit`, `delete`, `reaction`) to every socket
+/// of this node in its room, in order.
+pub(crate) fn to_local_sockets(io: &Io, changes: &[Applied], metrics: &Metrics) {
+    for run in changes.chunk_by(|a, b| a.message.room == b.message.room) {
+        let mut sockets = io.local().within(run[0].message.room.clone()).sockets();
         for m in run {
             // Encoded once; each socket's packet shares the bytes. All the
             // sockets are of the one namespace, so any of them can encode.
             let Some(first) = sockets.first() else {
                 break;
             };
-            let Ok(packet) = first.encode_event(CHAT_EVENT, m) else {
+            // Only a `reaction` adds a field to the message: the others
+            // encode it as it is, without the wrapper's flattening.
+            let packet = match m.happened {
+                Happened::Reacted { .. } => {
+                    first.encode_event(change_event(m), &ChangePayload::of(m))
+                }
+                _ => first.encode_event(change_event(m), &m.message),
+            };
+            let Ok(packet) = packet else {
                 continue;
             };
-            // A socket that overflowed gets nothing more: no later message
+            // A socket that overflowed gets nothing more: no later change
             // may reach it after one it missed.
             sockets.retain(|s| match s.emit_encoded(packet.clone()) {
                 Ok(()) => {

@@ -1,4 +1,4 @@
-//! Chats across nodes, in one order on every node.
+//! Chats and changes to them across nodes, in one order on every node.
 //!
 //! Per room, ids already increase in the order batches are handed here (the
 //! PostgreSQL backend's room locks, held until the batch is published). A
@@ -16,11 +16,10 @@ use socketioxide_redis::drivers::{ChanItem, MessageStream};
 
 use std::sync::Arc;
 
-use super::delivery::to_local_sockets;
+use super::delivery::{created, to_local_sockets};
 use crate::cluster::{Bus, Io};
-use crate::domain::Message;
 use crate::metrics::Metrics;
-use crate::store::Committed;
+use crate::store::{Applied, Committed};
 
 /// Publishes committed batches and delivers every node's batches locally.
 pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc<Metrics>) {
@@ -34,9 +33,9 @@ pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc
         // The batch holds its rooms' order until the closure returns: the
         // next writer of these rooms, on any node, publishes after it.
         batch
-            .deliver(async |messages| {
-                metrics.messages_stored.inc_by(messages.len() as u64);
-                let published = match serde_json::to_vec(messages) {
+            .deliver(async |changes| {
+                metrics.messages_stored.inc_by(created(changes));
+                let published = match serde_json::to_vec(changes) {
                     Ok(body) => bus.publish_chats(body).await.is_ok(),
                     Err(e) => {
                         tracing::error!(error = %e, "could not encode a batch");
@@ -46,7 +45,7 @@ pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc
                 if !published {
                     // Redis is down: this node's own sockets still get the batch;
                     // the others find it with `join {since}` or `history`.
-                    to_local_sockets(&io, messages, &metrics);
+                    to_local_sockets(&io, changes, &metrics);
                 }
             })
             .await;
@@ -55,8 +54,8 @@ pub(super) async fn run(io: Io, bus: Bus, mut committed: Committed, metrics: Arc
 
 async fn receive(io: Io, mut stream: MessageStream<ChanItem>, metrics: Arc<Metrics>) {
     while let Some((_, body)) = stream.next().await {
-        match serde_json::from_slice::<Vec<Message>>(&body) {
-            Ok(messages) => to_local_sockets(&io, &messages, &metrics),
+        match serde_json::from_slice::<Vec<Applied>>(&body) {
+            Ok(changes) => to_local_sockets(&io, &changes, &metrics),
             Err(e) => tracing::warn!(error = %e, "undecodable chat batch from Redis"),
         }
     }

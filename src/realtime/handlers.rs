@@ -4,21 +4,23 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use serde::Serialize;
 use serde_json::Value;
 use socketioxide::extract::AckSender;
 use socketioxide::socket::DisconnectReason;
 
 use super::Conn;
 use super::ack::answer;
+use super::edits;
+use super::moderation;
+use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::{self, Adapter, Sock, presence};
-use crate::domain::{Message, RoomName, now_ms};
+use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
     MessagePage, Request, RoomList, Rooms, Signal, SignalNotice, Stored, TypingNotice,
 };
-use crate::rooms;
+use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
 use crate::telemetry::Quoted;
 
@@ -62,43 +64,30 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Typing) => reply.send(typing(conn, s, payload).await),
         Ok(ClientEvent::History) => reply.send(history(conn, payload).await),
         Ok(ClientEvent::Rooms) => reply.send(list_rooms(conn, payload).await),
+        Ok(ClientEvent::Moderator) => reply.send(moderation::moderator(conn, payload).await),
+        Ok(ClientEvent::Mute) => reply.send(moderation::mute(conn, payload).await),
+        Ok(ClientEvent::Unmute) => {
+            reply.send(moderation::target(conn, payload, Change::Unmute).await)
+        }
+        Ok(ClientEvent::Ban) => reply.send(moderation::target(conn, payload, Change::Ban).await),
+        Ok(ClientEvent::Unban) => {
+            reply.send(moderation::target(conn, payload, Change::Unban).await)
+        }
+        Ok(ClientEvent::SlowMode) => reply.send(moderation::slow_mode(conn, payload).await),
+        // Changes ack once committed, from the writer, as `chat` does.
+        Ok(ClientEvent::Edit) => edits::edit(conn, s, payload, reply).await,
+        Ok(ClientEvent::Delete) => edits::delete(conn, s, payload, reply).await,
+        Ok(ClientEvent::React) => edits::react(conn, s, payload, reply, true).await,
+        Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
         Ok(ClientEvent::Signal) => reply.send(signal(conn, s, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
 
-/// What an event is answered through.
-struct Reply<'a> {
-    conn: &'a Conn,
-    s: &'a Sock,
-    event: &'a str,
-    ack: AckSender<Adapter>,
-    received: Instant,
-}
-
-impl Reply<'_> {
-    fn send<T: Serialize>(self, result: Result<T, AppError>) {
-        if let Err(e) = &result {
-            tracing::debug!(sid = %self.s.id, event = %Quoted(self.event), code = e.code().as_str(), "event refused");
-        }
-        answer(
-            &self.conn.ctx.metrics,
-            self.s,
-            self.ack,
-            self.received,
-            result,
-        );
-    }
-}
-
-fn joined(s: &Sock, room: &RoomName) -> bool {
-    s.rooms().iter().any(|r| r == room.as_str())
-}
-
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
     let Join { room: name, since } = Join::parse(payload)?;
     let ctx = &conn.ctx;
-    let room =
+    let (room, standing) =
         rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
     let already = joined(s, &name);
     // Join before reading history: a message committed in between is then
@@ -106,15 +95,19 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     // never in neither.
     s.join(name.to_string());
     let page = match since {
-        Some(id) => Page::After {
-            id,
+        Some(seq) => Page::Since {
+            seq,
             limit: REPLAY_LIMIT,
         },
         None => Page::Latest {
             limit: JOIN_HISTORY,
         },
     };
-    let history = match ctx.store.history(&name, page).await {
+    let read = async {
+        let history = ctx.store.history(&name, page).await?;
+        Ok::<_, StoreError>((history, ctx.store.moderators(&name).await?))
+    };
+    let (history, moderators) = match read.await {
         Ok(h) => h,
         Err(e) => {
             if !already {
@@ -155,6 +148,10 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
         history: history.messages,
         more: history.more,
         online,
+        role: standing.role,
+        moderators,
+        slow_mode: standing.slow_mode,
+        muted_until: standing.muted_until,
     })
 }
 
@@ -194,22 +191,42 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Ok(chat) => chat,
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
+    let store = conn.ctx.store.as_ref();
+    let posting = match rooms::may_post(store, &chat.room, &conn.identity, now_ms()).await {
+        Ok(posting) => posting,
+        Err(e) => return reply.send(Err::<Stored, _>(e)),
+    };
+    let reply_to = match chat.reply_to {
+        None => None,
+        Some(id) => match rooms::reply_ref(conn.ctx.store.as_ref(), &chat.room, id).await {
+            Ok(parent) => Some(parent),
+            Err(e) => return reply.send(Err::<Stored, _>(e)),
+        },
+    };
     let message = NewMessage {
         room: chat.room,
         user: conn.identity.user.clone(),
         message: chat.message.into_string(),
+        reply_to,
     };
     let Reply {
         s, ack, received, ..
     } = reply;
     let (metrics, socket) = (conn.ctx.metrics.clone(), s.clone());
+    // Under slow mode the next event waits for this commit, so that the
+    // next chat's check sees this message stored.
+    let (stored_tx, stored_rx) = tokio::sync::oneshot::channel::<()>();
     let done = Box::new(move |stored: Result<&Message, StoreError>| {
         let result = stored
             .map(|m| Stored { id: m.id, ts: m.ts })
             .map_err(AppError::from);
         answer(&metrics, &socket, ack, received, result);
+        let _ = stored_tx.send(());
     });
     conn.ctx.writer.submit(message, done).await;
+    if posting.slowed {
+        let _ = stored_rx.await;
+    }
 }
 
 async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {
@@ -292,8 +309,4 @@ pub(crate) async fn disconnected(s: Sock, reason: DisconnectReason) {
     conn.ctx.metrics.connected_sockets.dec();
     tracing::info!(sid = %s.id, user = %Quoted(&conn.identity.user.id), "disconnected");
     conn.announce_left(&s, s.rooms()).await;
-}
-
-fn not_in_room(name: &RoomName) -> AppError {
-    AppError::NotInRoom(format!("not in room {name}; join it first"))
 }

@@ -3,9 +3,12 @@
 
 mod ack;
 mod delivery;
+mod edits;
 mod fanout;
 mod handlers;
 mod inbox;
+mod moderation;
+mod reply;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

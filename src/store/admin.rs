@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
-use super::sql::{Connections, KeyRow, RoomRow};
+use super::connections::Connections;
+use super::sql::{KeyRow, RoomRow};
 use super::{Account, Admin, KeyRecord, StoreError, StoreResult};
 use crate::domain::{RoomRecord, User, now_ms};
 

@@ -1,6 +1,9 @@
 //! Durable storage behind one interface; the backend is picked by URL scheme in [`open`].
 
 mod admin;
+mod changes;
+mod connections;
+mod moderation;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -14,9 +17,12 @@ use async_trait::async_trait;
 use prometheus::Histogram;
 use tokio::task::JoinHandle;
 
-use crate::domain::{Message, RoomName, RoomRecord, User};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Message, ReplyRef, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
+pub use moderation::{Moderate, Moderation};
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
@@ -29,6 +35,12 @@ pub enum StoreError {
     Conflict,
     #[error("not found")]
     NotFound,
+    /// A change to a message that is not the changer's to make.
+    #[error("not yours")]
+    NotYours,
+    /// A reaction past [`MAX_REACTIONS`] distinct emoji on one message.
+    #[error("too many reactions")]
+    TooManyReactions,
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -41,6 +53,8 @@ pub struct NewMessage {
     pub room: RoomName,
     pub user: User,
     pub message: String,
+    /// The parent it answers, read (and found in the same room) by the caller.
+    pub reply_to: Option<ReplyRef>,
 }
 
 impl NewMessage {
@@ -48,12 +62,89 @@ impl NewMessage {
     fn stored(self, id: i64, ts: i64) -> Message {
         Message {
             id,
+            seq: id,
             room: self.room.into_string(),
             user: self.user,
             message: self.message,
             ts,
+            edited: None,
+            deleted: None,
+            reply_to: self.reply_to,
+            reactions: Vec::new(),
         }
     }
+}
+
+/// The most distinct emoji one message may carry.
+pub const MAX_REACTIONS: i64 = 20;
+
+/// What the writer applies: a new message, or a change to a stored one.
+/// Each takes the next position of the message's room's stream.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Post(NewMessage),
+    /// Only by the author; not of a deleted message.
+    Edit {
+        room: RoomName,
+        id: i64,
+        user: User,
+        message: String,
+    },
+    /// By the author, or by anyone when `any` (the caller checked they may
+    /// moderate the room). Removes the text and the reactions.
+    Delete {
+        room: RoomName,
+        id: i64,
+        by: User,
+        any: bool,
+    },
+    /// Adding a reaction the user already made changes nothing.
+    React {
+        room: RoomName,
+        id: i64,
+        user: User,
+        emoji: String,
+    },
+    /// Removing a reaction the user never made changes nothing.
+    Unreact {
+        room: RoomName,
+        id: i64,
+        user: User,
+        emoji: String,
+    },
+}
+
+impl Change {
+    fn room(&self) -> &RoomName {
+        match self {
+            Change::Post(m) => &m.room,
+            Change::Edit { room, .. }
+            | Change::Delete { room, .. }
+            | Change::React { room, .. }
+            | Change::Unreact { room, .. } => room,
+        }
+    }
+}
+
+/// What a committed change did, as delivery announces it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Happened {
+    Created,
+    Edited,
+    Deleted,
+    Reacted {
+        emoji: String,
+        user: String,
+        added: bool,
+    },
+}
+
+/// One change of a committed batch: what happened, and the message as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    pub happened: Happened,
+    pub message: Message,
 }
 
 /// Which slice of a room's history to read, and how much of it.
@@ -63,12 +154,13 @@ pub enum Page {
     Latest { limit: u32 },
     /// The newest `limit` messages with an id below `id`.
     Before { id: i64, limit: u32 },
-    /// The oldest `limit` messages with an id above `id` (replay after reconnect).
-    After { id: i64, limit: u32 },
+    /// The first `limit` messages created or changed after stream position
+    /// `seq`, in stream order (replay after reconnect).
+    Since { seq: i64, limit: u32 },
 }
 
 /// A page of messages, oldest first; `more` says whether the page was cut:
-/// older messages exist (`Latest`, `Before`) or newer ones do (`After`).
+/// older messages exist (`Latest`, `Before`) or newer ones do (`Since`).
 #[derive(Debug, Clone, Default)]
 pub struct HistoryPage {
     pub messages: Vec<Message>,
@@ -113,7 +205,7 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Moderate + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 
@@ -141,6 +233,8 @@ pub trait Store: Send + Sync + 'static {
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>>;
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage>;
+    /// One message of `room` in its current state.
+    async fn message(&self, room: &RoomName, id: i64) -> StoreResult<Option<Message>>;
 
     /// Answers when the database does (for health checks).
     async fn ping(&self) -> StoreResult<()>;
@@ -186,22 +280,70 @@ pub trait Admin: Store {
     async fn keys(&self) -> StoreResult<Vec<KeyRecord>>;
 }
 
-/// Stores a batch in one transaction and returns it with ids and times, in
-/// order, holding what keeps its rooms in order until delivery. Private to
-/// the store: only the [`Writer`] that [`open`] starts appends.
+/// Applies a batch in one transaction, in order, and returns each item's
+/// result (the message as it is now, or why that item was refused, which
+/// fails no other) with what happened, holding what keeps its rooms in order
+/// until delivery. Private to the store: only the [`Writer`] that [`open`]
+/// starts, and [`apply_direct`], apply.
 #[async_trait]
 trait Append: Send + Sync + 'static {
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch>;
+    async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)>;
 }
 
-/// A committed batch: its messages, with ids and times, in id order, and
-/// what keeps its rooms in that order. The messages are reached only through
-/// [`Batch::deliver`], which holds the order until delivery is done, so no
-/// message of these rooms committed later, on any node, can be delivered
-/// before them. Dropping a batch undelivered releases the order too.
+/// One item of a batch as a backend applied it, in submit order.
+enum Item {
+    Posted(Message),
+    Step(changes::Step),
+    /// Not applied yet (never left so by a backend that returns).
+    Waiting,
+}
+
+/// Each item's [`Outcome`] and the batch's changes, both in submit order,
+/// which is stream order.
+fn assemble(items: Vec<Item>) -> (Vec<Outcome>, Vec<Applied>) {
+    let mut outcomes = Vec::with_capacity(items.len());
+    let mut applied = Vec::with_capacity(items.len());
+    for item in items {
+        let outcome = match item {
+            Item::Posted(message) => {
+                applied.push(Applied {
+                    happened: Happened::Created,
+                    message,
+                });
+                Outcome::InBatch(applied.len() - 1)
+            }
+            Item::Step(changes::Step::Changed(a)) => {
+                applied.push(a);
+                Outcome::InBatch(applied.len() - 1)
+            }
+            Item::Step(changes::Step::Unchanged(m)) => Outcome::Unchanged(Box::new(m)),
+            Item::Step(changes::Step::Refused(e)) => Outcome::Refused(e),
+            Item::Waiting => Outcome::Refused(StoreError::Unavailable("not applied".into())),
+        };
+        outcomes.push(outcome);
+    }
+    (outcomes, applied)
+}
+
+/// How one item of a batch fared.
+enum Outcome {
+    /// It changed its message: the batch's change at this index.
+    InBatch(usize),
+    /// It changed nothing (a reaction already there, or not there to
+    /// remove): the message as it is.
+    Unchanged(Box<Message>),
+    Refused(StoreError),
+}
+
+/// A committed batch: what happened, in stream order, with each message's
+/// current state, and what keeps its rooms in that order. The changes are
+/// reached only through [`Batch::deliver`], which holds the order until
+/// delivery is done, so no change of these rooms committed later, on any
+/// node, can be delivered before them. Dropping a batch undelivered
+/// releases the order too.
 #[must_use = "a committed batch is for delivery: call `deliver`"]
 pub struct Batch {
-    messages: Vec<Message>,
+    changes: Vec<Applied>,
     order: Order,
 }
 
@@ -215,14 +357,14 @@ enum Order {
 }
 
 impl Batch {
-    fn new(messages: Vec<Message>, order: Order) -> Self {
-        Self { messages, order }
+    fn new(changes: Vec<Applied>, order: Order) -> Self {
+        Self { changes, order }
     }
 
-    /// Runs `deliver` on the messages, then lets the next writer of these rooms go on.
-    pub async fn deliver(self, deliver: impl AsyncFnOnce(&[Message])) {
-        let Self { messages, order } = self;
-        deliver(&messages).await;
+    /// Runs `deliver` on the changes, then lets the next writer of these rooms go on.
+    pub async fn deliver(self, deliver: impl AsyncFnOnce(&[Applied])) {
+        let Self { changes, order } = self;
+        deliver(&changes).await;
         order.release();
     }
 }
@@ -283,11 +425,48 @@ pub async fn open(
     })
 }
 
+/// Applies one change outside the server's writer, for the admin CLI
+/// (`roomcast message delete`): the same statements as the writer's, in a
+/// transaction of their own, drawing the next stream position from the
+/// database (SQLite: the counter row; PostgreSQL: the sequence, under the
+/// room's advisory lock), so the change is in the stream for `join {since}`.
+/// Sockets connected now are not told; they learn of it on their next join.
+pub async fn apply_direct(
+    url: &str,
+    sync: SqliteSync,
+    change: Change,
+) -> anyhow::Result<StoreResult<Message>> {
+    // A post takes its position from the server's writer, which on SQLite
+    // counts posts in memory: only changes may come from elsewhere.
+    anyhow::ensure!(
+        !matches!(change, Change::Post(_)),
+        "apply_direct changes stored messages; new ones go through the server"
+    );
+    let backend = connect_existing(url, sync).await?;
+    let (mut results, batch) = backend.apply(vec![change]).await?;
+    let mut message = None;
+    batch
+        .deliver(async |changes| message = changes.first().map(|c| c.message.clone()))
+        .await;
+    Ok(match (results.pop(), message) {
+        (Some(Outcome::InBatch(_)), Some(m)) => Ok(m),
+        (Some(Outcome::Unchanged(m)), _) => Ok(*m),
+        (Some(Outcome::Refused(e)), _) => Err(e),
+        _ => Err(StoreError::NotFound),
+    })
+}
+
 /// Opens the store a URL names for administration (`roomcast user|room|token`),
 /// which never creates a database: a missing SQLite file, or a PostgreSQL
 /// database with no roomcast tables, means the command was pointed at the
 /// wrong place, and a new one (with a new JWT secret) would only hide that.
 pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Admin>> {
+    Ok(connect_existing(url, sync).await?)
+}
+
+/// [`connect`] for the admin commands: a missing SQLite file is an error
+/// that says where to point them, never a new database.
+async fn connect_existing(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn Backend>> {
     if let Some(file) = sqlite_file(url)?
         && !file.exists()
     {
@@ -298,7 +477,7 @@ pub async fn open_admin(url: &str, sync: SqliteSync) -> anyhow::Result<Arc<dyn A
             file.display()
         );
     }
-    Ok(connect(url, sync, false).await?)
+    connect(url, sync, false).await
 }
 
 /// `roomcast backup`: a consistent copy of the SQLite database `url` names,

@@ -19,8 +19,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
-use super::sql::{self, Connections};
-use super::{Append, Batch, NewMessage, Order, StoreError, StoreResult};
+use super::changes;
+use super::connections::{self, Connections};
+use super::{Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble};
 use crate::domain::{Message, now_ms};
 
 pub(super) struct PgStore {
@@ -103,12 +104,12 @@ impl Drop for RoomLocks {
 async fn lock_rooms(
     mut conn: PoolConnection<Postgres>,
     schema: &str,
-    batch: &[NewMessage],
+    batch: &[Change],
 ) -> StoreResult<RoomLocks> {
     // Sorted, so two nodes locking overlapping rooms cannot deadlock.
     let mut keys: Vec<i64> = batch
         .iter()
-        .map(|m| lock_key(schema, m.room.as_str()))
+        .map(|c| lock_key(schema, c.room().as_str()))
         .collect();
     keys.sort_unstable();
     keys.dedup();
@@ -125,7 +126,9 @@ async fn lock_rooms(
     Ok(RoomLocks(Some(conn)))
 }
 
-async fn insert_batch(locks: &mut RoomLocks, batch: Vec<NewMessage>) -> StoreResult<Vec<Message>> {
+/// Draws a stream position per item from the sequence, inserts the posts
+/// with one UNNEST, then applies each change in submit order; one transaction.
+async fn apply_batch(locks: &mut RoomLocks, batch: Vec<Change>) -> StoreResult<Vec<Item>> {
     let conn = locks
         .0
         .as_mut()
@@ -138,32 +141,74 @@ async fn insert_batch(locks: &mut RoomLocks, batch: Vec<NewMessage>) -> StoreRes
             .await?;
     ids.sort_unstable();
     let ts = now_ms();
-    let stored: Vec<Message> = batch
-        .into_iter()
-        .zip(ids)
-        .map(|(m, id)| m.stored(id, ts))
+    let mut items = Vec::with_capacity(batch.len());
+    let mut changes = Vec::new();
+    for (k, (seq, change)) in ids.into_iter().zip(batch).enumerate() {
+        match change {
+            Change::Post(m) => items.push(Item::Posted(m.stored(seq, ts))),
+            change => {
+                changes.push((k, seq, change));
+                items.push(Item::Waiting);
+            }
+        }
+    }
+    let stored: Vec<&Message> = items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Posted(m) => Some(m),
+            _ => None,
+        })
         .collect();
-    sqlx::query(
-        "INSERT INTO messages (id, room, user_id, user_name, body, ts) \
-         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
-    )
-    .bind(stored.iter().map(|m| m.id).collect::<Vec<_>>())
-    .bind(stored.iter().map(|m| m.room.as_str()).collect::<Vec<_>>())
-    .bind(stored.iter().map(|m| m.user.id.as_str()).collect::<Vec<_>>())
-    .bind(stored.iter().map(|m| m.user.name.as_str()).collect::<Vec<_>>())
-    .bind(stored.iter().map(|m| m.message.as_str()).collect::<Vec<_>>())
-    .bind(stored.iter().map(|m| m.ts).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await?;
+    if !stored.is_empty() {
+        sqlx::query(
+            "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) \
+             SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                                  $6::text[], $7::bigint[], $8::bigint[])",
+        )
+        .bind(stored.iter().map(|m| m.id).collect::<Vec<_>>())
+        .bind(stored.iter().map(|m| m.seq).collect::<Vec<_>>())
+        .bind(stored.iter().map(|m| m.room.as_str()).collect::<Vec<_>>())
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.user.id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.user.name.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.message.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(stored.iter().map(|m| m.ts).collect::<Vec<_>>())
+        .bind(
+            stored
+                .iter()
+                .map(|m| m.reply_to.as_ref().map(|r| r.id))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    drop(stored);
+    for (k, seq, change) in changes {
+        items[k] = Item::Step(changes::apply::<PgStore>(&mut *tx, change, seq, ts).await?);
+    }
     tx.commit().await?;
-    Ok(stored)
+    Ok(items)
 }
 
 impl Connections for PgStore {
     type Db = Postgres;
     type Reader<'a> = PoolConnection<Postgres>;
 
-    sql::sorted_lists!(r#" COLLATE "C""#);
+    connections::sorted_lists!(r#" COLLATE "C""#);
 
     fn pool(&self) -> &PgPool {
         &self.pool
@@ -180,10 +225,11 @@ impl Connections for PgStore {
 
 #[async_trait]
 impl Append for PgStore {
-    async fn append(&self, batch: Vec<NewMessage>) -> StoreResult<Batch> {
+    async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
         let conn = self.pool.acquire().await?;
         let mut locks = lock_rooms(conn, &self.schema, &batch).await?;
-        let messages = insert_batch(&mut locks, batch).await?;
-        Ok(Batch::new(messages, Order::Locked(locks)))
+        let items = apply_batch(&mut locks, batch).await?;
+        let (outcomes, applied) = assemble(items);
+        Ok((outcomes, Batch::new(applied, Order::Locked(locks))))
     }
 }

@@ -4,62 +4,13 @@
 //! text serves both; what differs (set-up, appending, the collation of
 //! sorted lists) stays in `sqlite.rs` and `postgres.rs`.
 
-use std::ops::DerefMut;
-
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
+use super::changes::{self, MessageRow, select_message};
+use super::connections::Connections;
 use super::{Credentials, HistoryPage, KeyRecord, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
-
-/// Where a backend runs the shared statements, and the text of its sorted
-/// lists. [`Store`] (here) and [`Admin`](super::Admin) (`admin.rs`) are
-/// implemented once for every backend that says this.
-pub(super) trait Connections: Send + Sync + 'static {
-    type Db: Database;
-    /// A connection for the one-row reads of every connect and join:
-    /// SQLite's `Readers` (see `sqlite_readers.rs`), PostgreSQL's pool.
-    type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
-    where
-        Self: 'a;
-
-    /// Rooms `$1` may see ([`Store::rooms_for`]), by name.
-    const ROOMS_FOR: &'static str;
-    /// Every account (`Admin::users`), by id.
-    const USERS: &'static str;
-    /// Every room (`Admin::all_rooms`), by name.
-    const ALL_ROOMS: &'static str;
-
-    /// For writes, lists and transactions.
-    fn pool(&self) -> &Pool<Self::Db>;
-    fn reader(&self) -> impl Future<Output = StoreResult<Self::Reader<'_>>> + Send;
-    /// How many rows a statement changed.
-    fn affected(done: &<Self::Db as Database>::QueryResult) -> u64;
-}
-
-/// The [`Connections`] constants of the sorted lists, each ordered by a text
-/// column followed by `$by_bytes`: what makes that order byte order, as
-/// SQLite's default collation is and a PostgreSQL database's may not be.
-macro_rules! sorted_lists {
-    ($by_bytes:literal) => {
-        const ROOMS_FOR: &'static str = concat!(
-            "SELECT name, visibility, owner FROM rooms \
-             WHERE visibility = 'public' OR owner = $1 \
-                OR name IN (SELECT room FROM members WHERE user_id = $1) \
-             ORDER BY name",
-            $by_bytes
-        );
-        const USERS: &'static str = concat!(
-            "SELECT id, name, disabled, admin FROM users ORDER BY id",
-            $by_bytes
-        );
-        const ALL_ROOMS: &'static str = concat!(
-            "SELECT name, visibility, owner FROM rooms ORDER BY name",
-            $by_bytes
-        );
-    };
-}
-pub(super) use sorted_lists;
 
 /// The one translation of database errors, for both backends.
 impl From<sqlx::Error> for StoreError {
@@ -105,27 +56,12 @@ struct AccountRow {
     admin: i64,
 }
 
-#[derive(FromRow)]
-struct MessageRow {
-    id: i64,
-    room: String,
-    user_id: String,
-    user_name: String,
-    body: String,
-    ts: i64,
-}
-
-impl From<MessageRow> for Message {
-    fn from(r: MessageRow) -> Self {
-        Message {
-            id: r.id,
-            room: r.room,
-            user: User::new(r.user_id, r.user_name),
-            message: r.body,
-            ts: r.ts,
-        }
-    }
-}
+/// A page of a room's messages below an id, newest first.
+const BEFORE: &str =
+    select_message!("WHERE m.room = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT +$3");
+/// A room's messages created or changed after a stream position, in stream order.
+const SINCE: &str =
+    select_message!("WHERE m.room = $1 AND m.seq > $2 ORDER BY m.seq ASC LIMIT +$3");
 
 #[async_trait]
 impl<C> Store for C
@@ -140,6 +76,8 @@ where
     for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
     for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
 {
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         sqlx::query(
@@ -280,21 +218,17 @@ where
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage> {
         // The rows on one side of `bound`, newest first unless `ascending`,
-        // and one past the page, which tells whether there is more.
-        let (bound, ascending, limit) = match page {
-            Page::Latest { limit } => (i64::MAX, false, limit),
-            Page::Before { id, limit } => (id, false, limit),
-            Page::After { id, limit } => (id, true, limit),
-        };
+        // and one past the page, which tells whether there is more. Pages
+        // go by id; a replay (`Since`) goes by stream position.
         // `LIMIT +$3`, not `LIMIT $3`: SQLite plans a bare bound LIMIT as a
         // constant and so expires the statement at every bind, re-preparing
         // (parsing and planning) it on each read; `+$3` is an expression it
         // leaves to run time, and the cached statement is reused.
         // PostgreSQL plans both alike.
-        let sql = if ascending {
-            "SELECT * FROM messages WHERE room = $1 AND id > $2 ORDER BY id ASC LIMIT +$3"
-        } else {
-            "SELECT * FROM messages WHERE room = $1 AND id < $2 ORDER BY id DESC LIMIT +$3"
+        let (sql, bound, ascending, limit) = match page {
+            Page::Latest { limit } => (BEFORE, i64::MAX, false, limit),
+            Page::Before { id, limit } => (BEFORE, id, false, limit),
+            Page::Since { seq, limit } => (SINCE, seq, true, limit),
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sql)
             .bind(room.as_str())
@@ -312,6 +246,11 @@ where
             messages.reverse();
         }
         Ok(HistoryPage { messages, more })
+    }
+
+    async fn message(&self, room: &RoomName, id: i64) -> StoreResult<Option<Message>> {
+        let found = changes::read::<C>(&mut *self.reader().await?, id).await?;
+        Ok(found.filter(|m| m.room == room.as_str()))
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -320,3 +320,49 @@ async fn the_admin_ui_counts_sockets_and_disconnects_one_in_chromium() {
     }
     stop(&mut server).await;
 }
+
+#[tokio::test]
+async fn a_moderator_mutes_and_bans_in_chromium() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let (mut server, addr) = start_server(&dir.path().join("moderation.db"), "127.0.0.1:0").await;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = Command::new("node")
+        .arg(format!("{root}/tests/browser/moderation.cjs"))
+        .arg(format!("http://{addr}"))
+        .arg(format!("{root}/target/screenshots"))
+        .env("NODE_PATH", format!("{root}/web/node_modules"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(SCENARIO, run)
+        .await
+        .expect("the moderation scenario finished in time")
+        .expect("run node (Node.js is needed for the tests)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "moderation scenario failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: Value = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .map(|j| serde_json::from_str(j).expect("json"))
+        .expect("the script reports what the pages showed");
+    assert_eq!(
+        result["problems"],
+        json!([]),
+        "CSP violations, script errors or dialogs"
+    );
+    assert!(
+        result["state"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("You are muted until")),
+        "{result}"
+    );
+    stop(&mut server).await;
+}

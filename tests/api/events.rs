@@ -87,7 +87,7 @@ async fn chat_reaches_members_only_with_id_and_ts() {
             let m = c.next("chat").await;
             assert_eq!(
                 m,
-                json!({"id": id, "room": "r", "user": {"id": "ann", "name": "ann name"},
+                json!({"id": id, "seq": id, "room": "r", "user": {"id": "ann", "name": "ann name"},
                        "message": "hello bob", "ts": ts})
             );
         }

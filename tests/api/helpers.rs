@@ -182,6 +182,14 @@ impl TestApp {
         req.send().await.expect("http request")
     }
 
+    pub async fn patch(&self, path: &str, body: Value, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.patch(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("http request")
+    }
+
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.http.get(self.url(path));
         if let Some(t) = bearer {
@@ -358,6 +366,26 @@ impl TestClient {
                 Ok(Some((name, v))) if name == event => return v,
                 Ok(Some(other)) => self.pending.push_back(other),
                 _ => panic!("no {event} event within {WAIT:?}; got {:?}", self.pending),
+            }
+        }
+    }
+
+    /// The next event named any of `events`, in arrival order (others stay
+    /// queued for later calls).
+    pub async fn next_of(&mut self, events: &[&str]) -> (String, Value) {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|(n, _)| events.contains(&n.as_str()))
+        {
+            return self.pending.remove(i).expect("present");
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.recv()).await {
+                Ok(Some((name, v))) if events.contains(&name.as_str()) => return (name, v),
+                Ok(Some(other)) => self.pending.push_back(other),
+                _ => panic!("none of {events:?} within {WAIT:?}; got {:?}", self.pending),
             }
         }
     }

@@ -153,7 +153,18 @@ async fn every_documented_route_and_status_matches_real_responses() {
     let msg = json!({"message": "hello"});
     let big = json!({"message": "x".repeat(2000)});
     let user = |u: &str| Some(json!({ "user": u }));
+    let secs = |n: i64| Some(json!({ "seconds": n }));
+    let slow = |n: i64| Some(json!({ "slow_mode": n }));
     let (app, st, once) = (&app, &strict, &once);
+    // Message 1 is olga's first post to `staff` below; 19 more emoji on it
+    // make the 21st distinct one a 409.
+    let encode = |e: &str| e.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let thumb = format!("/api/rooms/staff/messages/1/reactions/{}", encode("👍"));
+    let faces: Vec<String> = (0..20)
+        .map(|i| char::from_u32(0x1F600 + i).expect("emoji").to_string())
+        .map(|e| format!("/api/rooms/staff/messages/1/reactions/{}", encode(&e)))
+        .collect();
+    let edit = json!({"message": "edited"});
     #[rustfmt::skip]
     let cases: Vec<Case> = vec![
         (app, "POST", "/api/register", Some(creds.clone()), None),       // 201
@@ -195,6 +206,37 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "GET", "/api/rooms/staff/messages", None, None),           // 401
         (app, "GET", "/api/rooms/staff/messages", None, s),              // 403
         (app, "GET", "/api/rooms/nowhere/messages", None, o),            // 404
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), o), // 200
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(json!({"message": " "})), o), // 400
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), None), // 401
+        (app, "PATCH", "/api/rooms/staff/messages/1", Some(edit.clone()), s), // 403
+        (app, "PATCH", "/api/rooms/staff/messages/99", Some(edit), o),   // 404
+        (app, "PUT", &thumb, None, o),                                   // 200
+        (app, "PUT", "/api/rooms/staff/messages/1/reactions/a", None, o), // 400
+        (app, "PUT", &thumb, None, None),                                // 401
+        (app, "PUT", &thumb, None, s),                                   // 403
+        (app, "PUT", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
+        (app, "PUT", &faces[0], None, o), (app, "PUT", &faces[1], None, o),
+        (app, "PUT", &faces[2], None, o), (app, "PUT", &faces[3], None, o),
+        (app, "PUT", &faces[4], None, o), (app, "PUT", &faces[5], None, o),
+        (app, "PUT", &faces[6], None, o), (app, "PUT", &faces[7], None, o),
+        (app, "PUT", &faces[8], None, o), (app, "PUT", &faces[9], None, o),
+        (app, "PUT", &faces[10], None, o), (app, "PUT", &faces[11], None, o),
+        (app, "PUT", &faces[12], None, o), (app, "PUT", &faces[13], None, o),
+        (app, "PUT", &faces[14], None, o), (app, "PUT", &faces[15], None, o),
+        (app, "PUT", &faces[16], None, o), (app, "PUT", &faces[17], None, o),
+        (app, "PUT", &faces[18], None, o),                               // 20 distinct
+        (app, "PUT", &faces[19], None, o),                               // 409
+        (app, "DELETE", &thumb, None, o),                                // 200
+        (app, "DELETE", "/api/rooms/staff/messages/1/reactions/ab", None, o), // 400
+        (app, "DELETE", &thumb, None, None),                             // 401
+        (app, "DELETE", &thumb, None, s),                                // 403
+        (app, "DELETE", "/api/rooms/staff/messages/99/reactions/%E2%9D%A4", None, o), // 404
+        (app, "DELETE", "/api/rooms/staff/messages/x", None, o),         // 400
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, None),      // 401
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, s),         // 403
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, o),         // 200
+        (app, "DELETE", "/api/rooms/staff/messages/1", None, o),         // 404
         (app, "POST", "/api/rooms/staff/members", user("sam"), o),       // 201
         (app, "POST", "/api/rooms/staff/members", user(""), o),          // 400
         (app, "POST", "/api/rooms/staff/members", user("x"), None),      // 401
@@ -205,6 +247,43 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/a%20b/members/sam", None, o),        // 400
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 204
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 404
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, o),        // 204
+        (app, "PUT", "/api/rooms/a%20b/moderators/mia", None, o),        // 400
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, None),     // 401
+        (app, "PUT", "/api/rooms/staff/moderators/mia", None, s),        // 403
+        (app, "PUT", "/api/rooms/nowhere/moderators/mia", None, o),      // 404
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(60), o),         // 200
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(0), o),          // 400
+        (app, "PUT", "/api/rooms/staff/mutes/sam", secs(60), None),      // 401
+        (app, "PUT", "/api/rooms/staff/mutes/olga", secs(60), s),        // 403
+        (app, "PUT", "/api/rooms/nowhere/mutes/sam", secs(60), o),       // 404
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, o),              // 204
+        (app, "PUT", "/api/rooms/a%20b/bans/eve", None, o),              // 400
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, None),           // 401
+        (app, "PUT", "/api/rooms/staff/bans/eve", None, s),              // 403
+        (app, "PUT", "/api/rooms/nowhere/bans/eve", None, o),            // 404
+        (app, "PATCH", "/api/rooms/staff", slow(5), o),                  // 204
+        (app, "PATCH", "/api/rooms/staff", slow(-1), o),                 // 400
+        (app, "PATCH", "/api/rooms/staff", slow(5), None),               // 401
+        (app, "PATCH", "/api/rooms/staff", slow(5), s),                  // 403
+        (app, "PATCH", "/api/rooms/nowhere", slow(5), o),                // 404
+        (app, "GET", "/api/rooms/staff/moderation", None, o),            // 200
+        (app, "GET", "/api/rooms/a%20b/moderation", None, o),            // 400
+        (app, "GET", "/api/rooms/staff/moderation", None, None),         // 401
+        (app, "GET", "/api/rooms/staff/moderation", None, s),            // 403
+        (app, "GET", "/api/rooms/nowhere/moderation", None, o),          // 404
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, None),       // 401
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, s),          // 403
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, o),          // 204
+        (app, "DELETE", "/api/rooms/staff/mutes/sam", None, o),          // 404
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, None),        // 401
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, s),           // 403
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, o),           // 204
+        (app, "DELETE", "/api/rooms/staff/bans/eve", None, o),           // 404
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, None),  // 401
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, s),     // 403
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 204
+        (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 404
         (app, "GET", "/healthz", None, None),                            // 200
     ];
     for (server, method, path, body, bearer) in cases {

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use roomcast::domain::{Message, RoomName, RoomRecord, User, Visibility};
-use roomcast::store::{self, Account, Admin, NewMessage, Page, Store, StoreError, Writer};
+use roomcast::store::{
+    self, Account, Admin, Applied, Happened, NewMessage, Page, Store, StoreError, Writer,
+};
 use tokio::sync::mpsc;
 
 use crate::pg::PgSchema;
@@ -16,7 +18,7 @@ use crate::pg_server::PgServer;
 struct Node {
     store: Arc<dyn Store>,
     writer: Writer,
-    delivered: mpsc::UnboundedReceiver<Message>,
+    delivered: mpsc::UnboundedReceiver<Applied>,
 }
 
 /// How long a test waits for a delivery that must come.
@@ -40,9 +42,9 @@ async fn open_with(url: &str, sync: store::SqliteSync) -> Node {
     tokio::spawn(async move {
         while let Some(batch) = committed.recv().await {
             batch
-                .deliver(async |messages| {
-                    for m in messages {
-                        let _ = tx.send(m.clone());
+                .deliver(async |changes| {
+                    for c in changes {
+                        let _ = tx.send(c.clone());
                     }
                 })
                 .await;
@@ -75,7 +77,9 @@ impl Node {
         let mut messages = Vec::new();
         for _ in &ids {
             let m = tokio::time::timeout(PATIENCE, self.delivered.recv()).await;
-            messages.push(m.expect("delivered in time").expect("delivery runs"));
+            let applied = m.expect("delivered in time").expect("delivery runs");
+            assert_eq!(applied.happened, Happened::Created);
+            messages.push(applied.message);
         }
         assert_eq!(messages.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
         messages
@@ -103,6 +107,7 @@ fn msg(room: &str, who: &str, text: &str) -> NewMessage {
         room: name(room),
         user: user(who),
         message: text.into(),
+        reply_to: None,
     }
 }
 
@@ -264,8 +269,8 @@ async fn messages_and_pages(node: &mut Node) {
     let after = s
         .history(
             &name("a"),
-            Page::After {
-                id: before.messages[1].id,
+            Page::Since {
+                seq: before.messages[1].id,
                 limit: 3,
             },
         )
@@ -445,6 +450,13 @@ async fn story(url: &str) -> Node {
     accounts_and_sessions(node.store.as_ref()).await;
     rooms_and_members(node.store.as_ref()).await;
     messages_and_pages(&mut node).await;
+    crate::changes_contract::message_changes(
+        url,
+        node.store.as_ref(),
+        &node.writer,
+        &mut node.delivered,
+    )
+    .await;
     administration(node.store.as_ref(), admin.as_ref()).await;
     room_deletion(&mut node, admin.as_ref()).await;
     node
@@ -508,7 +520,7 @@ async fn postgres_writers_on_two_nodes_deliver_a_room_in_id_order() {
                         delivered
                             .lock()
                             .expect("store call")
-                            .extend(messages.iter().map(|m| m.id));
+                            .extend(messages.iter().map(|m| m.message.id));
                     })
                     .await;
             }
@@ -563,7 +575,7 @@ async fn postgres_a_batch_holds_its_rooms_until_it_is_delivered() {
     let mut first = 0;
     batch
         .deliver(async |messages| {
-            first = messages[0].id;
+            first = messages[0].message.id;
             let done = Box::new(move |r: Result<&Message, StoreError>| {
                 let _ = tx.send(r.map(|m| m.id).map_err(|e| e.to_string()));
             });
@@ -587,7 +599,10 @@ async fn postgres_a_batch_holds_its_rooms_until_it_is_delivered() {
         .expect("stored");
     assert!(first < second, "ids {first}, {second}");
     let delivered = tokio::time::timeout(PATIENCE, b.delivered.recv()).await;
-    assert_eq!(delivered.expect("in time").map(|m| m.id), Some(second));
+    assert_eq!(
+        delivered.expect("in time").map(|m| m.message.id),
+        Some(second)
+    );
 }
 
 /// Whether a connection named `application_name` waits for an advisory lock.

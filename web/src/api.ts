@@ -14,12 +14,32 @@ export interface Room {
   online: number;
 }
 
+export interface Reaction {
+  emoji: string;
+  count: number;
+  /** The first few user ids, by time. */
+  users: string[];
+}
+
+export interface ReplyRef {
+  id: number;
+  user: User;
+  excerpt?: string;
+  deleted?: boolean;
+}
+
 export interface Message {
   id: number;
+  /** Position in the room's change stream (docs/protocol.md §4). */
+  seq: number;
   room: string;
   user: User;
   message: string;
   ts: number;
+  edited?: number;
+  deleted?: { by: string; ts: number };
+  reply_to?: ReplyRef;
+  reactions?: Reaction[];
 }
 
 /** An `{"error","message"}` answer (or a network failure, code `network`). */

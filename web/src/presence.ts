@@ -15,7 +15,19 @@ export class Presence {
     private readonly list: HTMLElement,
     private readonly count: HTMLElement,
     private readonly typingLine: HTMLElement,
+    /** Extra parts of a person's row: role badge, moderators' buttons. */
+    private readonly decorate: (u: User) => (Node | null)[] = () => [],
   ) {}
+
+  /** A user's display name, when they are here (else their id). */
+  nameOf(id: string): string {
+    return this.here.get(id)?.user.name ?? id;
+  }
+
+  /** Draws the list again (roles changed). */
+  refresh(): void {
+    this.render();
+  }
 
   /** The `online` list of a join ack: the truth at that moment. */
   reset(users: User[]): void {
@@ -71,6 +83,7 @@ export class Presence {
           el("span", { class: "person-name" }, u.name),
           u.id === this.me.id ? el("span", { class: "muted small" }, "(you)") : null,
           el("span", { class: "dot", "aria-hidden": "true" }),
+          ...this.decorate(u),
         ),
       ),
     );

@@ -1,14 +1,16 @@
 // The room page `/r/{room}`: joins over Socket.IO, shows history and live
-// messages, and catches up after a reconnect with `join {since}`.
+// messages and their changes (edits, deletions, reactions), and catches up
+// after a reconnect with `join {since}` (the highest `seq` seen).
 import type { Socket } from "socket.io-client";
 import type { Message, Room, User } from "./api";
-import { byId, el, say } from "./dom";
+import { byId, clockTime, el, say } from "./dom";
 import { initMembers } from "./members";
+import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
 import { Ack, call, connect } from "./socket";
-import { Timeline } from "./timeline";
+import { type MessageActions, Timeline } from "./timeline";
 
-type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] };
+type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] } & Standing;
 type Event = { room: string; user: User; ts: number; reason?: string };
 
 /** At most one `typing` signal per this many ms while someone types. */
@@ -22,20 +24,31 @@ class RoomPage {
   private readonly send = byId<HTMLButtonElement>("send");
   private readonly conn = byId("conn");
   private readonly error = byId("room-error");
+  private readonly state = byId("composer-state");
+  private readonly moderation: Moderation;
+  /** Unix ms until which slow mode holds our next message back. */
+  private slowUntil = 0;
+  private stateTimer = 0;
   private joined = false;
   private loadingOlder = false;
   private lastTyping = 0;
   private membersReady = false;
   private unread = 0;
   private readonly title = document.title;
+  /** The message the next one answers, shown above the composer. */
+  private replyTo: Message | null = null;
 
   constructor(
     private readonly room: string,
     private readonly me: User,
   ) {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
-    this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"));
+    this.timeline.actions = this.actions();
     this.socket = connect();
+    this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
+    this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
+      this.moderation.decorate(u),
+    );
     this.wireSocket();
     this.wireComposer();
     this.wireScrollBack();
@@ -82,6 +95,14 @@ class RoomPage {
       if (added && !this.timeline.nearBottom()) byId("jump").hidden = false;
       this.presence.stopTyping(m.user.id);
     });
+    // A change carries the whole message: replace the one of its id.
+    for (const event of ["edit", "delete", "reaction"]) {
+      s.on(event, (m: Message) => {
+        if (m.room !== this.room) return;
+        this.timeline.add([m]);
+        if (event === "delete" && this.replyTo?.id === m.id) this.setReply(null);
+      });
+    }
     s.on("join", (e: Event) => {
       if (e.room !== this.room) return;
       this.presence.joined(e.user);
@@ -90,8 +111,16 @@ class RoomPage {
     s.on("leave", (e: Event) => {
       if (e.room !== this.room) return;
       if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
+      if (e.reason === "banned" && e.user.id === this.me.id) return this.removed("banned");
       this.presence.left(e.user);
       if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} left`, e.ts);
+    });
+    s.on("moderation", (n: ModerationNotice) => {
+      if (n.room !== this.room) return;
+      this.moderation.apply(n);
+      this.presence.refresh();
+      this.timeline.notice(this.moderation.describe(n, (id) => this.presence.nameOf(id)), n.ts);
+      this.updateSend();
     });
     s.on("typing", (e: { room: string; user: User }) => {
       if (e.room === this.room) this.presence.typing(e.user);
@@ -107,8 +136,16 @@ class RoomPage {
     const restore = this.quietly();
     while (ack.ok) {
       const j = ack as JoinAck;
+      // Before the history is drawn: owners and moderators see delete on every message.
+      this.moderation.reset(j.room.owner, j);
       if (first) this.timeline.more = j.more;
-      this.timeline.add(j.history, first);
+      // A catch-up may bring an old message that changed: one older than
+      // the history shown comes, as it is now, when scrolling back.
+      const oldest = this.timeline.oldest;
+      const shown = first || !this.timeline.more || oldest === null
+        ? j.history
+        : j.history.filter((m) => m.id > oldest || this.timeline.has(m.id));
+      this.timeline.add(shown, first);
       this.presence.reset(j.online);
       this.showRoom(j.room);
       // With `since`, `more` means newer messages remain beyond this page.
@@ -125,9 +162,41 @@ class RoomPage {
     this.maybeLoadOlder();
   }
 
+  /** After a reconnect, everything created or changed after the highest
+   * stream position seen (docs/protocol.md §4). */
   private joinPayload(): { room: string; since?: number } {
-    const since = this.timeline.newest;
-    return since === null ? { room: this.room } : { room: this.room, since };
+    return this.timeline.empty ? { room: this.room } : { room: this.room, since: this.timeline.maxSeq };
+  }
+
+  /** What the message menus do. */
+  private actions(): MessageActions {
+    const room = this.room;
+    const change = async (event: string, payload: Record<string, unknown>): Promise<boolean> => {
+      const ack = await call(this.socket, event, { room, ...payload });
+      if (!ack.ok) say(this.error, `Not done: ${ack.message}`);
+      else say(this.error, "");
+      return ack.ok;
+    };
+    return {
+      me: this.me.id,
+      canModerate: () => this.moderation.moderates,
+      react: (m, emoji, add) => void change(add ? "react" : "unreact", { id: m.id, emoji }),
+      reply: (m) => this.setReply(m),
+      edit: (m, text) => change("edit", { id: m.id, message: text }),
+      remove: (m) => void change("delete", { id: m.id }),
+    };
+  }
+
+  /** Shows (or, with null, hides) the quote above the composer. */
+  private setReply(m: Message | null): void {
+    this.replyTo = m;
+    const bar = byId("reply-bar");
+    bar.hidden = m === null;
+    if (m) {
+      byId("reply-author").textContent = m.user.name;
+      byId("reply-text").textContent = [...m.message].slice(0, 100).join("");
+      this.input.focus();
+    }
   }
 
   /** Silences the message log while a page of history goes in, so screen
@@ -138,19 +207,21 @@ class RoomPage {
     return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
   }
 
-  /** The owner removed us: this socket is out of the room for good. */
-  private removed(): void {
+  /** The owner removed us, or a moderator banned us: this socket is out of the room for good. */
+  private removed(how: "removed" | "banned" = "removed"): void {
     this.joined = false;
     this.updateSend();
     this.presence.reset([]);
-    say(this.error, `You were removed from #${this.room}.`);
+    say(this.error, `You were ${how} from #${this.room}.`);
     this.setState("offline", "Not joined");
   }
 
   private refused(ack: Extract<Ack, { ok: false }>): void {
     const text =
       ack.error === "forbidden"
-        ? `#${this.room} is private. Ask its owner to invite you.`
+        ? ack.message.includes("banned")
+          ? `You are banned from #${this.room}.`
+          : `#${this.room} is private. Ask its owner to invite you.`
         : ack.error === "not_found"
           ? `#${this.room} does not exist.`
           : ack.message;
@@ -182,7 +253,16 @@ class RoomPage {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         void this.sendMessage();
+      } else if (event.key === "ArrowUp" && this.input.value === "" && this.timeline.editLast()) {
+        event.preventDefault();
+      } else if (event.key === "Escape" && this.replyTo) {
+        event.preventDefault();
+        this.setReply(null);
       }
+    });
+    byId("reply-cancel").addEventListener("click", () => {
+      this.setReply(null);
+      this.input.focus();
     });
     this.input.addEventListener("input", () => {
       this.updateSend();
@@ -195,9 +275,23 @@ class RoomPage {
     });
   }
 
+  /** The composer follows where we stand: muted (until when), slow mode (and the wait). */
   private updateSend(): void {
-    this.input.disabled = !this.joined;
-    this.send.disabled = !this.joined || this.input.value.trim() === "";
+    const now = Date.now();
+    const muted = this.joined && this.moderation.muted;
+    const waiting = this.joined && this.moderation.slowed && this.slowUntil > now;
+    this.input.disabled = !this.joined || muted;
+    this.send.disabled = !this.joined || muted || waiting || this.input.value.trim() === "";
+    let text = "";
+    if (muted) text = `You are muted until ${clockTime(this.moderation.mutedUntil)}.`;
+    else if (waiting) text = `Slow mode: you can send again in ${Math.ceil((this.slowUntil - now) / 1000)} s.`;
+    else if (this.joined && this.moderation.slowMode > 0) text = `Slow mode: one message every ${this.moderation.slowMode} s.`;
+    say(this.state, text);
+    this.input.placeholder = muted ? "You are muted" : `Message #${this.room}`;
+    // Check again when a mute or a wait runs out.
+    window.clearTimeout(this.stateTimer);
+    const next = muted ? this.moderation.mutedUntil - now : waiting ? Math.min(1_000, this.slowUntil - now) : 0;
+    if (next > 0) this.stateTimer = window.setTimeout(() => this.updateSend(), next + 50);
   }
 
   private autosize(): void {
@@ -213,13 +307,22 @@ class RoomPage {
     this.lastTyping = 0;
     this.updateSend();
     this.autosize();
-    const ack = await call(this.socket, "chat", { room: this.room, message: text });
+    const reply = this.replyTo;
+    this.setReply(null);
+    const payload = reply ? { room: this.room, message: text, reply_to: reply.id } : { room: this.room, message: text };
+    const ack = await call(this.socket, "chat", payload);
     if (!ack.ok) {
+      if (reply) this.setReply(reply);
       // Give the text back rather than lose it.
       if (this.input.value === "") this.input.value = text;
+      if (ack.error === "muted" && ack.until) this.moderation.mutedUntil = ack.until;
+      if (ack.error === "rate_limited" && ack.retry_after_ms) this.slowUntil = Date.now() + ack.retry_after_ms;
       this.updateSend();
-      say(this.error, `Not sent: ${ack.message}`);
+      const shown = ack.error === "muted" || ack.retry_after_ms !== undefined;
+      say(this.error, shown ? "" : `Not sent: ${ack.message}`);
     } else {
+      if (this.moderation.slowed) this.slowUntil = Date.now() + this.moderation.slowMode * 1000;
+      this.updateSend();
       say(this.error, "");
     }
   }
@@ -261,7 +364,7 @@ class RoomPage {
     if (!ack.ok) return;
     this.timeline.more = ack.more as boolean;
     const restore = this.quietly();
-    this.timeline.add(ack.messages as Message[]);
+    this.timeline.add(ack.messages as Message[], false, false);
     restore();
     this.maybeLoadOlder();
   }

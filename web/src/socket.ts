@@ -1,7 +1,9 @@
 // The Socket.IO connection of a page, and acks as promises.
 import { Socket, io } from "socket.io-client";
 
-export type Ack = { ok: true; [key: string]: unknown } | { ok: false; error: string; message: string };
+export type Ack =
+  | { ok: true; [key: string]: unknown }
+  | { ok: false; error: string; message: string; until?: number; retry_after_ms?: number };
 
 /** Connects to this origin; the session cookie authenticates the handshake. */
 export function connect(): Socket {

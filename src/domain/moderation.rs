@@ -1,0 +1,55 @@
+//! Who runs a room and who is kept quiet in it (docs/protocol.md §4 "Moderation").
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A user's role in one room: the owner appoints moderators; everyone else is a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Moderator,
+    Member,
+}
+
+impl Role {
+    /// Owner and moderators moderate, and slow mode does not hold them back.
+    pub fn moderates(self) -> bool {
+        matches!(self, Self::Owner | Self::Moderator)
+    }
+}
+
+/// A mute in force: `user` may read the room but not post to it before `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Mute {
+    /// The muted user's id.
+    pub user: String,
+    /// Unix milliseconds.
+    pub until: i64,
+    /// The user id of who muted them.
+    pub by: String,
+}
+
+/// A ban: `user` may not join, read or post to the room until unbanned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Ban {
+    /// The banned user's id.
+    pub user: String,
+    /// The user id of who banned them.
+    pub by: String,
+    /// When, unix milliseconds.
+    pub ts: i64,
+}
+
+/// Where one user stands in one room, read in one statement for each post and join.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub banned: bool,
+    /// The end of the mute in force, if any.
+    pub muted_until: Option<i64>,
+    /// The room's slow mode in seconds; 0 is off.
+    pub slow_mode: i64,
+    /// When the user last posted to the room; read only while slow mode is on.
+    pub last_post: Option<i64>,
+}

@@ -1,0 +1,57 @@
+//! What a backend gives the shared statements (`sql.rs`, `admin.rs`,
+//! `changes.rs`): its connections, and the text of its sorted lists.
+
+use std::ops::DerefMut;
+
+use sqlx::{Database, Pool};
+
+use super::StoreResult;
+
+/// Where a backend runs the shared statements, and the text of its sorted
+/// lists. [`Store`](super::Store) (`sql.rs`) and [`Admin`](super::Admin) (`admin.rs`) are
+/// implemented once for every backend that says this.
+pub(super) trait Connections: Send + Sync + 'static {
+    type Db: Database;
+    /// A connection for the one-row reads of every connect and join:
+    /// SQLite's `Readers` (see `sqlite_readers.rs`), PostgreSQL's pool.
+    type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
+    where
+        Self: 'a;
+
+    /// Rooms `$1` may see ([`Store::rooms_for`](super::Store::rooms_for)), by name.
+    const ROOMS_FOR: &'static str;
+    /// Every account (`Admin::users`), by id.
+    const USERS: &'static str;
+    /// Every room (`Admin::all_rooms`), by name.
+    const ALL_ROOMS: &'static str;
+
+    /// For writes, lists and transactions.
+    fn pool(&self) -> &Pool<Self::Db>;
+    fn reader(&self) -> impl Future<Output = StoreResult<Self::Reader<'_>>> + Send;
+    /// How many rows a statement changed.
+    fn affected(done: &<Self::Db as Database>::QueryResult) -> u64;
+}
+
+/// The [`Connections`] constants of the sorted lists, each ordered by a text
+/// column followed by `$by_bytes`: what makes that order byte order, as
+/// SQLite's default collation is and a PostgreSQL database's may not be.
+macro_rules! sorted_lists {
+    ($by_bytes:literal) => {
+        const ROOMS_FOR: &'static str = concat!(
+            "SELECT name, visibility, owner FROM rooms \
+             WHERE visibility = 'public' OR owner = $1 \
+                OR name IN (SELECT room FROM members WHERE user_id = $1) \
+             ORDER BY name",
+            $by_bytes
+        );
+        const USERS: &'static str = concat!(
+            "SELECT id, name, disabled, admin FROM users ORDER BY id",
+            $by_bytes
+        );
+        const ALL_ROOMS: &'static str = concat!(
+            "SELECT name, visibility, owner FROM rooms ORDER BY name",
+            $by_bytes
+        );
+    };
+}
+pub(super) use sorted_lists;
