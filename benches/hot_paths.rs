@@ -64,10 +64,7 @@ fn message(len: usize) -> Message {
         id: 123_456,
         seq: 123_456,
         room: "general".into(),
-        user: User {
-            id: "user-42".into(),
-            name: "Ann Example".into(),
-        },
+        user: User::new("user-42", "Ann Example"),
         message: "x".repeat(len),
         ts: 1_764_000_000_000,
         edited: None,
@@ -144,10 +141,7 @@ static ROOMS: std::sync::LazyLock<Vec<RoomName>> = std::sync::LazyLock::new(|| {
 fn new_message(i: usize) -> NewMessage {
     NewMessage {
         room: ROOMS[i % 64].clone(),
-        user: User {
-            id: format!("user-{}", i % 64),
-            name: "Bench User".into(),
-        },
+        user: User::new(format!("user-{}", i % 64), "Bench User"),
         message: format!("bench message number {i} with a little text"),
         reply_to: None,
     }

@@ -131,7 +131,8 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let admin_ui = admin_ui::Options::new(&settings, listener.local_addr()?.port());
     let admin_pages = admin_ui::router(&admin_ui);
     admin_ui::attach(ctx.clone(), admin_ui).await?;
-    tokio::spawn(realtime::deliver(io, bus, committed, metrics));
+    tokio::spawn(realtime::deliver(io.clone(), bus, committed, metrics));
+    tokio::spawn(drop_revoked_keys(io, ctx.store.clone()));
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
@@ -283,5 +284,16 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// How soon a revoked key's open sockets are disconnected, at most.
+const KEY_SWEEP: std::time::Duration = std::time::Duration::from_secs(1);
+
+async fn drop_revoked_keys(io: crate::cluster::Io, store: Arc<dyn crate::store::Store>) {
+    let mut tick = tokio::time::interval(KEY_SWEEP);
+    loop {
+        tick.tick().await;
+        crate::cluster::drop_revoked_keys(&io, store.as_ref()).await;
     }
 }

@@ -33,6 +33,9 @@ pub enum Command {
     /// Print a JWT signed with the server's secret, for apps that connect
     /// users without writing JWT code.
     Token(TokenArgs),
+    /// Manage the API keys of bots and backends, directly in the database.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Copy a SQLite database, consistently, while the server runs (for
     /// PostgreSQL, use pg_dump).
     Backup(BackupArgs),
@@ -96,16 +99,23 @@ pub enum UserCommand {
         store: StoreArgs,
     },
     /// Disable an account: it can no longer log in or connect (JWTs with
-    /// its id included), and its sessions end. Sockets already connected
-    /// stay until they disconnect.
+    /// its id included), and its sessions end. With --app, a user of your
+    /// app: its JWTs are refused from the next connect or request on.
+    /// Sockets already connected stay until they disconnect.
     Disable {
         username: String,
+        /// USERNAME is a user of your app (the `sub` of its JWTs), known
+        /// from its first connect or not yet.
+        #[arg(long)]
+        app: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
-    /// Enable a disabled account again.
+    /// Enable a disabled account (or, with --app, app user) again.
     Enable {
         username: String,
+        #[arg(long)]
+        app: bool,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -202,6 +212,42 @@ pub enum MessageCommand {
         room: String,
         /// The message id.
         id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print it, once: only its SHA-256 is stored.
+    Create {
+        /// The key's name, and its bot's (user id `bot:NAME`): 1 to 32 of
+        /// `A-Z a-z 0-9 _ - .`.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated rooms the key is limited to (and may enter when
+        /// private). [default: every room]
+        #[arg(long, value_delimiter = ',')]
+        rooms: Vec<String>,
+        /// Act as this user (an `acct:` account or an app user id) instead
+        /// of as the bot.
+        #[arg(long, value_name = "USER_ID")]
+        as_user: Option<String>,
+        /// Server scope: may act as any user over HTTP (`X-Roomcast-As`).
+        #[arg(long)]
+        server: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key: refused from the next request on, and its open sockets
+    /// disconnected within a second on every node.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List keys: name, user, rooms (`*` for all), scope, last use.
+    List {
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Room(cmd) => admin::room(cmd).await?,
         Command::Message(cmd) => admin::message(cmd).await?,
         Command::Token(args) => admin::token(args).await?,
+        Command::Key(cmd) => admin::key(cmd).await?,
         Command::Backup(args) => admin::backup(args).await?,
     }
     Ok(())

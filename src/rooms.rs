@@ -35,6 +35,10 @@ pub async fn open_for_join(
     who: &Identity,
     name: &RoomName,
 ) -> Result<(RoomRecord, Standing), AppError> {
+    // Before auto-creating: a key limited to other rooms makes none.
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = match store.room(name).await? {
         Some(room) => room,
         None if auto_create => {
@@ -75,6 +79,9 @@ async fn check_access(
     name: &RoomName,
     room: RoomRecord,
 ) -> Result<(RoomRecord, Standing), AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     if !may_access(store, who, name, &room).await? {
         return Err(AppError::Forbidden(format!(
             "room {} is private",
@@ -92,6 +99,7 @@ async fn check_access(
 /// private rooms their token names.
 pub async fn visible(store: &dyn Store, who: &Identity) -> Result<Vec<RoomRecord>, AppError> {
     let mut rooms = store.rooms_for(&who.user.id).await?;
+    rooms.retain(|r| who.may_use(&r.name));
     let mut claimed: Vec<&String> = who
         .rooms
         .iter()
@@ -115,6 +123,9 @@ pub async fn create(
     name: &RoomName,
     visibility: Visibility,
 ) -> Result<RoomRecord, AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = RoomRecord {
         name: name.to_string(),
         visibility,
@@ -164,6 +175,9 @@ async fn owned(
     name: &RoomName,
     user_id: &str,
 ) -> Result<RoomRecord, AppError> {
+    if !who.may_use(name.as_str()) {
+        return Err(key_limited(name));
+    }
     let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
     if room.owner != who.user.id {
         return Err(AppError::Forbidden(
@@ -191,6 +205,10 @@ pub async fn history(
         None => Page::Latest { limit },
     };
     Ok(store.history(name, page).await?)
+}
+
+fn key_limited(name: &RoomName) -> AppError {
+    AppError::Forbidden(format!("this key may not act in room {name}"))
 }
 
 /// The parent a new message in `room` answers: message `id` of the same

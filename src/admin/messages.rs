@@ -19,10 +19,7 @@ pub async fn message(cmd: MessageCommand) -> anyhow::Result<()> {
             let change = Change::Delete {
                 room: room.clone(),
                 id,
-                by: User {
-                    id: ADMIN.into(),
-                    name: "an administrator".into(),
-                },
+                by: User::new(ADMIN, "an administrator"),
                 any: true,
             };
             match store::apply_direct(&settings.database, settings.sqlite_sync, change).await? {

@@ -1,6 +1,7 @@
 //! `roomcast user|room|message|token`: administration straight on the database the
 //! server uses (SQLite in WAL mode lets it run beside a live server).
 
+mod keys;
 mod messages;
 mod rooms;
 mod users;
@@ -14,6 +15,7 @@ use crate::config::Settings;
 use crate::domain::{RoomName, User};
 use crate::store::{self, Admin};
 
+pub use keys::key;
 pub use messages::message;
 pub use rooms::room;
 pub use users::user;
@@ -68,15 +70,19 @@ pub async fn token(args: TokenArgs) -> anyhow::Result<()> {
         args.sub,
         crate::domain::ACCOUNT_PREFIX
     );
+    anyhow::ensure!(
+        !args.sub.starts_with(crate::domain::BOT_PREFIX),
+        "--sub {:?} is an API key's bot ({}...): bots authenticate with `roomcast key create`",
+        args.sub,
+        crate::domain::BOT_PREFIX
+    );
     anyhow::ensure!(args.ttl > 0, "--ttl must be at least 1 second");
     for room in &args.rooms {
         RoomName::parse(room).map_err(|e| anyhow::anyhow!("--rooms: {e}"))?;
     }
     let auth = Auth::new(&settings, store).await?;
-    let user = User {
-        name: args.name.unwrap_or_else(|| args.sub.clone()),
-        id: args.sub,
-    };
+    let name = args.name.unwrap_or_else(|| args.sub.clone());
+    let user = User::new(args.sub, name);
     let rooms = (!args.rooms.is_empty()).then_some(args.rooms);
     print([auth.keys().issue(&user, args.ttl, rooms, None)])
 }

@@ -37,14 +37,35 @@ pub async fn user(cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::List { store } => {
             let (_, store) = open(store).await?;
             let users = store.users().await?;
-            print(users.into_iter().map(|a| {
+            let app = store.app_users().await?;
+            let accounts = users.into_iter().map(|a| {
                 let state = if a.disabled { "disabled" } else { "active" };
                 let admin = if a.admin { "\tadmin" } else { "" };
                 format!("{}\t{}\t{state}{admin}", a.user.id, a.user.name)
-            }))
+            });
+            // Users of the app, known from their first connect.
+            let app = app.into_iter().map(|a| {
+                let state = if a.disabled { "disabled" } else { "active" };
+                format!("{}\t{}\t{state}\tapp", a.user.id, a.user.name)
+            });
+            print(accounts.chain(app))
         }
-        UserCommand::Disable { username, store } => set_disabled(username, store, true).await,
-        UserCommand::Enable { username, store } => set_disabled(username, store, false).await,
+        UserCommand::Disable {
+            username,
+            app: true,
+            store,
+        } => set_app_disabled(username, store, true).await,
+        UserCommand::Enable {
+            username,
+            app: true,
+            store,
+        } => set_app_disabled(username, store, false).await,
+        UserCommand::Disable {
+            username, store, ..
+        } => set_disabled(username, store, true).await,
+        UserCommand::Enable {
+            username, store, ..
+        } => set_disabled(username, store, false).await,
         UserCommand::Promote { username, store } => set_admin(username, store, true).await,
         UserCommand::Demote { username, store } => set_admin(username, store, false).await,
     }
@@ -84,6 +105,29 @@ async fn set_disabled(
             print([format!("user {username} {state}")])
         }
         Err(StoreError::NotFound) => anyhow::bail!("no user {username}"),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `user disable|enable --app SUB`: a user of the app, by its JWT `sub`.
+async fn set_app_disabled(
+    sub: String,
+    store: crate::cli::StoreArgs,
+    disabled: bool,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !sub.is_empty()
+            && !crate::domain::is_account_id(&sub)
+            && !sub.starts_with(crate::domain::BOT_PREFIX),
+        "--app takes the sub of your app's JWTs (not an acct: account or a bot: key)"
+    );
+    let (_, store) = open(store).await?;
+    match store.set_app_disabled(&sub, disabled).await {
+        Ok(()) => {
+            let state = if disabled { "disabled" } else { "enabled" };
+            print([format!("app user {sub} {state}")])
+        }
+        Err(StoreError::NotFound) => anyhow::bail!("no app user {sub}"),
         Err(e) => Err(e.into()),
     }
 }

@@ -40,10 +40,7 @@ impl Auth {
     pub async fn create_account(&self, username: &str, password: &str) -> Result<User, AppError> {
         let name = Username::parse(username).map_err(AppError::InvalidPayload)?;
         let hash = hash_password(password).await?;
-        let user = User {
-            id: name.user_id(),
-            name: name.as_str().to_owned(),
-        };
+        let user = User::new(name.user_id(), name.as_str().to_owned());
         self.store
             .create_user(&user, &hash)
             .await

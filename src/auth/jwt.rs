@@ -112,8 +112,9 @@ impl Keys {
             .unwrap_or_else(|| c.sub.clone());
         Ok(Verified {
             identity: Identity {
-                user: User { id: c.sub, name },
+                user: User::new(c.sub, name),
                 rooms: c.rooms.unwrap_or_default().into_iter().collect(),
+                key: None,
             },
             sid: c.sid,
         })
@@ -144,10 +145,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_rooms() {
         let keys = Keys::new(b"secret", 0).expect("keys");
-        let user = User {
-            id: "u1".into(),
-            name: "Ann".into(),
-        };
+        let user = User::new("u1", "Ann");
         let token = keys.issue(&user, 60, Some(vec!["vip".into()]), Some("s".into()));
         let v = keys.verify(&token).expect("valid token");
         assert_eq!(v.identity.user, user);

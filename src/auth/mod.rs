@@ -3,6 +3,7 @@
 
 mod accounts;
 pub mod jwt;
+pub mod keys;
 mod origin;
 pub mod password;
 pub mod session;
@@ -27,8 +28,18 @@ pub use origin::Origins;
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub user: User,
-    /// The token's `rooms` claim; empty for session cookies.
+    /// The token's `rooms` claim (a key's rooms); empty for session cookies.
     pub rooms: HashSet<String>,
+    /// Set when an API key proved it: what the key may do.
+    pub key: Option<keys::KeyScope>,
+}
+
+impl Identity {
+    /// Whether the identity may act in `room` at all: a key limited to
+    /// rooms may act only in those.
+    pub fn may_use(&self, room: &str) -> bool {
+        self.key.as_ref().is_none_or(|k| k.allows(room))
+    }
 }
 
 /// Why an identity was refused. Each has its own message after the
@@ -45,8 +56,11 @@ pub enum Refused {
     /// A token that does not verify: malformed, forged or signed with another secret.
     InvalidToken,
     /// A login token or session cookie whose session ended (logout, password
-    /// change, expiry) or whose account is disabled.
+    /// change, expiry) or whose account is disabled; an app user's JWT
+    /// after `roomcast user disable --app`.
     SessionEnded,
+    /// An API key that is not (or no longer) stored.
+    KeyRevoked,
 }
 
 impl Refused {
@@ -58,6 +72,7 @@ impl Refused {
             Self::Expired => "unauthorized: token expired or not yet valid",
             Self::InvalidToken => "unauthorized: invalid token",
             Self::SessionEnded => "unauthorized: session ended or account disabled",
+            Self::KeyRevoked => "unauthorized: unknown or revoked key",
         }
     }
 }
@@ -76,6 +91,7 @@ pub struct Auth {
     store: Arc<dyn Store>,
     ttl_secs: u64,
     registration: bool,
+    last_use: keys::LastUse,
 }
 
 const SECRET_KEY: &str = "jwt_secret";
@@ -95,6 +111,7 @@ impl Auth {
             store,
             ttl_secs: settings.session_ttl_secs,
             registration: settings.registration,
+            last_use: keys::LastUse::default(),
         })
     }
 
@@ -117,12 +134,24 @@ impl Auth {
         token: Option<&str>,
         cookie_header: Option<&str>,
     ) -> Result<Identity, AppError> {
+        if let Some(key) = token.filter(|t| t.starts_with(keys::KEY_PREFIX)) {
+            return keys::identify(&self.store, &self.last_use, key).await;
+        }
         if let Some(token) = token {
             let Verified { identity, sid } = self.keys.verify(token).map_err(|e| match e {
                 TokenRefusal::Expired => Refused::Expired,
                 TokenRefusal::Invalid => Refused::InvalidToken,
             })?;
+            // Only keys are bots: no JWT may name one.
+            if identity.user.bot {
+                return Err(Refused::InvalidToken.into());
+            }
             if !is_account_id(&identity.user.id) {
+                // The app's user becomes known here (one read per connect,
+                // one insert on the first), so it can be disabled.
+                if self.store.app_user_seen(&identity.user).await? {
+                    return Err(Refused::SessionEnded.into());
+                }
                 return Ok(identity);
             }
             // Only roomcast signs `acct:` tokens, always with a session.
@@ -138,6 +167,7 @@ impl Auth {
             return Ok(Identity {
                 user,
                 rooms: identity.rooms,
+                key: None,
             });
         }
         let Some(cookie) = cookie_header.and_then(session::from_cookie_header) else {
@@ -151,6 +181,47 @@ impl Auth {
         Ok(Identity {
             user,
             rooms: HashSet::new(),
+            key: None,
+        })
+    }
+
+    /// `who` (proven by a server key) acting as `user_id`: that user with
+    /// that user's rights, within the key's rooms. A built-in account must
+    /// exist and not be disabled, and is shown by its own name; an app
+    /// user by `name` (default: the id) unless disabled.
+    pub async fn act_as(
+        &self,
+        who: Identity,
+        user_id: &str,
+        name: Option<&str>,
+    ) -> Result<Identity, AppError> {
+        let Some(scope) = who.key.filter(|k| k.server) else {
+            return Err(AppError::Forbidden(
+                "only a server key may act as another user".into(),
+            ));
+        };
+        if user_id.is_empty()
+            || user_id.len() > 256
+            || user_id.starts_with(crate::domain::BOT_PREFIX)
+        {
+            return Err(AppError::payload("x-roomcast-as must be a user id"));
+        }
+        let user = if is_account_id(user_id) {
+            match self.store.credentials(user_id).await? {
+                Some(c) if !c.disabled => c.user,
+                _ => return Err(AppError::NotFound(format!("no user {user_id}"))),
+            }
+        } else {
+            let user = User::new(user_id, name.filter(|n| !n.is_empty()).unwrap_or(user_id));
+            if self.store.app_user_seen(&user).await? {
+                return Err(Refused::SessionEnded.into());
+            }
+            user
+        };
+        Ok(Identity {
+            user,
+            rooms: HashSet::new(),
+            key: Some(scope),
         })
     }
 }

@@ -12,6 +12,39 @@ use crate::rooms::Applied;
 pub use bus::{Adapter, Bus, Io, Sock};
 pub use presence::is_chat_room;
 
+/// Disconnects this node's sockets of API keys that are no longer stored
+/// (`roomcast key revoke`, which runs outside the server): every node does
+/// so for its own sockets. One read of the key names, and only while a
+/// socket of some key is connected here.
+pub async fn drop_revoked_keys(io: &Io, store: &dyn crate::store::Store) {
+    let Ok(rooms) = io.local().rooms().await else {
+        return;
+    };
+    let held: Vec<String> = rooms
+        .iter()
+        .filter_map(|r| r.strip_prefix(presence::KEY_ROOM))
+        .map(str::to_owned)
+        .collect();
+    if held.is_empty() {
+        return;
+    }
+    let live = match store.key_names().await {
+        Ok(live) => live,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot check for revoked keys");
+            return;
+        }
+    };
+    for name in held.iter().filter(|n| !live.contains(n)) {
+        tracing::info!(key = %name, "disconnecting the sockets of a revoked key");
+        let _ = io
+            .local()
+            .within(presence::key_room(name))
+            .disconnect()
+            .await;
+    }
+}
+
 /// A room as payloads show it, with its live `online` count (all nodes).
 pub async fn room_view(io: &Io, room: &RoomRecord) -> RoomView {
     let online = presence::online(io, &room.name).await.len();
@@ -95,10 +128,7 @@ async fn take_out(io: &Io, room: &str, user_id: &str, keeps: Option<String>, rea
     let user = online
         .into_iter()
         .find(|u| u.id == user_id)
-        .unwrap_or_else(|| User {
-            id: user_id.to_owned(),
-            name: user_id.to_owned(),
-        });
+        .unwrap_or_else(|| User::new(user_id.to_owned(), user_id.to_owned()));
     let theirs = presence::id_room(user_id);
     let mut leaving = io.within(theirs.clone());
     if let Some(keeps) = &keeps {

@@ -13,6 +13,14 @@ use crate::domain::User;
 const USER_ROOM: &str = "@user/";
 const ID_ROOM: &str = "@id/";
 const CLAIM_ROOM: &str = "@claim/";
+/// Sockets proven by an API key sit in `@key/` and the key's name, so a
+/// revoked key's sockets can be found ([`super::drop_revoked_keys`]).
+pub(super) const KEY_ROOM: &str = "@key/";
+
+/// The room every socket of the API key `name` sits in.
+pub fn key_room(name: &str) -> String {
+    format!("{KEY_ROOM}{name}")
+}
 
 /// The room every socket of `user` with this display name sits in (the
 /// census of `online` reads names from it).

@@ -10,16 +10,36 @@ pub use emoji::Emoji;
 pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;
 pub use moderation::{Ban, Mute, Role, Standing};
-pub use names::{ACCOUNT_PREFIX, RoomName, Username, is_account_id};
+pub use names::{ACCOUNT_PREFIX, RoomName, SignalType, Username, is_account_id};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A user as every payload shows it (PROTOCOL §2).
+/// A user as every payload shows it (PROTOCOL §2): `bot: true` only for
+/// the user of an API key (`bot:` and the key's name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct User {
     pub id: String,
     pub name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bot: bool,
+}
+
+/// The user id of every API key's bot is its name behind this prefix; no
+/// JWT may name such a subject (docs/protocol.md §2).
+pub const BOT_PREFIX: &str = "bot:";
+
+impl User {
+    /// The user of this id and name; a bot when the id is a key's
+    /// ([`BOT_PREFIX`]), so a message stored under it is shown as a bot's.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        let id = id.into();
+        Self {
+            bot: id.starts_with(BOT_PREFIX),
+            id,
+            name: name.into(),
+        }
+    }
 }
 
 /// Who may join a room (PROTOCOL §3).

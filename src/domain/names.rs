@@ -47,6 +47,32 @@ impl fmt::Display for RoomName {
     }
 }
 
+/// The `type` of a custom room event (`signal`, docs/protocol.md §4): 1 to
+/// 64 characters of `A-Z a-z 0-9 . - _`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalType(String);
+
+impl SignalType {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(format!("type must be 1 to {} characters", Self::MAX_LEN));
+        }
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err("type may only use A-Z a-z 0-9 . - _".into());
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Every built-in account's user id is its username behind this prefix, so
 /// that no `sub` an integrating app signs can be mistaken for an account:
 /// a username has no `:`, and a JWT whose `sub` has this prefix is only

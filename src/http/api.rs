@@ -15,8 +15,9 @@ use crate::cluster;
 use crate::domain::{Message, RoomName, Username};
 use crate::error::{AppError, ErrorBody};
 use crate::protocol::{
-    Credentials, DEFAULT_LIMIT, Health, Invite, LoggedIn, Membership, MessagePage, NewRoom,
-    PostMessage, Registered, RoomList, RoomView, Status, Up, bad_limit, page_limit,
+    Broadcast, Credentials, DEFAULT_LIMIT, Health, Invite, LoggedIn, Membership, MessagePage,
+    NewRoom, PostEvent, PostMessage, Registered, RoomList, RoomView, SignalNotice, Status, Up,
+    bad_limit, page_limit,
 };
 use crate::rooms;
 use crate::state::Shared;
@@ -224,6 +225,45 @@ pub(super) async fn post_message(
         .await;
     let stored = rx.await.map_err(|_| AppError::Internal)??;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/rooms/{room}/events", tag = "messages",
+    params(("room" = String, Path, description = "Room name")),
+    request_body = PostEvent,
+    responses(
+        (status = 204, description = "Sent to the room's sockets on every node as `signal` (volatile, not stored)"),
+        (status = 400, description = "Bad room name, type or JSON", body = ErrorBody),
+        (status = 401, description = "No or bad identity", body = ErrorBody),
+        (status = 403, description = "Private room", body = ErrorBody),
+        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 413, description = "Body over the size limit", body = ErrorBody),
+        (status = 429, description = "The caller's message rate is exceeded", body = ErrorBody),
+    ))]
+pub(super) async fn post_event(
+    State(st): State<Shared>,
+    Caller(who): Caller,
+    Path(room): Path<String>,
+    body: Result<ApiJson<PostEvent>, AppError>,
+) -> ApiResult {
+    let name = room_name(&room)?;
+    let ApiJson(PostEvent { kind, data }) = body?;
+    rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
+    st.limits.message(&who.user.id)?;
+    let notice = SignalNotice {
+        room: name.as_str(),
+        kind: kind.as_str(),
+        data: &data,
+        user: &who.user,
+    };
+    // Like a socket's `signal`: a hint for live features, dropped for a
+    // socket whose buffer is full rather than disconnecting it.
+    let _ = st
+        .io
+        .to(name.to_string())
+        .volatile()
+        .emit(SignalNotice::EVENT, &notice)
+        .await;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(post, path = "/api/rooms/{room}/members", tag = "members",

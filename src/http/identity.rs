@@ -1,4 +1,6 @@
-//! The caller of an `/api` route: `Authorization: Bearer JWT`, else the session cookie.
+//! The caller of an `/api` route: `Authorization: Bearer` a JWT or an API
+//! key, else the session cookie; a server key may name another user in
+//! `X-Roomcast-As`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -15,8 +17,8 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, AppError> {
-        let header_str = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let token = match header_str(header::AUTHORIZATION) {
+        let header_str = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let token = match header_str(header::AUTHORIZATION.as_str()) {
             Some(v) => Some(
                 v.strip_prefix("Bearer ")
                     .ok_or_else(|| AppError::Unauthorized("expected a Bearer token".into()))?,
@@ -25,8 +27,19 @@ impl FromRequestParts<Shared> for Caller {
         };
         let identity = state
             .auth
-            .identify(token, header_str(header::COOKIE))
+            .identify(token, header_str(header::COOKIE.as_str()))
             .await?;
-        Ok(Caller(identity))
+        match header_str(AS_USER) {
+            None => Ok(Caller(identity)),
+            Some(user) => {
+                let name = header_str(AS_NAME);
+                Ok(Caller(state.auth.act_as(identity, user, name).await?))
+            }
+        }
     }
 }
+
+/// The user a server key acts as (docs/protocol.md §6).
+pub(super) const AS_USER: &str = "x-roomcast-as";
+/// The display name of that user when it is an app user (default: the id).
+pub(super) const AS_NAME: &str = "x-roomcast-as-name";

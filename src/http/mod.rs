@@ -43,6 +43,7 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
             "/api/rooms/{room}/messages",
             get(api::room_messages).post(api::post_message),
         )
+        .route("/api/rooms/{room}/events", post(api::post_event))
         .route(
             "/api/rooms/{room}/messages/{id}",
             patch(changes::edit).delete(changes::delete),

@@ -11,7 +11,8 @@ use crate::domain::{Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, Use
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
     Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView,
-    MuteFor, NewRoom, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status, Up,
+    MuteFor, NewRoom, PostEvent, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status,
+    Up,
 };
 
 #[derive(OpenApi)]
@@ -19,14 +20,14 @@ use crate::protocol::{
     info(title = "roomcast HTTP API", description = "PROTOCOL §6: rooms, messages, members and moderation over HTTP, for backends and bots."),
     paths(
         api::register, api::login, api::logout, api::list_rooms, api::create_room,
-        api::room_messages, api::post_message, api::invite, api::remove_member, api::health,
+        api::room_messages, api::post_message, api::post_event, api::invite, api::remove_member, api::health,
         moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
         moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
         changes::edit, changes::delete, changes::react, changes::unreact,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
-        Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, Invite,
+        Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
         EditMessage, Deletion, ReplyRef, ReactionSummary,
     )),
@@ -35,7 +36,7 @@ use crate::protocol::{
 )]
 struct ApiDoc;
 
-/// Bearer JWTs and the session cookie, the two identities of PROTOCOL §2.
+/// Bearer JWTs (or API keys) and the session cookie, the identities of PROTOCOL §2.
 struct Security;
 
 impl Modify for Security {
@@ -46,7 +47,7 @@ impl Modify for Security {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .bearer_format("JWT or rc_ API key")
                     .build(),
             ),
         );

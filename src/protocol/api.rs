@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{MessageText, RoomName, User, Visibility};
+use crate::domain::{MessageText, RoomName, SignalType, User, Visibility};
 use crate::error::AppError;
 
 /// `POST /api/register` and `POST /api/login`.
@@ -42,6 +42,17 @@ pub struct EditMessage {
     /// 1 to 4000 characters after trimming.
     #[schema(value_type = String)]
     pub message: MessageText,
+}
+
+/// `POST /api/rooms/{room}/events`: a `signal` from the backend.
+#[derive(Debug, ToSchema)]
+pub struct PostEvent {
+    /// 1 to 64 characters of `A-Z a-z 0-9 . - _`.
+    #[schema(value_type = String, rename = "type")]
+    pub kind: SignalType,
+    /// Any JSON; `null` when absent.
+    #[schema(value_type = Object)]
+    pub data: Value,
 }
 
 /// `POST /api/rooms/{room}/members`.
@@ -88,6 +99,16 @@ impl Request for EditMessage {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         Ok(Self {
             message: Fields::of(payload)?.message()?,
+        })
+    }
+}
+
+impl Request for PostEvent {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            kind: f.signal_type()?,
+            data: f.json("data"),
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{Emoji, MessageText, RoomName};
+use crate::domain::{Emoji, MessageText, RoomName, SignalType};
 use crate::error::AppError;
 
 /// A request: parsed once from the event's argument or the HTTP body,
@@ -54,6 +54,17 @@ impl Fields {
             Some(_) => Err(AppError::InvalidMessage("message must be a string".into())),
             None => Err(AppError::payload("message is required")),
         }
+    }
+
+    /// The required `type` of a signal: missing or not a string is
+    /// `invalid_payload`, and so is a string that is no type name.
+    pub fn signal_type(&self) -> Result<SignalType, AppError> {
+        SignalType::parse(&self.string("type")?).map_err(AppError::InvalidPayload)
+    }
+
+    /// Any JSON under `key`, `null` when absent (a signal's `data`).
+    pub fn json(&self, key: &str) -> Value {
+        self.0.get(key).cloned().unwrap_or(Value::Null)
     }
 
     /// A required string field; missing or another type is `invalid_payload`.
@@ -191,6 +202,22 @@ mod tests {
             "invalid_payload"
         );
         assert_eq!(fields(json!({})).limit().ok(), Some(50));
+        assert_eq!(
+            code(fields(json!({"type": "a b"})).signal_type()),
+            "invalid_payload"
+        );
+        assert_eq!(
+            code(fields(json!({"type": 1})).signal_type()),
+            "invalid_payload"
+        );
+        assert_eq!(
+            code(fields(json!({"type": "x".repeat(65)})).signal_type()),
+            "invalid_payload"
+        );
+        assert_eq!(
+            code(fields(json!({"type": "cursor.move-2_x"})).signal_type()),
+            "ok"
+        );
         assert_eq!(
             code(fields(json!({"user": 1})).string("user")),
             "invalid_payload"

@@ -10,8 +10,8 @@ mod moderation;
 mod socket;
 
 pub use api::{
-    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostMessage,
-    Registered, Status, Up,
+    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent,
+    PostMessage, Registered, Status, Up,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
@@ -22,5 +22,6 @@ pub use moderation::{
 pub use socket::{
     Ack, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent, ConnectAuth, Delete,
     Done, Edit, History, InRoom, Join, JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage,
-    React, ReactionNote, RoomList, RoomView, Rooms, Stored, TypingNotice, change_event,
+    React, ReactionNote, RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice,
+    change_event,
 };

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
-use crate::domain::{Emoji, Message, MessageText, Role, RoomName, User};
+use crate::domain::{Emoji, Message, MessageText, Role, RoomName, SignalType, User};
 use crate::error::AppError;
 use crate::store::{Applied, Happened};
 
@@ -50,6 +50,7 @@ pub enum ClientEvent {
     Delete,
     React,
     Unreact,
+    Signal,
 }
 
 impl ClientEvent {
@@ -72,6 +73,7 @@ impl ClientEvent {
             "delete" => Self::Delete,
             "react" => Self::React,
             "unreact" => Self::Unreact,
+            "signal" => Self::Signal,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -122,6 +124,15 @@ pub struct React {
     pub room: RoomName,
     pub id: i64,
     pub emoji: Emoji,
+}
+
+/// `signal {room, type, data?}`: a custom room event, not stored.
+#[derive(Debug)]
+pub struct Signal {
+    pub room: RoomName,
+    pub kind: SignalType,
+    /// Any JSON; `null` when absent.
+    pub data: Value,
 }
 
 /// `history {room, before?, limit?}`.
@@ -193,6 +204,17 @@ impl Request for React {
             room: f.room()?,
             id: f.id("id")?,
             emoji: f.emoji()?,
+        })
+    }
+}
+
+impl Request for Signal {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        Ok(Self {
+            room: f.room()?,
+            kind: f.signal_type()?,
+            data: f.json("data"),
         })
     }
 }
@@ -338,6 +360,20 @@ pub struct LeaveNotice<'a> {
 pub struct TypingNotice<'a> {
     pub room: &'a str,
     pub user: &'a User,
+}
+
+/// `signal` to the rest of a room (or, from HTTP, to all of it).
+#[derive(Debug, Serialize)]
+pub struct SignalNotice<'a> {
+    pub room: &'a str,
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    pub data: &'a Value,
+    pub user: &'a User,
+}
+
+impl Broadcast for SignalNotice<'_> {
+    const EVENT: &'static str = "signal";
 }
 
 impl Broadcast for JoinNotice<'_> {

@@ -18,7 +18,7 @@ use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
-    MessagePage, Request, RoomList, Rooms, Stored, TypingNotice,
+    MessagePage, Request, RoomList, Rooms, Signal, SignalNotice, Stored, TypingNotice,
 };
 use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
@@ -79,6 +79,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Delete) => edits::delete(conn, s, payload, reply).await,
         Ok(ClientEvent::React) => edits::react(conn, s, payload, reply, true).await,
         Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
+        Ok(ClientEvent::Signal) => reply.send(signal(conn, s, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
@@ -242,6 +243,29 @@ async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, A
         .to(name.to_string())
         .volatile()
         .emit(TypingNotice::EVENT, &notice)
+        .await;
+    Ok(Done {})
+}
+
+/// A custom room event: to the room's other sockets on every node, not stored.
+async fn signal(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {
+    let Signal { room, kind, data } = Signal::parse(payload)?;
+    if !joined(s, &room) {
+        return Err(not_in_room(&room));
+    }
+    conn.ctx.limits.message(&conn.identity.user.id)?;
+    let notice = SignalNotice {
+        room: room.as_str(),
+        kind: kind.as_str(),
+        data: &data,
+        user: &conn.identity.user,
+    };
+    // Volatile, as `typing`: a slow socket may miss it, never is
+    // disconnected for it.
+    let _ = s
+        .to(room.to_string())
+        .volatile()
+        .emit(SignalNotice::EVENT, &notice)
         .await;
     Ok(Done {})
 }

@@ -132,6 +132,9 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
     for room in &identity.rooms {
         s.join(presence::claim_room(&identity.user.id, room));
     }
+    if let Some(key) = &identity.key {
+        s.join(presence::key_room(&key.name));
+    }
     let connected_at = now_ms();
     ctx.monitor
         .connected(&s, Some(&identity.user), connected_at);

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::connections::Connections;
-use super::sql::RoomRow;
-use super::{Account, Admin, StoreError, StoreResult};
-use crate::domain::{RoomRecord, User};
+use super::sql::{KeyRow, RoomRow};
+use super::{Account, Admin, KeyRecord, StoreError, StoreResult};
+use crate::domain::{RoomRecord, User, now_ms};
 
 /// `NotFound` when a statement touched no row.
 fn found(rows: u64) -> StoreResult<()> {
@@ -37,7 +37,7 @@ where
         Ok(rows
             .into_iter()
             .map(|(id, name, disabled, admin)| Account {
-                user: User { id, name },
+                user: User::new(id, name),
                 disabled: disabled != 0,
                 admin: admin != 0,
             })
@@ -105,5 +105,74 @@ where
             .execute(&mut *tx)
             .await?;
         Ok(tx.commit().await?)
+    }
+
+    async fn app_users(&self) -> StoreResult<Vec<Account>> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, disabled FROM app_users ORDER BY id")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, disabled)| Account {
+                user: User::new(id, name),
+                disabled: disabled != 0,
+                admin: false,
+            })
+            .collect())
+    }
+
+    async fn set_app_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()> {
+        if !disabled {
+            let done = sqlx::query("UPDATE app_users SET disabled = 0 WHERE id = $1")
+                .bind(user_id)
+                .execute(self.pool())
+                .await?;
+            return found(C::affected(&done));
+        }
+        // A sub never seen yet is refused from its first connect on.
+        sqlx::query(
+            "INSERT INTO app_users (id, name, disabled, created_at) VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (id) DO UPDATE SET disabled = 1",
+        )
+        .bind(user_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn create_key(&self, key: &KeyRecord, key_hash: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (name, key_hash, user_id, rooms, server, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key.name.as_str())
+        .bind(key_hash)
+        .bind(key.user_id.as_str())
+        .bind(key.rooms.join(",").as_str())
+        .bind(i64::from(key.server))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_key(&self, name: &str) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM api_keys WHERE name = $1")
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        found(C::affected(&done))
+    }
+
+    async fn keys(&self) -> StoreResult<Vec<KeyRecord>> {
+        let rows: Vec<KeyRow> = sqlx::query_as(
+            "SELECT name, user_id, rooms, server, last_used FROM api_keys ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(KeyRecord::from).collect())
     }
 }

@@ -61,7 +61,7 @@ impl From<MessageRow> for Message {
                 let gone = r.parent_deleted_ts.is_some();
                 Some(ReplyRef {
                     id,
-                    user: User { id: uid, name },
+                    user: User::new(uid, name),
                     excerpt: if gone {
                         None
                     } else {
@@ -82,10 +82,7 @@ impl From<MessageRow> for Message {
             id: r.id,
             seq: r.seq,
             room: r.room,
-            user: User {
-                id: r.user_id,
-                name: r.user_name,
-            },
+            user: User::new(r.user_id, r.user_name),
             message: r.body,
             ts: r.ts,
             edited: r.edited,

@@ -185,6 +185,22 @@ pub struct Account {
     pub admin: bool,
 }
 
+/// An API key as stored (`roomcast key`), without its secret: the server
+/// keeps only the SHA-256 of the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Unique; the bot's user is `bot:` and this name.
+    pub name: String,
+    /// The user the key acts as.
+    pub user_id: String,
+    /// The rooms it is limited to; empty for every room.
+    pub rooms: Vec<String>,
+    /// May act as any user (`X-Roomcast-As`).
+    pub server: bool,
+    /// Unix ms, recorded at most once a minute per node.
+    pub last_used: Option<i64>,
+}
+
 /// What the server reads and writes, appending aside (that is the
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
@@ -222,6 +238,16 @@ pub trait Store: Moderate + Send + Sync + 'static {
 
     /// Answers when the database does (for health checks).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether the app user (a JWT subject) is disabled; one read, and on
+    /// their first connect one insert that makes them known.
+    async fn app_user_seen(&self, user: &User) -> StoreResult<bool>;
+    /// The key whose SHA-256 is `key_hash`; `None` for no key or a revoked one.
+    async fn api_key(&self, key_hash: &str) -> StoreResult<Option<KeyRecord>>;
+    /// The names of every key that is not revoked.
+    async fn key_names(&self) -> StoreResult<Vec<String>>;
+    /// Records when keys were last used (name, unix ms); revoked ones are skipped.
+    async fn keys_used(&self, used: &[(String, i64)]) -> StoreResult<()>;
 }
 
 /// What `roomcast user|room` adds to the [`Store`]; the server never holds
@@ -241,6 +267,17 @@ pub trait Admin: Store {
     /// Deletes a room with its members and its messages. A stored name, not
     /// a [`RoomName`]: rooms named before a rule changed must go too.
     async fn delete_room(&self, name: &str) -> StoreResult<()>;
+    /// Every app user seen so far, sorted by id.
+    async fn app_users(&self) -> StoreResult<Vec<Account>>;
+    /// Disables (or enables) an app user; disabling one never seen makes it
+    /// known as disabled, enabling one never seen is `NotFound`.
+    async fn set_app_disabled(&self, user_id: &str, disabled: bool) -> StoreResult<()>;
+    /// Stores a new key under the hash of its secret; `Conflict` for a taken name.
+    async fn create_key(&self, key: &KeyRecord, key_hash: &str) -> StoreResult<()>;
+    /// Deletes a key; `NotFound` when there is none of that name.
+    async fn revoke_key(&self, name: &str) -> StoreResult<()>;
+    /// Every key, sorted by name.
+    async fn keys(&self) -> StoreResult<Vec<KeyRecord>>;
 }
 
 /// Applies a batch in one transaction, in order, and returns each item's

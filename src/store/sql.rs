@@ -9,7 +9,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArgumen
 
 use super::changes::{self, MessageRow, select_message};
 use super::connections::Connections;
-use super::{Credentials, HistoryPage, Page, Store, StoreError, StoreResult};
+use super::{Credentials, HistoryPage, KeyRecord, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
 /// The one translation of database errors, for both backends.
@@ -115,10 +115,7 @@ where
         .fetch_optional(&mut *self.reader().await?)
         .await?;
         Ok(row.map(|r| Credentials {
-            user: User {
-                id: r.id,
-                name: r.name,
-            },
+            user: User::new(r.id, r.name),
             password_hash: r.password_hash,
             disabled: r.disabled != 0,
             admin: r.admin != 0,
@@ -149,10 +146,7 @@ where
         .bind(now)
         .fetch_optional(&mut *self.reader().await?)
         .await?;
-        Ok(row.map(|r| User {
-            id: r.id,
-            name: r.name,
-        }))
+        Ok(row.map(|r| User::new(r.id, r.name)))
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
@@ -262,5 +256,83 @@ where
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.pool()).await?;
         Ok(())
+    }
+
+    async fn app_user_seen(&self, user: &User) -> StoreResult<bool> {
+        let disabled: Option<i64> =
+            sqlx::query_scalar("SELECT disabled FROM app_users WHERE id = $1")
+                .bind(user.id.as_str())
+                .fetch_optional(&mut *self.reader().await?)
+                .await?;
+        if let Some(d) = disabled {
+            return Ok(d != 0);
+        }
+        // First connect: the one write, racing others harmlessly.
+        sqlx::query(
+            "INSERT INTO app_users (id, name, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(user.id.as_str())
+        .bind(user.name.as_str())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(false)
+    }
+
+    async fn api_key(&self, key_hash: &str) -> StoreResult<Option<KeyRecord>> {
+        let row: Option<KeyRow> = sqlx::query_as(KEY_SELECT_BY_HASH)
+            .bind(key_hash)
+            .fetch_optional(&mut *self.reader().await?)
+            .await?;
+        Ok(row.map(KeyRecord::from))
+    }
+
+    async fn key_names(&self) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT name FROM api_keys")
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    async fn keys_used(&self, used: &[(String, i64)]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for (name, at) in used {
+            sqlx::query("UPDATE api_keys SET last_used = $1 WHERE name = $2")
+                .bind(*at)
+                .bind(name.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx.commit().await?)
+    }
+}
+
+const KEY_SELECT_BY_HASH: &str = "SELECT name, user_id, rooms, server, last_used \
+     FROM api_keys WHERE key_hash = $1";
+
+/// An `api_keys` row.
+#[derive(FromRow)]
+pub(super) struct KeyRow {
+    name: String,
+    user_id: String,
+    rooms: String,
+    server: i64,
+    last_used: Option<i64>,
+}
+
+impl From<KeyRow> for KeyRecord {
+    fn from(r: KeyRow) -> Self {
+        KeyRecord {
+            name: r.name,
+            user_id: r.user_id,
+            rooms: r
+                .rooms
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            server: r.server != 0,
+            last_used: r.last_used,
+        }
     }
 }

@@ -16,10 +16,7 @@ fn name(room: &str) -> RoomName {
 }
 
 fn user(id: &str) -> User {
-    User {
-        id: id.into(),
-        name: format!("{id} name"),
-    }
+    User::new(id, format!("{id} name"))
 }
 
 type Result1 = Result<Message, String>;

@@ -150,6 +150,11 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// The database URL every node uses.
+    pub fn database(&self) -> &str {
+        &self._schema.url
+    }
+
     pub async fn start(n: usize) -> Self {
         let schema = PgSchema::create().await;
         let redis = RedisServer::start().await;

@@ -194,6 +194,13 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (st, "POST", "/api/rooms/r/messages", Some(big), o),             // 413
         (st, "POST", "/api/rooms/r/messages", Some(msg.clone()), o),     // 201
         (st, "POST", "/api/rooms/r/messages", Some(msg), o),             // 429
+        (st, "POST", "/api/rooms/r/events", Some(json!({"type": "t", "data": "x".repeat(2000)})), o), // 413
+        (st, "POST", "/api/rooms/r/events", Some(json!({"type": "t"})), o), // 429
+        (app, "POST", "/api/rooms/staff/events", Some(json!({"type": "move", "data": [1, 2]})), o), // 204
+        (app, "POST", "/api/rooms/staff/events", Some(json!({"type": "a b"})), o), // 400
+        (app, "POST", "/api/rooms/staff/events", Some(json!({"type": "t"})), None), // 401
+        (app, "POST", "/api/rooms/staff/events", Some(json!({"type": "t"})), s), // 403
+        (app, "POST", "/api/rooms/nowhere/events", Some(json!({"type": "t"})), o), // 404
         (app, "GET", "/api/rooms/staff/messages", None, o),              // 200
         (app, "GET", "/api/rooms/staff/messages?limit=0", None, o),      // 400
         (app, "GET", "/api/rooms/staff/messages", None, None),           // 401

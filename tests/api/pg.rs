@@ -28,7 +28,12 @@ impl PgSchema {
             .expect("create schema");
         let _ = conn.close().await;
         let sep = if admin_url().contains('?') { '&' } else { '?' };
-        let url = format!("{}{sep}options[search_path]={name}", admin_url());
+        // Named after the schema, so that dropping it can end the
+        // connections of its servers (below).
+        let url = format!(
+            "{}{sep}application_name={name}&options[search_path]={name}",
+            admin_url()
+        );
         Self { name, url }
     }
 }
@@ -36,6 +41,7 @@ impl PgSchema {
 impl Drop for PgSchema {
     fn drop(&mut self) {
         let sql = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+        let name = self.name.clone();
         // Drop runs inside a test's runtime, which cannot block on itself.
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -44,6 +50,19 @@ impl Drop for PgSchema {
                 .ok()?;
             rt.block_on(async {
                 let mut conn = PgConnection::connect(&admin_url()).await.ok()?;
+                // An in-process server outlives its test: its state holds
+                // itself (the Socket.IO handle and the handlers that hold
+                // the context), so its pool is never dropped and would keep
+                // its connections until the test binary exits, and a whole
+                // suite would run out of PostgreSQL's `max_connections`.
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(&name)
+                .execute(&mut conn)
+                .await
+                .ok()?;
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .execute(&mut conn)
                     .await

@@ -42,7 +42,7 @@ pub(crate) fn python() -> PathBuf {
 
 /// Runs `tests/py/{script}` against a new server as `user`; returns its
 /// stdout after checking it exited 0 and ended with `OK`.
-async fn run_python(script: &str, user: &str) -> String {
+pub(crate) async fn run_python(script: &str, user: &str) -> String {
     let py = tokio::task::spawn_blocking(python).await.expect("venv");
     let app = spawn_app().await;
     let out = tokio::process::Command::new(py)

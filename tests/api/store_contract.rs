@@ -91,10 +91,7 @@ fn name(room: &str) -> RoomName {
 }
 
 fn user(id: &str) -> User {
-    User {
-        id: id.into(),
-        name: format!("{id} name"),
-    }
+    User::new(id, format!("{id} name"))
 }
 
 fn room(name: &str, visibility: Visibility, owner: &str) -> RoomRecord {

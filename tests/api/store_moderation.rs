@@ -148,10 +148,7 @@ async fn moderation_story(backend: Backend) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let message = store::NewMessage {
         room: hall.clone(),
-        user: User {
-            id: "sam".into(),
-            name: "Sam".into(),
-        },
+        user: User::new("sam", "Sam"),
         message: "hi".into(),
         reply_to: None,
     };

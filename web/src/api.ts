@@ -3,6 +3,8 @@
 export interface User {
   id: string;
   name: string;
+  /** Only for an API key's bot (docs/protocol.md §2). */
+  bot?: boolean;
 }
 
 export interface Room {

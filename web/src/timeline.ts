@@ -212,7 +212,14 @@ export class Timeline {
 
   private render(m: Message): HTMLLIElement {
     const time = el("time", { datetime: new Date(m.ts).toISOString(), title: fullTime(m.ts) }, clockTime(m.ts));
-    const head = el("div", { class: "msg-head" }, el("span", { class: `author ${hue(m.user.id)}` }, m.user.name), " ", time);
+    const head = el(
+      "div",
+      { class: "msg-head" },
+      el("span", { class: `author ${hue(m.user.id)}` }, m.user.name),
+      " ",
+      ...(m.user.bot ? [el("span", { class: "bot-badge", title: "A bot (an API key)" }, "BOT"), " "] : []),
+      time,
+    );
     const main = el("div", { class: "msg-main" }, head);
     if (m.reply_to) main.append(this.quote(m.reply_to));
     const text = m.deleted
