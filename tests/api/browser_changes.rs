@@ -1,6 +1,8 @@
 //! The message menu of the web chat in Chromium: `tests/browser/changes.cjs`
 //! edits, deletes, replies and reacts as two people, on the real server,
-//! and leaves screenshots in docs/screenshots/.
+//! and leaves screenshots in target/screenshots/ (the copies in
+//! docs/screenshots/ are taken from there by hand: a test run never
+//! rewrites tracked files).
 
 use std::path::Path;
 use std::process::Stdio;
@@ -18,10 +20,12 @@ async fn two_people_edit_delete_reply_and_react_in_chromium() {
     assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} is missing");
     let app = spawn_app().await;
     let root = env!("CARGO_MANIFEST_DIR");
+    let shots = format!("{root}/target/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
     let run = Command::new("node")
         .arg(format!("{root}/tests/browser/changes.cjs"))
         .arg(format!("http://{}", app.addr))
-        .arg(format!("{root}/docs/screenshots"))
+        .arg(&shots)
         .env("NODE_PATH", format!("{root}/web/node_modules"))
         .stdin(Stdio::null())
         .kill_on_drop(true)

@@ -1,5 +1,6 @@
 // Room moderation in the web chat, three people in three browser contexts:
-// the owner appoints a moderator from the people panel, the moderator mutes
+// the owner appoints a moderator from the people panel, the moderator
+// deletes a member's message from its menu, mutes
 // a member (whose composer says until when), then bans them from the
 // public room (their page says so). Screenshots at desktop and phone width.
 // Driven by tests/api/browser.rs.
@@ -61,8 +62,19 @@ async function main() {
     await bob.getByRole("button", { name: "Mute cid" }).waitFor();
     h.assert((await bob.getByRole("button", { name: /Make mod/ }).count()) === 0, "only the owner appoints");
     h.assert((await bob.locator('#people [data-user="acct:ann"] .person-actions').count()) === 0, "nobody acts on the owner");
-    await h.post(cid, ROOM, ["before the mute"]);
-    await h.waitForMessage(bob, "before the mute");
+    await h.post(cid, ROOM, ["before the mute", "something rude"]);
+    await h.waitForMessage(bob, "something rude");
+    // bob, a moderator, deletes cid's message from its menu; everyone sees
+    // the tombstone.
+    const rude = bob.locator("#messages li.msg", { has: bob.locator(".msg-text", { hasText: "something rude" }) }).last();
+    await rude.hover();
+    await rude.locator(".msg-actions").getByRole("button", { name: "Delete", exact: true }).click();
+    await bob.locator("[data-confirm=delete]").click();
+    for (const p of [ann, cid]) {
+      await p.locator("#messages .msg-text.deleted").first().waitFor();
+      h.assert((await p.locator("#messages .msg-text", { hasText: "something rude" }).count()) === 0,
+        "the deleted text is gone from every page");
+    }
     await bob.getByRole("button", { name: "Mute cid" }).click();
     await cid.locator("#composer-state", { hasText: /You are muted until/ }).waitFor();
     h.assert(await cid.locator("#message").isDisabled(), "a muted user's box is disabled");
