@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::StoreError;
+use crate::store::{Restraint, StoreError};
 
 /// Every error a client can see. `Display` is the human-readable `message`;
 /// it never carries internal detail (SQL, paths, stack text).
@@ -215,6 +215,31 @@ impl AppError {
     }
 }
 
+/// The writer's refusals of a banned, muted or slowed user, in the words
+/// the room's moderation uses everywhere.
+impl From<Restraint> for AppError {
+    fn from(r: Restraint) -> Self {
+        match r {
+            Restraint::NoRoom { room } => Self::NotFound(format!("room {room} does not exist")),
+            Restraint::Banned { room } => {
+                Self::Forbidden(format!("you are banned from room {room}"))
+            }
+            Restraint::Muted { room, until } => Self::Muted {
+                message: format!("you are muted in room {room}"),
+                until,
+            },
+            Restraint::Slowed {
+                room,
+                seconds,
+                retry_after_ms,
+            } => Self::SlowMode {
+                message: format!("room {room} is in slow mode: one message per {seconds} s"),
+                retry_after_ms,
+            },
+        }
+    }
+}
+
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -225,6 +250,7 @@ impl From<StoreError> for AppError {
                 "a message has at most {} distinct reactions",
                 crate::store::MAX_REACTIONS
             )),
+            StoreError::Restrained(r) => r.into(),
             StoreError::Unavailable(cause) => {
                 // The cause is for the operator's log, never for the client.
                 tracing::error!(error = %cause, "storage error");

@@ -8,8 +8,7 @@ use crate::error::AppError;
 use crate::store::{HistoryPage, Page, Store, StoreError};
 
 pub use moderation::{
-    Applied, Change, Posting, apply, banned, list, may_change, may_moderate, may_post, moderate,
-    set_slow_mode, standing,
+    Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
 
 /// Whether `who` may join or read `room` (named `name`): it is public,

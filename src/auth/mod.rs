@@ -4,6 +4,7 @@
 mod accounts;
 pub mod jwt;
 pub mod keys;
+mod newcomers;
 mod origin;
 pub mod password;
 pub mod session;
@@ -92,6 +93,7 @@ pub struct Auth {
     ttl_secs: u64,
     registration: bool,
     last_use: keys::LastUse,
+    newcomers: newcomers::Newcomers,
 }
 
 const SECRET_KEY: &str = "jwt_secret";
@@ -108,10 +110,11 @@ impl Auth {
         };
         Ok(Self {
             keys: jwt::Keys::new(secret.as_bytes(), settings.jwt_leeway_secs)?,
-            store,
             ttl_secs: settings.session_ttl_secs,
             registration: settings.registration,
             last_use: keys::LastUse::default(),
+            newcomers: newcomers::Newcomers::spawn(store.clone()),
+            store,
         })
     }
 
@@ -147,11 +150,7 @@ impl Auth {
                 return Err(Refused::InvalidToken.into());
             }
             if !is_account_id(&identity.user.id) {
-                // The app's user becomes known here (one read per connect,
-                // one insert on the first), so it can be disabled.
-                if self.store.app_user_seen(&identity.user).await? {
-                    return Err(Refused::SessionEnded.into());
-                }
+                self.app_user(&identity.user).await?;
                 return Ok(identity);
             }
             // Only roomcast signs `acct:` tokens, always with a session.
@@ -185,6 +184,17 @@ impl Auth {
         })
     }
 
+    /// The app's user becomes known here (one read per connect; on the
+    /// first, a place in the newcomers' next transaction), so it can be
+    /// disabled; a disabled one is refused.
+    async fn app_user(&self, user: &User) -> Result<(), AppError> {
+        match self.store.app_user_disabled(&user.id).await? {
+            Some(true) => Err(Refused::SessionEnded.into()),
+            Some(false) => Ok(()),
+            None => self.newcomers.record(user).await,
+        }
+    }
+
     /// `who` (proven by a server key) acting as `user_id`: that user with
     /// that user's rights, within the key's rooms. A built-in account must
     /// exist and not be disabled, and is shown by its own name; an app
@@ -213,9 +223,7 @@ impl Auth {
             }
         } else {
             let user = User::new(user_id, name.filter(|n| !n.is_empty()).unwrap_or(user_id));
-            if self.store.app_user_seen(&user).await? {
-                return Err(Refused::SessionEnded.into());
-            }
+            self.app_user(&user).await?;
             user
         };
         Ok(Identity {

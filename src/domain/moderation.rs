@@ -41,7 +41,7 @@ pub struct Ban {
     pub ts: i64,
 }
 
-/// Where one user stands in one room, read in one statement for each post and join.
+/// Where one user stands in one room, read in one statement at each join.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Standing {
     pub role: Role,
@@ -50,6 +50,4 @@ pub struct Standing {
     pub muted_until: Option<i64>,
     /// The room's slow mode in seconds; 0 is off.
     pub slow_mode: i64,
-    /// When the user last posted to the room; read only while slow mode is on.
-    pub last_post: Option<i64>,
 }

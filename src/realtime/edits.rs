@@ -9,7 +9,7 @@ use super::Conn;
 use super::ack::answer;
 use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::Sock;
-use crate::domain::{Message, RoomName, now_ms};
+use crate::domain::{Message, RoomName};
 use crate::error::AppError;
 use crate::protocol::{Changed, Delete, Edit, React, Request};
 use crate::rooms;
@@ -17,18 +17,15 @@ use crate::store::{Change, StoreError};
 
 /// `edit {room, id, message}`: only the author, not of a deleted message.
 pub(super) async fn edit(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
-    let checked = match Edit::parse(payload).and_then(|e| {
+    let checked = Edit::parse(payload).and_then(|e| {
         allowed(conn, s, &e.room)?;
-        Ok(e)
-    }) {
-        Ok(e) => heard(conn, &e.room).await.map(|()| Change::Edit {
+        Ok(Change::Edit {
             room: e.room,
             id: e.id,
             user: conn.identity.user.clone(),
             message: e.message.into_string(),
-        }),
-        Err(e) => Err(e),
-    };
+        })
+    });
     submit(conn, checked, reply).await;
 }
 
@@ -66,10 +63,6 @@ pub(super) async fn react(
         allowed(conn, s, &r.room)?;
         Ok(r)
     });
-    let parsed = match parsed {
-        Ok(r) => heard(conn, &r.room).await.map(|()| r),
-        Err(e) => Err(e),
-    };
     let checked = parsed.map(|r| {
         let (room, id, user, emoji) = (
             r.room,
@@ -105,14 +98,10 @@ fn allowed(conn: &Conn, s: &Sock, room: &RoomName) -> Result<(), AppError> {
     conn.ctx.limits.message(&conn.identity.user.id)
 }
 
-/// A banned or muted user changes nothing (`forbidden`, `muted`): their
-/// edits and reactions are refused as their chats are.
-async fn heard(conn: &Conn, room: &RoomName) -> Result<(), AppError> {
-    rooms::may_change(conn.ctx.store.as_ref(), room, &conn.identity, now_ms()).await
-}
-
 /// Hands a checked change to the writer, which acks `{ok, id, seq}` after
-/// the commit; a refusal is answered at once.
+/// the commit; a refusal is answered at once. The writer refuses a banned
+/// or muted user's edits and reactions (`forbidden`, `muted`) as it does
+/// their chats.
 async fn submit(conn: &Conn, checked: Result<Change, AppError>, reply: Reply<'_>) {
     let change = match checked {
         Ok(c) => c,

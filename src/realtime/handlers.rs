@@ -191,11 +191,6 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         Ok(chat) => chat,
         Err(e) => return reply.send(Err::<Stored, _>(e)),
     };
-    let store = conn.ctx.store.as_ref();
-    let posting = match rooms::may_post(store, &chat.room, &conn.identity, now_ms()).await {
-        Ok(posting) => posting,
-        Err(e) => return reply.send(Err::<Stored, _>(e)),
-    };
     let reply_to = match chat.reply_to {
         None => None,
         Some(id) => match rooms::reply_ref(conn.ctx.store.as_ref(), &chat.room, id).await {
@@ -213,20 +208,15 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
         s, ack, received, ..
     } = reply;
     let (metrics, socket) = (conn.ctx.metrics.clone(), s.clone());
-    // Under slow mode the next event waits for this commit, so that the
-    // next chat's check sees this message stored.
-    let (stored_tx, stored_rx) = tokio::sync::oneshot::channel::<()>();
+    // The writer refuses it if a ban, a mute or slow mode holds the user
+    // back (`forbidden`, `muted`, `rate_limited`), checked in its batch.
     let done = Box::new(move |stored: Result<&Message, StoreError>| {
         let result = stored
             .map(|m| Stored { id: m.id, ts: m.ts })
             .map_err(AppError::from);
         answer(&metrics, &socket, ack, received, result);
-        let _ = stored_tx.send(());
     });
     conn.ctx.writer.submit(message, done).await;
-    if posting.slowed {
-        let _ = stored_rx.await;
-    }
 }
 
 async fn typing(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, AppError> {

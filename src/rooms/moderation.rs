@@ -1,5 +1,7 @@
-//! Who may moderate a room and post to it (docs/protocol.md §4 "Moderation"):
-//! roles, mutes, bans and slow mode, shared by sockets, HTTP and the CLI.
+//! Who may moderate a room (docs/protocol.md §4 "Moderation"): roles,
+//! mutes, bans and slow mode, shared by sockets, HTTP and the CLI. Whether
+//! a user may post or change messages now is the writer's to check, inside
+//! its batch (`store::restraints`).
 
 use crate::auth::Identity;
 use crate::domain::{Ban, Mute, Role, RoomName, RoomRecord, Standing};
@@ -29,66 +31,6 @@ pub async fn may_moderate(
     let now = crate::domain::now_ms();
     let st = standing(store, room, &who.user.id, now).await?;
     Ok(st.role.moderates() && !st.banned)
-}
-
-/// What [`may_post`] found: whether the room's slow mode holds this poster
-/// (the caller may then wait for the post's commit before taking the next).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Posting {
-    pub slowed: bool,
-}
-
-/// Whether `who` may post to the room now: not banned (`forbidden`), not
-/// muted (`muted` with the end), and not within the slow mode's interval of
-/// their last stored message (`rate_limited` with the wait; the owner and
-/// moderators are exempt). Read from the database, so it holds on every node.
-pub async fn may_post(
-    store: &dyn Store,
-    room: &RoomName,
-    who: &Identity,
-    now: i64,
-) -> Result<Posting, AppError> {
-    let st = standing(store, room, &who.user.id, now).await?;
-    heard(&st, room)?;
-    if st.slow_mode <= 0 || st.role.moderates() {
-        return Ok(Posting { slowed: false });
-    }
-    let next = st.last_post.map_or(i64::MIN, |t| t + st.slow_mode * 1000);
-    if next > now {
-        return Err(AppError::SlowMode {
-            message: format!(
-                "room {room} is in slow mode: one message per {} s",
-                st.slow_mode
-            ),
-            retry_after_ms: next - now,
-        });
-    }
-    Ok(Posting { slowed: true })
-}
-
-/// Whether `who` may change messages in the room now (`edit`, `react`,
-/// `unreact`): not banned, not muted. Slow mode counts new messages only.
-pub async fn may_change(
-    store: &dyn Store,
-    room: &RoomName,
-    who: &Identity,
-    now: i64,
-) -> Result<(), AppError> {
-    heard(&standing(store, room, &who.user.id, now).await?, room)
-}
-
-/// Banned is `forbidden`; muted is `muted` with when it ends.
-fn heard(st: &Standing, room: &RoomName) -> Result<(), AppError> {
-    if st.banned {
-        return Err(banned(room));
-    }
-    if let Some(until) = st.muted_until {
-        return Err(AppError::Muted {
-            message: format!("you are muted in room {room}"),
-            until,
-        });
-    }
-    Ok(())
 }
 
 /// The refusal of a banned user's join, read or post.

@@ -99,11 +99,14 @@ where
             .execute(&mut *tx)
             .await?;
         found(C::affected(&done))?;
-        // Members go by cascade; messages name the room without a foreign key.
-        sqlx::query("DELETE FROM messages WHERE room = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+        // Members go by cascade; messages and slow mode's times name the
+        // room without a foreign key.
+        for sql in [
+            "DELETE FROM messages WHERE room = $1",
+            "DELETE FROM slow_posts WHERE room = $1",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
         Ok(tx.commit().await?)
     }
 

@@ -5,6 +5,7 @@ mod changes;
 mod connections;
 mod moderation;
 mod postgres;
+mod restraints;
 mod sql;
 mod sqlite;
 mod sqlite_readers;
@@ -23,6 +24,7 @@ use crate::domain::{Message, ReplyRef, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
 pub use moderation::{Moderate, Moderation};
+pub use restraints::Restraint;
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
@@ -41,6 +43,10 @@ pub enum StoreError {
     /// A reaction past [`MAX_REACTIONS`] distinct emoji on one message.
     #[error("too many reactions")]
     TooManyReactions,
+    /// A ban, a mute or slow mode held the item back, as the writer found
+    /// them in its batch (or the room is gone).
+    #[error("restrained: {0:?}")]
+    Restrained(Restraint),
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -239,9 +245,11 @@ pub trait Store: Moderate + Send + Sync + 'static {
     /// Answers when the database does (for health checks).
     async fn ping(&self) -> StoreResult<()>;
 
-    /// Whether the app user (a JWT subject) is disabled; one read, and on
-    /// their first connect one insert that makes them known.
-    async fn app_user_seen(&self, user: &User) -> StoreResult<bool>;
+    /// Whether the app user (a JWT subject) is disabled; `None` when never seen.
+    async fn app_user_disabled(&self, user_id: &str) -> StoreResult<Option<bool>>;
+    /// Makes app users known (seen for the first time), in one transaction;
+    /// one already known, or disabled meanwhile, stays as it is.
+    async fn record_app_users(&self, users: &[User]) -> StoreResult<()>;
     /// The key whose SHA-256 is `key_hash`; `None` for no key or a revoked one.
     async fn api_key(&self, key_hash: &str) -> StoreResult<Option<KeyRecord>>;
     /// The names of every key that is not revoked.
@@ -296,6 +304,27 @@ enum Item {
     Step(changes::Step),
     /// Not applied yet (never left so by a backend that returns).
     Waiting,
+}
+
+/// A backend's items for the batch's screened-in changes, with the refused
+/// ones put back at their places: one item per change submitted, in order.
+fn with_refusals(items: Vec<Item>, refused: Vec<(usize, StoreError)>) -> Vec<Item> {
+    if refused.is_empty() {
+        return items;
+    }
+    let mut all = Vec::with_capacity(items.len() + refused.len());
+    let mut items = items.into_iter();
+    for (k, e) in refused {
+        while all.len() < k {
+            match items.next() {
+                Some(i) => all.push(i),
+                None => break,
+            }
+        }
+        all.push(Item::Step(changes::Step::Refused(e)));
+    }
+    all.extend(items);
+    all
 }
 
 /// Each item's [`Outcome`] and the batch's changes, both in submit order,

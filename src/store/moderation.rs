@@ -60,17 +60,14 @@ struct StandingRow {
     moderator: i64,
     banned: i64,
     muted_until: Option<i64>,
-    last_post: Option<i64>,
 }
 
-/// One statement for every post: a chat pays one indexed read, and the
-/// latest message is looked up only while slow mode is on.
+/// One statement for a join's standing (the writer screens posts itself,
+/// a batch at a time: `restraints.rs`).
 const STANDING: &str = "SELECT owner, slow_mode, \
        (SELECT COUNT(*) FROM moderators WHERE room = $1 AND user_id = $2) AS moderator, \
        (SELECT COUNT(*) FROM bans WHERE room = $1 AND user_id = $2) AS banned, \
-       (SELECT until FROM mutes WHERE room = $1 AND user_id = $2 AND until > $3) AS muted_until, \
-       CASE WHEN slow_mode > 0 THEN \
-           (SELECT MAX(ts) FROM messages WHERE room = $1 AND user_id = $2) END AS last_post \
+       (SELECT until FROM mutes WHERE room = $1 AND user_id = $2 AND until > $3) AS muted_until \
      FROM rooms WHERE name = $1";
 
 #[async_trait]
@@ -110,7 +107,6 @@ where
             banned: r.banned > 0,
             muted_until: r.muted_until,
             slow_mode: r.slow_mode,
-            last_post: r.last_post,
         }))
     }
 
@@ -216,10 +212,11 @@ where
     }
 
     async fn moderators(&self, room: &RoomName) -> StoreResult<Vec<String>> {
+        // On the reader: every join lists them.
         let mut moderators: Vec<String> =
             sqlx::query_scalar("SELECT user_id FROM moderators WHERE room = $1")
                 .bind(room.as_str())
-                .fetch_all(self.pool())
+                .fetch_all(&mut *self.reader().await?)
                 .await?;
         // Sorted here, in byte order on both stores (no collation to agree on).
         moderators.sort();

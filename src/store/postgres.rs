@@ -19,9 +19,11 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
-use super::changes;
 use super::connections::{self, Connections};
-use super::{Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble};
+use super::{
+    Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes,
+    restraints, with_refusals,
+};
 use crate::domain::{Message, now_ms};
 
 pub(super) struct PgStore {
@@ -126,21 +128,26 @@ async fn lock_rooms(
     Ok(RoomLocks(Some(conn)))
 }
 
-/// Draws a stream position per item from the sequence, inserts the posts
-/// with one UNNEST, then applies each change in submit order; one transaction.
+/// Screens the batch ([`restraints`]), draws a stream position per item
+/// that goes on from the sequence, inserts the posts with one UNNEST, then
+/// applies each change in submit order; one transaction.
 async fn apply_batch(locks: &mut RoomLocks, batch: Vec<Change>) -> StoreResult<Vec<Item>> {
     let conn = locks
         .0
         .as_mut()
         .ok_or_else(|| StoreError::Unavailable("lost the room locks".into()))?;
     let mut tx = conn.begin().await?;
+    let ts = now_ms();
+    // Under the rooms' locks: no other node's batch of these rooms runs
+    // between this screen and the commit.
+    let screened = restraints::screen::<PgStore>(&mut tx, &batch, ts).await?;
+    let (batch, refused) = restraints::split(batch, screened.refusals);
     let mut ids: Vec<i64> =
         sqlx::query_scalar("SELECT nextval('message_ids') FROM generate_series(1, $1)")
             .bind(batch.len() as i64)
             .fetch_all(&mut *tx)
             .await?;
     ids.sort_unstable();
-    let ts = now_ms();
     let mut items = Vec::with_capacity(batch.len());
     let mut changes = Vec::new();
     for (k, (seq, change)) in ids.into_iter().zip(batch).enumerate() {
@@ -197,11 +204,12 @@ async fn apply_batch(locks: &mut RoomLocks, batch: Vec<Change>) -> StoreResult<V
         .await?;
     }
     drop(stored);
+    restraints::record_slowed::<PgStore>(&mut tx, &screened.slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<PgStore>(&mut *tx, change, seq, ts).await?);
     }
     tx.commit().await?;
-    Ok(items)
+    Ok(with_refusals(items, refused))
 }
 
 impl Connections for PgStore {

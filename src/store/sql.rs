@@ -258,26 +258,31 @@ where
         Ok(())
     }
 
-    async fn app_user_seen(&self, user: &User) -> StoreResult<bool> {
+    async fn app_user_disabled(&self, user_id: &str) -> StoreResult<Option<bool>> {
         let disabled: Option<i64> =
             sqlx::query_scalar("SELECT disabled FROM app_users WHERE id = $1")
-                .bind(user.id.as_str())
+                .bind(user_id)
                 .fetch_optional(&mut *self.reader().await?)
                 .await?;
-        if let Some(d) = disabled {
-            return Ok(d != 0);
+        Ok(disabled.map(|d| d != 0))
+    }
+
+    async fn record_app_users(&self, users: &[User]) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
+        for user in users {
+            // Racing another node's first connect of the same user is harmless.
+            sqlx::query(
+                "INSERT INTO app_users (id, name, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(user.id.as_str())
+            .bind(user.name.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
-        // First connect: the one write, racing others harmlessly.
-        sqlx::query(
-            "INSERT INTO app_users (id, name, created_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(user.id.as_str())
-        .bind(user.name.as_str())
-        .bind(now_ms())
-        .execute(self.pool())
-        .await?;
-        Ok(false)
+        Ok(tx.commit().await?)
     }
 
     async fn api_key(&self, key_hash: &str) -> StoreResult<Option<KeyRecord>> {

@@ -13,10 +13,12 @@ use sqlx::{ConnectOptions, QueryBuilder, Sqlite};
 use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
-use super::changes;
 use super::connections::{self, Connections};
 use super::sqlite_readers::Readers;
-use super::{Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble};
+use super::{
+    Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes,
+    restraints, with_refusals,
+};
 use crate::domain::{Message, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 8 columns a row keeps a chunk well under it.
@@ -282,6 +284,13 @@ impl Append for SqliteStore {
         let mut appender = self.appender.lock().await;
         let Appender { conn, next } = &mut *appender;
         let ts = now_ms();
+        let screened = restraints::screen::<SqliteStore>(conn, &batch, ts).await?;
+        let (batch, refused) = restraints::split(batch, screened.refusals);
+        let slowed = screened.slowed;
+        if batch.is_empty() {
+            let (outcomes, applied) = assemble(with_refusals(Vec::new(), refused));
+            return Ok((outcomes, Batch::new(applied, Order::Alone)));
+        }
         let posts: Vec<(usize, &super::NewMessage)> = batch
             .iter()
             .enumerate()
@@ -290,7 +299,9 @@ impl Append for SqliteStore {
                 _ => None,
             })
             .collect();
-        let fast = posts.len() == batch.len() && posts.len() <= ROWS_PER_INSERT;
+        // A slowed post has its time recorded in the same transaction.
+        let fast =
+            posts.len() == batch.len() && posts.len() <= ROWS_PER_INSERT && slowed.is_empty();
         let inserted = if fast {
             let first = *next;
             let done = fast_insert(&posts, first, ts)
@@ -322,7 +333,7 @@ impl Append for SqliteStore {
                 secure_delete(conn, true).await?;
             }
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            let result = match in_transaction(conn, batch, ts).await {
+            let result = match in_transaction(conn, batch, ts, &slowed).await {
                 Ok((items, last)) => match sqlx::query("COMMIT").execute(&mut *conn).await {
                     Ok(_) => Ok((items, last)),
                     Err(e) => Err(e.into()),
@@ -339,7 +350,7 @@ impl Append for SqliteStore {
             *next = last + 1;
             items
         };
-        let (outcomes, applied) = assemble(items);
+        let (outcomes, applied) = assemble(with_refusals(items, refused));
         if applied
             .iter()
             .any(|a| a.happened == super::Happened::Deleted)
@@ -352,12 +363,14 @@ impl Append for SqliteStore {
 }
 
 /// A mixed batch inside `BEGIN IMMEDIATE`: positions from [`LAST`], the
-/// posts in multi-row INSERTs, then each change in submit order; returns
+/// posts in multi-row INSERTs (and the slowed ones' times), then each
+/// change in submit order; returns
 /// the items and the last position given out.
 async fn in_transaction(
     conn: &mut SqliteConnection,
     batch: Vec<Change>,
     ts: i64,
+    slowed: &[(String, String)],
 ) -> StoreResult<(Vec<Item>, i64)> {
     let last: i64 = sqlx::query_scalar(LAST).fetch_one(&mut *conn).await?;
     let n = batch.len() as i64;
@@ -383,6 +396,7 @@ async fn in_transaction(
         insert_statement(chunk).build().execute(&mut *conn).await?;
     }
     drop(posted);
+    restraints::record_slowed::<SqliteStore>(&mut *conn, slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<SqliteStore>(&mut *conn, change, seq, ts).await?);
     }

@@ -1,14 +1,47 @@
 //! The `Moderate` side of the store contract (roles, mutes, bans, slow
-//! mode, and the one `standing` read), the same on SQLite and PostgreSQL.
+//! mode, and the one `standing` read), and the writer's screen of posts and
+//! changes against them, the same on SQLite and PostgreSQL.
 
 use roomcast::domain::{Ban, Message, Mute, Role, RoomName, RoomRecord, User, Visibility};
-use roomcast::store::{self, Store, StoreError};
+use roomcast::store::{self, NewMessage, Restraint, Store, StoreError, Writer};
 
 use crate::helpers::Backend;
 use crate::pg::PgSchema;
 
 fn name(room: &str) -> RoomName {
     RoomName::parse(room).expect("a room name")
+}
+
+fn post(room: &RoomName, user: &str, text: &str) -> store::Change {
+    store::Change::Post(NewMessage {
+        room: room.clone(),
+        user: User::new(user, user),
+        message: text.into(),
+        reply_to: None,
+    })
+}
+
+/// Submits the changes one after another and returns each one's result
+/// (the stored message's id, or why it was refused), in order.
+async fn submit_all(writer: &Writer, changes: Vec<store::Change>) -> Vec<Result<i64, StoreError>> {
+    let mut waits = Vec::new();
+    for c in changes {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        writer
+            .apply(
+                c,
+                Box::new(move |r: Result<&Message, StoreError>| {
+                    let _ = tx.send(r.map(|m| m.id));
+                }),
+            )
+            .await;
+        waits.push(rx);
+    }
+    let mut got = Vec::new();
+    for w in waits {
+        got.push(w.await.expect("answered"));
+    }
+    got
 }
 
 async fn moderation_story(backend: Backend) {
@@ -27,6 +60,14 @@ async fn moderation_story(backend: Backend) {
         .await
         .expect("open");
     let s: &dyn Store = opened.store.as_ref();
+    // What delivery does with each committed batch: on PostgreSQL it holds
+    // its rooms' locks until delivered, and the next batch waits for them.
+    let mut committed = opened.committed;
+    let _delivery = tokio::spawn(async move {
+        while let Some(batch) = committed.recv().await {
+            batch.deliver(async |_| {}).await;
+        }
+    });
     let hall = name("hall");
     let now = 1_000_000;
     assert_eq!(
@@ -142,25 +183,89 @@ async fn moderation_story(backend: Backend) {
     assert!(s.unban(&hall, "mia").await.expect("unban"));
     assert!(!s.unban(&hall, "mia").await.expect("unban again"));
 
-    // Slow mode reads the latest stored message, only while it is on.
+    // The writer screens each post in its batch: slow mode lets one per
+    // interval through (the owner is exempt), a mute and a ban none.
     s.set_slow_mode(&hall, 30).await.expect("slow");
-    assert_eq!(at(now).await.last_post, None, "sam never posted");
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let message = store::NewMessage {
-        room: hall.clone(),
-        user: User::new("sam", "Sam"),
-        message: "hi".into(),
-        reply_to: None,
-    };
-    let done = Box::new(move |r: Result<&Message, StoreError>| {
-        let _ = tx.send(r.map(|m| m.ts).ok());
-    });
-    opened.writer.submit(message, done).await;
-    let ts = rx.await.expect("acked").expect("stored");
-    let st = at(now).await;
-    assert_eq!((st.slow_mode, st.last_post), (30, Some(ts)));
+    let got = submit_all(
+        &opened.writer,
+        vec![
+            post(&hall, "sam", "one"),
+            post(&hall, "sam", "two"),
+            post(&hall, "olga", "a"),
+            post(&hall, "olga", "b"),
+        ],
+    )
+    .await;
+    assert!(got[0].is_ok(), "{got:?}");
+    match &got[1] {
+        Err(StoreError::Restrained(Restraint::Slowed {
+            seconds,
+            retry_after_ms,
+            ..
+        })) => assert!(*seconds == 30 && (1..=30_000).contains(retry_after_ms)),
+        other => panic!("the second post within the interval: {other:?}"),
+    }
+    assert!(
+        got[2].is_ok() && got[3].is_ok(),
+        "the owner is exempt: {got:?}"
+    );
+    // A later batch sees the stored time.
+    let got = submit_all(&opened.writer, vec![post(&hall, "sam", "three")]).await;
+    assert!(
+        matches!(
+            got[0],
+            Err(StoreError::Restrained(Restraint::Slowed { .. }))
+        ),
+        "{got:?}"
+    );
     s.set_slow_mode(&hall, 0).await.expect("off");
-    assert_eq!(at(now).await.last_post, None, "not read while off");
+    let real_now = roomcast::domain::now_ms();
+    s.mute(
+        &hall,
+        &Mute {
+            user: "sam".into(),
+            until: real_now + 60_000,
+            by: "olga".into(),
+        },
+    )
+    .await
+    .expect("mute");
+    let edit = store::Change::Edit {
+        room: hall.clone(),
+        id: 1,
+        user: User::new("sam", "Sam"),
+        message: "changed".into(),
+    };
+    let got = submit_all(&opened.writer, vec![post(&hall, "sam", "four"), edit]).await;
+    for r in &got {
+        match r {
+            Err(StoreError::Restrained(Restraint::Muted { until, .. })) => {
+                assert_eq!(*until, real_now + 60_000)
+            }
+            other => panic!("muted: {other:?}"),
+        }
+    }
+    assert!(s.unmute(&hall, "sam", real_now).await.expect("unmute"));
+    s.ban(
+        &hall,
+        &Ban {
+            user: "sam".into(),
+            by: "olga".into(),
+            ts: real_now,
+        },
+    )
+    .await
+    .expect("ban");
+    let got = submit_all(&opened.writer, vec![post(&hall, "sam", "five")]).await;
+    assert!(
+        matches!(
+            got[0],
+            Err(StoreError::Restrained(Restraint::Banned { .. }))
+        ),
+        "{got:?}"
+    );
+    assert!(s.unban(&hall, "sam").await.expect("unban"));
+    assert!(submit_all(&opened.writer, vec![post(&hall, "sam", "six")]).await[0].is_ok());
 
     // Deleting the room takes its moderation with it.
     s.set_moderator(&hall, "mia", "olga", true)
@@ -170,6 +275,15 @@ async fn moderation_story(backend: Backend) {
         .await
         .expect("admin");
     admin.delete_room("hall").await.expect("delete");
+    // Messages hold no foreign key: the writer refuses a post to a room that is gone.
+    let got = submit_all(&opened.writer, vec![post(&hall, "sam", "late")]).await;
+    assert!(
+        matches!(
+            got[0],
+            Err(StoreError::Restrained(Restraint::NoRoom { .. }))
+        ),
+        "{got:?}"
+    );
     s.create_room(&record).await.expect("create again");
     assert!(s.moderators(&hall).await.expect("list").is_empty());
 }
