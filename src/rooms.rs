@@ -3,9 +3,9 @@
 mod moderation;
 
 use crate::auth::Identity;
-use crate::domain::{ReplyRef, RoomName, RoomRecord, Standing, Visibility, excerpt, now_ms};
+use crate::domain::{ReplyRef, Role, RoomName, RoomRecord, Standing, Visibility, excerpt, now_ms};
 use crate::error::AppError;
-use crate::store::{HistoryPage, Page, Store, StoreError};
+use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
@@ -25,21 +25,23 @@ pub async fn may_access(
         || store.is_member(name, &who.user.id).await?)
 }
 
-/// The room `who` wants to join, and where they stand in it: created public
-/// and owned by them when it does not exist and `auto_create` is on, refused
-/// when they may not enter (private, or banned).
+/// The room `who` wants to join, where they stand in it and its
+/// moderators (one read): created public and owned by them when it does
+/// not exist and `auto_create` is on, refused when they may not enter
+/// (private, or banned).
 pub async fn open_for_join(
     store: &dyn Store,
     auto_create: bool,
     who: &Identity,
     name: &RoomName,
-) -> Result<(RoomRecord, Standing), AppError> {
+) -> Result<Entry, AppError> {
     // Before auto-creating: a key limited to other rooms makes none.
     if !who.may_use(name.as_str()) {
         return Err(key_limited(name));
     }
-    let room = match store.room(name).await? {
-        Some(room) => room,
+    let now = now_ms();
+    let entry = match store.entry(name, &who.user.id, now).await? {
+        Some(entry) => entry,
         None if auto_create => {
             let fresh = RoomRecord {
                 name: name.to_string(),
@@ -47,17 +49,28 @@ pub async fn open_for_join(
                 owner: who.user.id.clone(),
             };
             match store.create_room(&fresh).await {
-                Ok(()) => fresh,
+                Ok(()) => Entry {
+                    room: fresh,
+                    member: false,
+                    standing: Standing {
+                        role: Role::Owner,
+                        banned: false,
+                        muted_until: None,
+                        slow_mode: 0,
+                    },
+                    moderators: Vec::new(),
+                },
                 // Someone else created it in the meantime: theirs wins.
-                Err(StoreError::Conflict) => {
-                    store.room(name).await?.ok_or_else(|| not_found(name))?
-                }
+                Err(StoreError::Conflict) => store
+                    .entry(name, &who.user.id, now)
+                    .await?
+                    .ok_or_else(|| not_found(name))?,
                 Err(e) => return Err(e.into()),
             }
         }
         None => return Err(not_found(name)),
     };
-    check_access(store, who, name, room).await
+    check_access(who, name, entry)
 }
 
 /// The existing room `who` wants to read.
@@ -66,32 +79,35 @@ pub async fn open_for_read(
     who: &Identity,
     name: &RoomName,
 ) -> Result<RoomRecord, AppError> {
-    let room = store.room(name).await?.ok_or_else(|| not_found(name))?;
-    Ok(check_access(store, who, name, room).await?.0)
+    let entry = store
+        .entry(name, &who.user.id, now_ms())
+        .await?
+        .ok_or_else(|| not_found(name))?;
+    Ok(check_access(who, name, entry)?.room)
 }
 
-/// The room when `who` may enter it, with their standing: a ban keeps
-/// them out of every room, public ones and those their token names included.
-async fn check_access(
-    store: &dyn Store,
-    who: &Identity,
-    name: &RoomName,
-    room: RoomRecord,
-) -> Result<(RoomRecord, Standing), AppError> {
+/// The room when `who` may enter it (it is public, theirs, they were
+/// invited, or their token's `rooms` claim names it): a ban keeps them out
+/// of every room, public ones and those their token names included.
+fn check_access(who: &Identity, name: &RoomName, entry: Entry) -> Result<Entry, AppError> {
     if !who.may_use(name.as_str()) {
         return Err(key_limited(name));
     }
-    if !may_access(store, who, name, &room).await? {
+    let room = &entry.room;
+    let open = room.visibility == Visibility::Public
+        || room.owner == who.user.id
+        || who.rooms.contains(&room.name)
+        || entry.member;
+    if !open {
         return Err(AppError::Forbidden(format!(
             "room {} is private",
             room.name
         )));
     }
-    let standing = standing(store, name, &who.user.id, now_ms()).await?;
-    if standing.banned {
+    if entry.standing.banned {
         return Err(banned(name));
     }
-    Ok((room, standing))
+    Ok(entry)
 }
 
 /// Every room `who` can see: public ones, their own, invitations, and the

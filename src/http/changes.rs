@@ -121,23 +121,9 @@ pub(super) async fn delete(
 pub(super) async fn react(
     State(st): State<Shared>,
     Caller(who): Caller,
-    Path((room, id, emoji)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (room, id) = target(&st, &who, &room, &id).await?;
-    let emoji = Emoji::parse(&emoji)
-        .map_err(AppError::InvalidPayload)?
-        .into_string();
-    let user = who.user;
-    apply(
-        &st,
-        Change::React {
-            room,
-            id,
-            user,
-            emoji,
-        },
-    )
-    .await
+    reaction(&st, who, path, true).await
 }
 
 #[utoipa::path(delete, path = "/api/rooms/{room}/messages/{id}/reactions/{emoji}", tag = "messages",
@@ -156,21 +142,37 @@ pub(super) async fn react(
 pub(super) async fn unreact(
     State(st): State<Shared>,
     Caller(who): Caller,
-    Path((room, id, emoji)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (room, id) = target(&st, &who, &room, &id).await?;
+    reaction(&st, who, path, false).await
+}
+
+/// `react` (`added`) and `unreact`: the same checks, one change or the other.
+async fn reaction(
+    st: &Shared,
+    who: Identity,
+    (room, id, emoji): (String, String, String),
+    added: bool,
+) -> ApiResult {
+    let (room, id) = target(st, &who, &room, &id).await?;
     let emoji = Emoji::parse(&emoji)
         .map_err(AppError::InvalidPayload)?
         .into_string();
     let user = who.user;
-    apply(
-        &st,
+    let change = if added {
+        Change::React {
+            room,
+            id,
+            user,
+            emoji,
+        }
+    } else {
         Change::Unreact {
             room,
             id,
             user,
             emoji,
-        },
-    )
-    .await
+        }
+    };
+    apply(st, change).await
 }

@@ -87,7 +87,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
     let Join { room: name, since } = Join::parse(payload)?;
     let ctx = &conn.ctx;
-    let (room, standing) =
+    let entry =
         rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
     let already = joined(s, &name);
     // Join before reading history: a message committed in between is then
@@ -103,11 +103,7 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
             limit: JOIN_HISTORY,
         },
     };
-    let read = async {
-        let history = ctx.store.history(&name, page).await?;
-        Ok::<_, StoreError>((history, ctx.store.moderators(&name).await?))
-    };
-    let (history, moderators) = match read.await {
+    let history = match ctx.store.history(&name, page).await {
         Ok(h) => h,
         Err(e) => {
             if !already {
@@ -144,14 +140,14 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     // the room's count and the list.
     let online = presence::online(&ctx.io, name.as_str()).await;
     Ok(Joined {
-        room: cluster::view(&room, online.len()),
+        room: cluster::view(&entry.room, online.len()),
         history: history.messages,
         more: history.more,
         online,
-        role: standing.role,
-        moderators,
-        slow_mode: standing.slow_mode,
-        muted_until: standing.muted_until,
+        role: entry.standing.role,
+        moderators: entry.moderators,
+        slow_mode: entry.standing.slow_mode,
+        muted_until: entry.standing.muted_until,
     })
 }
 

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Message, ReplyRef, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
-pub use moderation::{Moderate, Moderation};
+pub use moderation::{Entry, Moderate, Moderation};
 pub use restraints::Restraint;
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};

@@ -5,7 +5,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArgumen
 
 use super::StoreResult;
 use super::connections::Connections;
-use crate::domain::{Ban, Mute, Role, RoomName, Standing};
+use crate::domain::{Ban, Mute, Role, RoomName, RoomRecord, Standing, Visibility};
 
 /// A room's moderation, as its owner and moderators list it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +19,18 @@ pub struct Moderation {
     pub slow_mode: i64,
 }
 
+/// A room as someone entering it finds it, read in one statement: what
+/// every join and every HTTP read of a room needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub room: RoomRecord,
+    /// Invited (a row in `members`).
+    pub member: bool,
+    pub standing: Standing,
+    /// The room's moderators' user ids, sorted.
+    pub moderators: Vec<String>,
+}
+
 /// Roles, mutes, bans and slow mode of rooms. `NotFound` where a room is
 /// named that does not exist (callers check it first).
 #[async_trait]
@@ -30,6 +42,9 @@ pub trait Moderate: Send + Sync {
         user_id: &str,
         now: i64,
     ) -> StoreResult<Option<Standing>>;
+    /// The room, whether `user_id` is invited, where they stand at `now` and
+    /// the room's moderators, in one read; `None` when there is no such room.
+    async fn entry(&self, room: &RoomName, user_id: &str, now: i64) -> StoreResult<Option<Entry>>;
     /// Appoints (`on`) or dismisses a moderator; `false` when nothing changed.
     async fn set_moderator(
         &self,
@@ -70,6 +85,29 @@ const STANDING: &str = "SELECT owner, slow_mode, \
        (SELECT until FROM mutes WHERE room = $1 AND user_id = $2 AND until > $3) AS muted_until \
      FROM rooms WHERE name = $1";
 
+#[derive(FromRow)]
+struct EntryRow {
+    name: String,
+    visibility: String,
+    owner: String,
+    slow_mode: i64,
+    member: i64,
+    banned: i64,
+    muted_until: Option<i64>,
+    /// One row per moderator; NULL when there is none.
+    moderator: Option<String>,
+}
+
+/// [`Moderate::entry`]: the room, with one row per moderator (the
+/// per-user columns repeat; rooms have few moderators).
+const ENTRY: &str = "SELECT r.name, r.visibility, r.owner, r.slow_mode, \
+       (SELECT COUNT(*) FROM members WHERE room = $1 AND user_id = $2) AS member, \
+       (SELECT COUNT(*) FROM bans WHERE room = $1 AND user_id = $2) AS banned, \
+       (SELECT until FROM mutes WHERE room = $1 AND user_id = $2 AND until > $3) AS muted_until, \
+       d.user_id AS moderator \
+     FROM rooms r LEFT JOIN moderators d ON d.room = r.name \
+     WHERE r.name = $1";
+
 #[async_trait]
 impl<C> Moderate for C
 where
@@ -107,6 +145,44 @@ where
             banned: r.banned > 0,
             muted_until: r.muted_until,
             slow_mode: r.slow_mode,
+        }))
+    }
+
+    async fn entry(&self, room: &RoomName, user_id: &str, now: i64) -> StoreResult<Option<Entry>> {
+        let rows: Vec<EntryRow> = sqlx::query_as(ENTRY)
+            .bind(room.as_str())
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        let mut moderators: Vec<String> = rows.iter().filter_map(|r| r.moderator.clone()).collect();
+        // Sorted here, in byte order on both stores, as `moderators` is.
+        moderators.sort();
+        let Some(r) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let role = if r.owner == user_id {
+            Role::Owner
+        } else if moderators.iter().any(|m| m == user_id) {
+            Role::Moderator
+        } else {
+            Role::Member
+        };
+        Ok(Some(Entry {
+            room: RoomRecord {
+                name: r.name,
+                // The CHECK constraint allows only the two values.
+                visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
+                owner: r.owner,
+            },
+            member: r.member > 0,
+            standing: Standing {
+                role,
+                banned: r.banned > 0,
+                muted_until: r.muted_until,
+                slow_mode: r.slow_mode,
+            },
+            moderators,
         }))
     }
 

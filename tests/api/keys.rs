@@ -352,7 +352,42 @@ async fn a_server_key_acts_as_any_user(backend: Backend) {
     assert_eq!(r.status(), 400);
 }
 
+/// New users connecting at the same moment share a transaction
+/// (`auth::newcomers`); each is recorded before its connect is accepted,
+/// and one disabled among them is refused from its first connect.
+async fn many_first_connects_at_once_are_each_recorded(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    assert!(cli(&app, &["user", "disable", "--app", "n7"], "").await.ok);
+    let connects = (0..40).map(|i| app.connect(Connect::token(token(&format!("n{i}"), None))));
+    let results = futures_util::future::join_all(connects).await;
+    for (i, r) in results.iter().enumerate() {
+        match (i, r) {
+            (7, Err(e)) => assert!(e.contains("session ended"), "{e}"),
+            (7, Ok(_)) => panic!("n7 is disabled"),
+            (_, Err(e)) => panic!("n{i}: {e}"),
+            (_, Ok(_)) => {}
+        }
+    }
+    let out = cli(&app, &["user", "list"], "").await;
+    for i in (0..40).filter(|i| *i != 7) {
+        assert!(
+            out.stdout
+                .contains(&format!("n{i}\tn{i} name\tactive\tapp\n")),
+            "n{i}: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("n7\t") && l.ends_with("\tdisabled\tapp")),
+        "{}",
+        out.stdout
+    );
+}
+
 on_both_backends!(
+    many_first_connects_at_once_are_each_recorded,
     a_jwt_user_disabled_after_connecting_is_refused_next_time,
     a_key_acts_as_its_bot_on_sockets_and_http,
     a_key_limited_to_a_room_cannot_act_elsewhere,

@@ -178,6 +178,34 @@ async fn moderation_story(backend: Backend) {
     assert!(!s.is_member(&hall, "mia").await.expect("member"));
     let list = s.moderation(&hall, now).await.expect("list");
     assert_eq!(list.moderators, ["max"]);
+    // `entry`, the one read of a join, says the same.
+    let e = s
+        .entry(&hall, "max", now)
+        .await
+        .expect("read")
+        .expect("room");
+    assert_eq!(
+        (
+            e.room.owner.as_str(),
+            e.standing.role,
+            e.member,
+            e.moderators
+        ),
+        ("olga", Role::Moderator, false, vec!["max".to_owned()])
+    );
+    let e = s
+        .entry(&hall, "mia", now)
+        .await
+        .expect("read")
+        .expect("room");
+    assert_eq!(
+        (e.standing.role, e.standing.banned, e.member),
+        (Role::Member, true, false)
+    );
+    assert_eq!(
+        s.entry(&name("nowhere"), "mia", now).await.expect("read"),
+        None
+    );
     assert_eq!(list.bans, [ban]);
     assert!(list.mutes.is_empty());
     assert!(s.unban(&hall, "mia").await.expect("unban"));
