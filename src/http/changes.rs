@@ -158,21 +158,6 @@ async fn reaction(
     let emoji = Emoji::parse(&emoji)
         .map_err(AppError::InvalidPayload)?
         .into_string();
-    let user = who.user;
-    let change = if added {
-        Change::React {
-            room,
-            id,
-            user,
-            emoji,
-        }
-    } else {
-        Change::Unreact {
-            room,
-            id,
-            user,
-            emoji,
-        }
-    };
+    let change = Change::reaction(room, id, who.user, emoji, added);
     apply(st, change).await
 }

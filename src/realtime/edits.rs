@@ -64,27 +64,8 @@ pub(super) async fn react(
         Ok(r)
     });
     let checked = parsed.map(|r| {
-        let (room, id, user, emoji) = (
-            r.room,
-            r.id,
-            conn.identity.user.clone(),
-            r.emoji.into_string(),
-        );
-        if added {
-            Change::React {
-                room,
-                id,
-                user,
-                emoji,
-            }
-        } else {
-            Change::Unreact {
-                room,
-                id,
-                user,
-                emoji,
-            }
-        }
+        let user = conn.identity.user.clone();
+        Change::reaction(r.room, r.id, user, r.emoji.into_string(), added)
     });
     submit(conn, checked, reply).await;
 }

@@ -121,6 +121,26 @@ pub enum Change {
 }
 
 impl Change {
+    /// `React` when `added`, else `Unreact`: the socket event and the HTTP
+    /// route pick one the same way.
+    pub fn reaction(room: RoomName, id: i64, user: User, emoji: String, added: bool) -> Self {
+        if added {
+            Change::React {
+                room,
+                id,
+                user,
+                emoji,
+            }
+        } else {
+            Change::Unreact {
+                room,
+                id,
+                user,
+                emoji,
+            }
+        }
+    }
+
     fn room(&self) -> &RoomName {
         match self {
             Change::Post(m) => &m.room,
