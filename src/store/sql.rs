@@ -5,7 +5,9 @@
 //! sorted lists) stays in `sqlite.rs` and `postgres.rs`.
 
 use async_trait::async_trait;
-use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{
+    ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type,
+};
 
 use super::changes::{self, MessageRow, select_message};
 use super::connections::Connections;
@@ -55,6 +57,9 @@ struct AccountRow {
     disabled: i64,
     admin: i64,
 }
+
+/// Three parameters a row: far under both stores' limits.
+const APP_USERS_PER_INSERT: usize = 512;
 
 /// A page of a room's messages below an id, newest first.
 const BEFORE: &str =
@@ -269,20 +274,21 @@ where
 
     async fn record_app_users(&self, users: &[User]) -> StoreResult<()> {
         let now = now_ms();
-        let mut tx = self.pool().begin().await?;
-        for user in users {
-            // Racing another node's first connect of the same user is harmless.
-            sqlx::query(
-                "INSERT INTO app_users (id, name, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(user.id.as_str())
-            .bind(user.name.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        // One multi-row statement (its own transaction) per chunk: a
+        // connect storm of new users is a few statements, not one each.
+        // Racing another node's first connect of the same user is harmless.
+        for chunk in users.chunks(APP_USERS_PER_INSERT) {
+            let mut insert =
+                QueryBuilder::<C::Db>::new("INSERT INTO app_users (id, name, created_at) ");
+            insert.push_values(chunk, |mut row, user| {
+                row.push_bind(user.id.as_str())
+                    .push_bind(user.name.as_str())
+                    .push_bind(now);
+            });
+            insert.push(" ON CONFLICT (id) DO NOTHING");
+            insert.build().execute(self.pool()).await?;
         }
-        Ok(tx.commit().await?)
+        Ok(())
     }
 
     async fn api_key(&self, key_hash: &str) -> StoreResult<Option<KeyRecord>> {
