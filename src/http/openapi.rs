@@ -3,7 +3,9 @@
 //! served at `/api/openapi.json`.
 
 use axum::Json;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::{api, changes, moderation};
@@ -55,6 +57,34 @@ impl Modify for Security {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("roomcast_session"))),
         );
+        // A server key acts as another user on every room route (PROTOCOL §2).
+        let acting = [
+            (
+                super::identity::AS_USER,
+                "With a server key only: act as this user id (403 with any other identity)",
+            ),
+            (
+                super::identity::AS_NAME,
+                "With `x-roomcast-as` naming an app user: the name shown for them",
+            ),
+        ];
+        for (path, item) in doc.paths.paths.iter_mut() {
+            if !path.starts_with("/api/rooms") {
+                continue;
+            }
+            let params = item.parameters.get_or_insert_with(Vec::new);
+            for (name, description) in acting {
+                params.push(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .description(Some(description))
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build(),
+                );
+            }
+        }
     }
 }
 

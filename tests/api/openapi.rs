@@ -88,6 +88,10 @@ impl Checker {
         let mut all = BTreeSet::new();
         for (path, ops) in self.doc["paths"].as_object().expect("paths") {
             for (method, op) in ops.as_object().expect("ops") {
+                // Path-level `parameters` (the `x-roomcast-as` headers) are not an operation.
+                if method == "parameters" {
+                    continue;
+                }
                 for status in op["responses"].as_object().expect("responses").keys() {
                     all.insert((path.clone(), method.clone(), status.clone()));
                 }
@@ -305,4 +309,30 @@ async fn every_documented_route_and_status_matches_real_responses() {
         missing.is_empty(),
         "documented but never produced: {missing:?}"
     );
+}
+
+/// A server key's `x-roomcast-as` headers are documented on every room
+/// route, and on no other.
+#[tokio::test]
+async fn the_acting_headers_are_on_the_room_routes() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let names: Vec<&str> = item["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let expected: &[&str] = if path.starts_with("/api/rooms") {
+            &["x-roomcast-as", "x-roomcast-as-name"]
+        } else {
+            &[]
+        };
+        assert_eq!(names, expected, "{path}");
+        for p in item["parameters"].as_array().into_iter().flatten() {
+            assert_eq!(
+                (p["in"].as_str(), p["required"].as_bool()),
+                (Some("header"), Some(false))
+            );
+        }
+    }
 }
