@@ -415,12 +415,19 @@ async fn a_revoked_keys_sockets_are_disconnected_on_every_node() {
 }
 
 /// In Chromium (`tests/browser/bots.cjs`): a bot's post shows its BOT
-/// badge, a server key's post as Ann shows as Ann's own, with no badge.
+/// badge, a server key's post as Ann shows as Ann's own, with no badge, and
+/// the bot's socket in the room has the badge in the people list.
 #[tokio::test]
 async fn the_page_shows_a_bots_post_with_a_badge_and_a_server_keys_post_as_its_user() {
     let app = spawn_app().await;
     let bot = create_key(&app.database_url(), &["--name", "deploy-bot"]).await;
     let server = create_key(&app.database_url(), &["--name", "backend", "--server"]).await;
+    // The bot is online in the room, for the page's people list.
+    let mut bot_socket = app
+        .connect(Connect::token(bot.clone()))
+        .await
+        .expect("the bot connects");
+    bot_socket.join("ops").await;
     let root = env!("CARGO_MANIFEST_DIR");
     let shots = format!("{root}/target/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
@@ -455,6 +462,13 @@ async fn the_page_shows_a_bots_post_with_a_badge_and_a_server_keys_post_as_its_u
         json!({"id": "bot:deploy-bot", "name": "deploy-bot", "bot": true})
     );
     assert_eq!(result["asAnn"], json!({"id": "acct:ann", "name": "ann"}));
+    assert_eq!(
+        result["people"],
+        json!([
+            {"user": "acct:ann", "badge": null},
+            {"user": "bot:deploy-bot", "badge": "BOT"},
+        ])
+    );
     assert_eq!(
         result["rows"],
         json!([

@@ -1,6 +1,7 @@
 // A bot's key and a server key post to a room a person has open: the bot's
 // message shows a BOT badge, the server key's post (X-Roomcast-As) shows as
-// that person's own; screenshots at desktop and phone width. Driven by
+// that person's own; the bot's socket in the room shows with the badge in
+// the people list; screenshots at desktop and phone width. Driven by
 // tests/api/keys.rs.
 //
 // usage: node bots.cjs BASE_URL SCREENSHOT_DIR BOT_KEY SERVER_KEY   (prints RESULT {json})
@@ -33,6 +34,15 @@ async function main() {
     await page.waitForURL(`${base}/`);
     await page.goto(`${base}/r/ops`);
     await h.waitOnline(page);
+    // The bot's socket is in the room too (the Rust side joined it): the
+    // people list shows it with the badge.
+    await page.waitForSelector('#people .person[data-user="bot:deploy-bot"] .bot-badge');
+    const people = await page.$$eval("#people .person", (nodes) =>
+      nodes.map((n) => ({
+        user: n.dataset.user,
+        badge: n.querySelector(".bot-badge")?.textContent ?? null,
+      })),
+    );
     const bot = await postWith(botKey, "deploy 42 finished");
     const asAnn = await postWith(serverKey, "posted for ann by the backend", { "X-Roomcast-As": "acct:ann" });
     await h.waitForMessage(page, "deploy 42 finished");
@@ -47,7 +57,7 @@ async function main() {
     await page.screenshot({ path: path.join(shots, "bots-desktop.png") });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(shots, "bots-phone.png") });
-    h.tell(`RESULT ${JSON.stringify({ problems, rows, bot: bot.user, asAnn: asAnn.user })}`);
+    h.tell(`RESULT ${JSON.stringify({ problems, rows, people, bot: bot.user, asAnn: asAnn.user })}`);
   } finally {
     await browser.close();
   }

@@ -81,6 +81,7 @@ export class Presence {
           { class: "person", "data-user": u.id },
           avatar(u),
           el("span", { class: "person-name" }, u.name),
+          u.bot ? el("span", { class: "bot-badge", title: "A bot (an API key)" }, "BOT") : null,
           u.id === this.me.id ? el("span", { class: "muted small" }, "(you)") : null,
           el("span", { class: "dot", "aria-hidden": "true" }),
           ...this.decorate(u),
