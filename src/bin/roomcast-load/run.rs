@@ -160,7 +160,14 @@ async fn send_phase(
         let acks_in = answered >= shared.sent.load(Ordering::SeqCst);
         let delivered =
             shared.deliveries.load(Ordering::SeqCst) >= shared.expected.load(Ordering::SeqCst);
-        if acks_in && delivered {
+        // The changes a chat's ack set off, too: the last ones are sent
+        // while draining, after their chats were answered.
+        let changes_in = shared.changes_ok.load(Ordering::SeqCst)
+            + shared.changes_err.load(Ordering::SeqCst)
+            >= shared.changes_sent.load(Ordering::SeqCst)
+            && shared.change_deliveries.load(Ordering::SeqCst)
+                >= shared.change_expected.load(Ordering::SeqCst);
+        if acks_in && delivered && changes_in {
             break;
         }
         tokio::time::sleep(POLL).await;
