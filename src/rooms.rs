@@ -11,20 +11,6 @@ pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
 
-/// Whether `who` may join or read `room` (named `name`): it is public,
-/// theirs, they were invited, or their token's `rooms` claim names it.
-pub async fn may_access(
-    store: &dyn Store,
-    who: &Identity,
-    name: &RoomName,
-    room: &RoomRecord,
-) -> Result<bool, AppError> {
-    Ok(room.visibility == Visibility::Public
-        || room.owner == who.user.id
-        || who.rooms.contains(&room.name)
-        || store.is_member(name, &who.user.id).await?)
-}
-
 /// The room `who` wants to join, where they stand in it and its
 /// moderators (one read): created public and owned by them when it does
 /// not exist and `auto_create` is on, refused when they may not enter

@@ -70,22 +70,7 @@ fn edit(room: &str, id: i64, who: &str, text: &str) -> Change {
 }
 
 fn react(room: &str, id: i64, who: &str, emoji: &str, added: bool) -> Change {
-    let (room, user, emoji) = (name(room), user(who), emoji.to_owned());
-    if added {
-        Change::React {
-            room,
-            id,
-            user,
-            emoji,
-        }
-    } else {
-        Change::Unreact {
-            room,
-            id,
-            user,
-            emoji,
-        }
-    }
+    Change::reaction(name(room), id, user(who), emoji.to_owned(), added)
 }
 
 fn delete(room: &str, id: i64, who: &str, any: bool) -> Change {
