@@ -22,7 +22,7 @@ use crate::monitor::Monitor;
 use crate::shutdown::Gate;
 use crate::state::Ctx;
 use crate::telemetry::RefusalLog;
-use crate::{admin_ui, http, realtime, store, web};
+use crate::{admin_ui, http, realtime, store, web, webhooks};
 
 /// Initial WebSocket read buffer per socket, in bytes; also the most one
 /// read takes from the kernel. 1 KiB holds several chat frames.
@@ -73,6 +73,11 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         metrics.commit_seconds.clone(),
     )
     .await?;
+    // The file's endpoints replace those it had at the last start.
+    store
+        .sync_file_endpoints(&settings.webhooks)
+        .await
+        .context("storing the [[webhooks]] of the settings")?;
     let auth = Auth::new(&settings, store.clone()).await?;
     // The engine closes a connection whose request or frame exceeds its limit,
     // so it is set well above `max_payload`: events between the two are
@@ -131,8 +136,23 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     let admin_ui = admin_ui::Options::new(&settings, listener.local_addr()?.port());
     let admin_pages = admin_ui::router(&admin_ui);
     admin_ui::attach(ctx.clone(), admin_ui).await?;
-    tokio::spawn(realtime::deliver(io.clone(), bus, committed, metrics));
+    tokio::spawn(realtime::deliver(
+        io.clone(),
+        bus,
+        committed,
+        metrics.clone(),
+    ));
     tokio::spawn(drop_revoked_keys(io, ctx.store.clone()));
+    webhooks::spawn(
+        ctx.store.clone(),
+        webhooks::Options {
+            timeout: settings.webhook_timeout,
+            backoff_max: settings.webhook_backoff_max,
+            attempts: settings.webhook_attempts,
+        },
+        metrics.clone(),
+        &listener.local_addr()?.to_string(),
+    )?;
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).

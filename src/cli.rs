@@ -1,5 +1,6 @@
 //! Command line: `roomcast serve` (its flags are `config::ServeArgs`) and the
-//! administration commands `user`, `room`, `token` and `backup`.
+//! administration commands `user`, `room`, `message`, `token`, `key`,
+//! `webhooks` and `backup`.
 
 use std::path::PathBuf;
 
@@ -36,6 +37,9 @@ pub enum Command {
     /// Manage the API keys of bots and backends, directly in the database.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage webhook endpoints and what they are owed, directly in the database.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Copy a SQLite database, consistently, while the server runs (for
     /// PostgreSQL, use pg_dump).
     Backup(BackupArgs),
@@ -248,6 +252,59 @@ pub enum KeyCommand {
     },
     /// List keys: name, user, rooms (`*` for all), scope, last use.
     List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Add an endpoint (or replace one the CLI added) and print its secret;
+    /// running servers send to it within a second.
+    Add {
+        /// 1 to 64 of `A-Z a-z 0-9 . - _`.
+        #[arg(long)]
+        name: String,
+        /// http:// or https://.
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types it receives. [default: every type]
+        #[arg(long, value_delimiter = ',')]
+        events: Option<Vec<String>>,
+        /// May be sent to loopback and private addresses.
+        #[arg(long)]
+        allow_private: bool,
+        /// `whsec_` and base64; read from ROOMCAST_WEBHOOK_SECRET. [default: a new random one]
+        #[arg(long, env = "ROOMCAST_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Remove an endpoint added with `add`, and everything it is owed.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List endpoints: name, url, events (`*` for all), private, origin,
+    /// events pending and failed. Secrets are never shown.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List events kept as failed after their last attempt, oldest first.
+    Failed {
+        /// Only this endpoint's. [default: every endpoint's]
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Send failed events again (from a first attempt, in their order).
+    Retry {
+        /// Only this endpoint's. [default: every endpoint's]
+        #[arg(long)]
+        endpoint: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Message(cmd) => admin::message(cmd).await?,
         Command::Token(args) => admin::token(args).await?,
         Command::Key(cmd) => admin::key(cmd).await?,
+        Command::Webhooks(cmd) => admin::webhooks(cmd).await?,
         Command::Backup(args) => admin::backup(args).await?,
     }
     Ok(())

@@ -36,6 +36,8 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_seconds: HistogramVec,
     logins: IntCounterVec,
+    webhook_events: IntGaugeVec,
+    webhook_attempts: IntCounterVec,
     process: process::Process,
 }
 
@@ -123,6 +125,23 @@ impl Metrics {
             &["outcome"],
         )?;
         registry.register(Box::new(logins.clone()))?;
+        let webhook_events = IntGaugeVec::new(
+            Opts::new(
+                "webhook_events",
+                "Webhook events owed, by endpoint and state (pending, failed); \
+                 read from the database, so the same on every node",
+            ),
+            &["endpoint", "state"],
+        )?;
+        registry.register(Box::new(webhook_events.clone()))?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new(
+                "webhook_attempts_total",
+                "Webhook deliveries this node attempted, by outcome (ok: a 2xx; error)",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(webhook_attempts.clone()))?;
         let process = process::Process::register(&registry)?;
         Ok(Arc::new(Self {
             registry,
@@ -140,6 +159,8 @@ impl Metrics {
             http_requests,
             http_seconds,
             logins,
+            webhook_events,
+            webhook_attempts,
             process,
         }))
     }
@@ -164,6 +185,26 @@ impl Metrics {
     pub fn login(&self, error: Option<crate::error::ErrorCode>) {
         let outcome = error.map_or("ok", |code| code.as_str());
         self.logins.with_label_values(&[outcome]).inc();
+    }
+
+    /// Sets what each webhook endpoint is owed now; endpoints gone drop out.
+    pub fn set_webhook_backlog(&self, backlog: &[crate::store::Backlog]) {
+        self.webhook_events.reset();
+        for b in backlog {
+            self.webhook_events
+                .with_label_values(&[b.endpoint.as_str(), "pending"])
+                .set(b.pending);
+            self.webhook_events
+                .with_label_values(&[b.endpoint.as_str(), "failed"])
+                .set(b.failed);
+        }
+    }
+
+    /// Counts one webhook attempt.
+    pub fn webhook_attempt(&self, ok: bool) {
+        self.webhook_attempts
+            .with_label_values(&[if ok { "ok" } else { "error" }])
+            .inc();
     }
 
     /// Records how many keys each limiter remembers now.

@@ -5,6 +5,7 @@ mod keys;
 mod messages;
 mod rooms;
 mod users;
+mod webhooks;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub use keys::key;
 pub use messages::message;
 pub use rooms::room;
 pub use users::user;
+pub use webhooks::webhooks;
 
 /// The settings and store the admin flags (or the environment, or the config
 /// file) name. Says on stderr which database that is: with several servers

@@ -188,4 +188,56 @@ pub struct ServeArgs {
     /// cluster needs its own. [default: HOSTNAME:PORT]
     #[arg(long, env = "ROOMCAST_ADMIN_UI_SERVER_ID")]
     pub admin_ui_server_id: Option<String>,
+
+    /// Milliseconds one webhook attempt may take, connecting included;
+    /// longer counts as a failure and is retried. [default: 10000]
+    #[arg(long, env = "ROOMCAST_WEBHOOK_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(100..=MAX_TIMER_MS))]
+    pub webhook_timeout: Option<u64>,
+
+    /// Milliseconds between two attempts of one webhook event at most:
+    /// waits double from 1 s up to this. [default: 3600000, an hour]
+    #[arg(long, env = "ROOMCAST_WEBHOOK_BACKOFF_MAX",
+          value_parser = clap::value_parser!(u64).range(100..=MAX_TIMER_MS))]
+    pub webhook_backoff_max: Option<u64>,
+
+    /// Attempts of one webhook event before it is kept as failed
+    /// (`roomcast webhooks failed`, `retry`); the default spans about a day
+    /// and a half at the default backoff. [default: 48]
+    #[arg(long, env = "ROOMCAST_WEBHOOK_ATTEMPTS",
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub webhook_attempts: Option<u32>,
+
+    /// Webhook endpoints (settings file only: `[[webhooks]]` tables).
+    #[arg(skip)]
+    pub webhooks: Option<Vec<WebhookSetting>>,
+}
+
+/// One `[[webhooks]]` table of the settings file (docs/protocol.md "Webhooks").
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct WebhookSetting {
+    /// Its name in `roomcast webhooks list` and the metrics; the URL's host when absent.
+    pub name: Option<String>,
+    pub url: String,
+    /// `whsec_` and base64.
+    pub secret: String,
+    /// The event types it receives; every type when absent.
+    pub events: Option<Vec<String>>,
+    /// May be sent to loopback and private addresses.
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+// `Debug` by hand: settings may be logged, the secret never.
+impl std::fmt::Debug for WebhookSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSetting")
+            .field("name", &self.name)
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("events", &self.events)
+            .field("allow_private", &self.allow_private)
+            .finish()
+    }
 }

@@ -15,10 +15,10 @@ use anyhow::Context;
 mod args;
 mod timeouts;
 
-pub use args::ServeArgs;
+pub use args::{ServeArgs, WebhookSetting};
 pub use timeouts::{MAX_TIMER_MS, Timeouts};
 
-use crate::store::SqliteSync;
+use crate::store::{Endpoint, Origin, SqliteSync};
 
 /// A secret string whose `Debug` never prints it.
 #[derive(Clone)]
@@ -111,6 +111,11 @@ pub struct Settings {
     pub admin_ui_server_id: Option<String>,
     /// How often each node sends `server_stats`: 2 s, as Node. Not a flag.
     pub admin_ui_stats_interval: Duration,
+    /// The settings file's `[[webhooks]]`, checked.
+    pub webhooks: Vec<Endpoint>,
+    pub webhook_timeout: Duration,
+    pub webhook_backoff_max: Duration,
+    pub webhook_attempts: u32,
 }
 
 /// An address or CIDR block of trusted reverse proxies (`10.0.0.5`, `10.0.0.0/8`, `::1`).
@@ -192,6 +197,10 @@ impl Settings {
             admin_ui_emit: false,
             admin_ui_server_id: None,
             admin_ui_stats_interval: Duration::from_secs(2),
+            webhooks: Vec::new(),
+            webhook_timeout: Duration::from_secs(10),
+            webhook_backoff_max: Duration::from_secs(3600),
+            webhook_attempts: 48,
         }
     }
 
@@ -200,15 +209,17 @@ impl Settings {
     pub fn load(args: ServeArgs) -> anyhow::Result<Self> {
         let mut settings = Self::new("sqlite://roomcast.db");
         if let Some(path) = &args.config {
-            settings.apply(read_file(path)?);
+            settings
+                .apply(read_file(path)?)
+                .with_context(|| format!("config file {}", path.display()))?;
         }
-        settings.apply(args);
+        settings.apply(args)?;
         settings.validate()?;
         Ok(settings)
     }
 
-    /// Overrides every setting `layer` has.
-    fn apply(&mut self, layer: ServeArgs) {
+    /// Overrides every setting `layer` has; fails on a bad `[[webhooks]]`.
+    fn apply(&mut self, layer: ServeArgs) -> anyhow::Result<()> {
         let ServeArgs {
             config: _,
             listen,
@@ -239,6 +250,10 @@ impl Settings {
             admin_ui_mode,
             admin_ui_emit,
             admin_ui_server_id,
+            webhook_timeout,
+            webhook_backoff_max,
+            webhook_attempts,
+            webhooks,
         } = layer;
         let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
         set(&mut self.timeouts.ping_interval, millis(ping_interval));
@@ -269,6 +284,13 @@ impl Settings {
         set(&mut self.admin_ui_mode, admin_ui_mode);
         set(&mut self.admin_ui_emit, admin_ui_emit);
         set(&mut self.admin_ui_server_id, admin_ui_server_id.map(Some));
+        set(&mut self.webhook_timeout, millis(webhook_timeout));
+        set(&mut self.webhook_backoff_max, millis(webhook_backoff_max));
+        set(&mut self.webhook_attempts, webhook_attempts);
+        if let Some(list) = webhooks {
+            self.webhooks = webhook_endpoints(&list)?;
+        }
+        Ok(())
     }
 
     /// Checks what the file could set out of range (flags are checked by clap).
@@ -304,6 +326,35 @@ impl Settings {
         );
         self.timeouts.validate()
     }
+}
+
+/// The `[[webhooks]]` tables as endpoints, each checked, names unique.
+fn webhook_endpoints(list: &[WebhookSetting]) -> anyhow::Result<Vec<Endpoint>> {
+    let mut endpoints: Vec<Endpoint> = Vec::with_capacity(list.len());
+    for w in list {
+        let name = match &w.name {
+            Some(n) => n.clone(),
+            None => reqwest::Url::parse(&w.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        let endpoint = Endpoint::new(
+            &name,
+            &w.url,
+            &w.secret,
+            w.events.as_deref(),
+            w.allow_private,
+            Origin::File,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        anyhow::ensure!(
+            endpoints.iter().all(|e| e.name != endpoint.name),
+            "two [[webhooks]] named {name:?}: give each its own `name`"
+        );
+        endpoints.push(endpoint);
+    }
+    Ok(endpoints)
 }
 
 fn set<T>(slot: &mut T, value: Option<T>) {

@@ -8,7 +8,10 @@ use utoipa::ToSchema;
 use super::fields::{Fields, Request};
 use crate::domain::{Emoji, Message, MessageText, Role, RoomName, SignalType, User};
 use crate::error::AppError;
+// The outbox writes this payload inside the store's transaction, so the
+// store owns its type; it is the socket contract all the same.
 use crate::store::{Applied, Happened};
+pub use crate::store::{ChangePayload, ReactionNote};
 
 /// The CONNECT packet's `auth` object: `{token}`, a JWT. Anything else
 /// (no object, no `token`, not a string) is no token: the session cookie
@@ -399,42 +402,5 @@ pub fn change_event(a: &Applied) -> &'static str {
         Happened::Edited => "edit",
         Happened::Deleted => "delete",
         Happened::Reacted { .. } => "reaction",
-    }
-}
-
-/// The payload of a committed change's event: the message, and on a
-/// `reaction` what changed (`reaction: {emoji, user, added}`).
-#[derive(Debug, Serialize)]
-pub struct ChangePayload<'a> {
-    #[serde(flatten)]
-    pub message: &'a Message,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reaction: Option<ReactionNote<'a>>,
-}
-
-/// What a `reaction` event changed.
-#[derive(Debug, Serialize)]
-pub struct ReactionNote<'a> {
-    pub emoji: &'a str,
-    /// The user id of who reacted or took the reaction back.
-    pub user: &'a str,
-    /// `true` for `react`, `false` for `unreact`.
-    pub added: bool,
-}
-
-impl<'a> ChangePayload<'a> {
-    pub fn of(a: &'a Applied) -> Self {
-        let reaction = match &a.happened {
-            Happened::Reacted { emoji, user, added } => Some(ReactionNote {
-                emoji,
-                user,
-                added: *added,
-            }),
-            _ => None,
-        };
-        Self {
-            message: &a.message,
-            reaction,
-        }
     }
 }

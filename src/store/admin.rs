@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::connections::Connections;
+use super::outbox::{self, Event};
 use super::sql::{KeyRow, RoomRow};
 use super::{Account, Admin, KeyRecord, StoreError, StoreResult};
 use crate::domain::{RoomRecord, User, now_ms};
@@ -107,6 +108,7 @@ where
         ] {
             sqlx::query(sql).bind(name).execute(&mut *tx).await?;
         }
+        outbox::record::<C>(&mut *tx, &[Event::room_deleted(name)?], now_ms()).await?;
         Ok(tx.commit().await?)
     }
 

@@ -4,6 +4,7 @@ mod admin;
 mod changes;
 mod connections;
 mod moderation;
+mod outbox;
 mod postgres;
 mod restraints;
 mod sql;
@@ -24,6 +25,7 @@ use crate::domain::{Message, ReplyRef, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
 pub use moderation::{Entry, Moderate, Moderation};
+pub use outbox::{Backlog, Delivery, Endpoint, HookEvent, Origin, Webhooks};
 pub use restraints::Restraint;
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
@@ -173,6 +175,43 @@ pub struct Applied {
     pub message: Message,
 }
 
+/// The payload of a committed change's event: the message, and on a
+/// `reaction` what changed (`reaction: {emoji, user, added}`).
+#[derive(Debug, Serialize)]
+pub struct ChangePayload<'a> {
+    #[serde(flatten)]
+    pub message: &'a Message,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<ReactionNote<'a>>,
+}
+
+/// What a `reaction` event changed.
+#[derive(Debug, Serialize)]
+pub struct ReactionNote<'a> {
+    pub emoji: &'a str,
+    /// The user id of who reacted or took the reaction back.
+    pub user: &'a str,
+    /// `true` for `react`, `false` for `unreact`.
+    pub added: bool,
+}
+
+impl<'a> ChangePayload<'a> {
+    pub fn of(a: &'a Applied) -> Self {
+        let reaction = match &a.happened {
+            Happened::Reacted { emoji, user, added } => Some(ReactionNote {
+                emoji,
+                user,
+                added: *added,
+            }),
+            _ => None,
+        };
+        Self {
+            message: &a.message,
+            reaction,
+        }
+    }
+}
+
 /// Which slice of a room's history to read, and how much of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
@@ -231,7 +270,7 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Moderate + Send + Sync + 'static {
+pub trait Store: Moderate + Webhooks + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

@@ -5,6 +5,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArgumen
 
 use super::StoreResult;
 use super::connections::Connections;
+use super::outbox::{self, Event};
 use crate::domain::{Ban, Mute, Role, RoomName, RoomRecord, Standing, Visibility};
 
 /// A room's moderation, as its owner and moderators list it.
@@ -245,7 +246,7 @@ where
 
     async fn ban(&self, room: &RoomName, ban: &Ban) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO bans (room, user_id, by_user, ts) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (room, user_id) DO NOTHING",
         )
@@ -255,6 +256,10 @@ where
         .bind(ban.ts)
         .execute(&mut *tx)
         .await?;
+        if C::affected(&done) > 0 {
+            let event = Event::banned(room.as_str(), ban.user.as_str(), ban.by.as_str(), ban.ts)?;
+            outbox::record::<C>(&mut *tx, &[event], ban.ts).await?;
+        }
         for sql in [
             "DELETE FROM members WHERE room = $1 AND user_id = $2",
             "DELETE FROM moderators WHERE room = $1 AND user_id = $2",

@@ -22,7 +22,7 @@ use sqlx::{Connection, Postgres};
 use super::connections::{self, Connections};
 use super::{
     Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes,
-    restraints, with_refusals,
+    outbox, restraints, with_refusals,
 };
 use crate::domain::{Message, now_ms};
 
@@ -32,6 +32,8 @@ pub(super) struct PgStore {
     /// database-wide, and two deployments (or test runs) in different
     /// schemas must not wait on each other.
     schema: String,
+    /// Whether batches owe webhooks (any endpoint at all).
+    hooks: outbox::Gate,
 }
 
 impl PgStore {
@@ -61,7 +63,11 @@ impl PgStore {
         let schema: String = sqlx::query_scalar("SELECT current_schema()::text")
             .fetch_one(&pool)
             .await?;
-        Ok(Self { pool, schema })
+        Ok(Self {
+            pool,
+            schema,
+            hooks: outbox::Gate::default(),
+        })
     }
 }
 
@@ -130,8 +136,14 @@ async fn lock_rooms(
 
 /// Screens the batch ([`restraints`]), draws a stream position per item
 /// that goes on from the sequence, inserts the posts with one UNNEST, then
-/// applies each change in submit order; one transaction.
-async fn apply_batch(locks: &mut RoomLocks, batch: Vec<Change>) -> StoreResult<Vec<Item>> {
+/// applies each change in submit order, and writes the webhooks they owe;
+/// one transaction, under the rooms' locks (so a room's outbox rows are
+/// numbered in commit order).
+async fn apply_batch(
+    locks: &mut RoomLocks,
+    batch: Vec<Change>,
+    hooks: &outbox::Gate,
+) -> StoreResult<Vec<Item>> {
     let conn = locks
         .0
         .as_mut()
@@ -208,6 +220,9 @@ async fn apply_batch(locks: &mut RoomLocks, batch: Vec<Change>) -> StoreResult<V
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<PgStore>(&mut *tx, change, seq, ts).await?);
     }
+    if hooks.open::<PgStore>(&mut *tx).await? {
+        outbox::record::<PgStore>(&mut *tx, &outbox::events_of(&items)?, ts).await?;
+    }
     tx.commit().await?;
     Ok(with_refusals(items, refused))
 }
@@ -236,7 +251,7 @@ impl Append for PgStore {
     async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
         let conn = self.pool.acquire().await?;
         let mut locks = lock_rooms(conn, &self.schema, &batch).await?;
-        let items = apply_batch(&mut locks, batch).await?;
+        let items = apply_batch(&mut locks, batch, &self.hooks).await?;
         let (outcomes, applied) = assemble(items);
         Ok((outcomes, Batch::new(applied, Order::Locked(locks))))
     }

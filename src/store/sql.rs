@@ -11,6 +11,7 @@ use sqlx::{
 
 use super::changes::{self, MessageRow, select_message};
 use super::connections::Connections;
+use super::outbox::{self, Event, HookEvent};
 use super::{Credentials, HistoryPage, KeyRecord, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
@@ -100,16 +101,19 @@ where
     }
 
     async fn create_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO users (id, name, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(user.id.as_str())
         .bind(user.name.as_str())
         .bind(password_hash)
-        .bind(now_ms())
-        .execute(self.pool())
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        outbox::record::<C>(&mut *tx, &[Event::registered(user)?], now).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn credentials(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
@@ -172,16 +176,19 @@ where
     }
 
     async fn create_room(&self, room: &RoomRecord) -> StoreResult<()> {
+        let now = now_ms();
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO rooms (name, visibility, owner, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(room.name.as_str())
         .bind(room.visibility.as_str())
         .bind(room.owner.as_str())
-        .bind(now_ms())
-        .execute(self.pool())
+        .bind(now)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        outbox::record::<C>(&mut *tx, &[Event::room_created(room)?], now).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn is_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
@@ -196,21 +203,35 @@ where
     }
 
     async fn add_member(&self, room: &RoomName, user_id: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO members (room, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(room.as_str())
-            .bind(user_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO members (room, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(room.as_str())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if C::affected(&done) > 0 {
+            let event = Event::member(HookEvent::MemberInvited, room.as_str(), user_id)?;
+            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
+        }
+        Ok(tx.commit().await?)
     }
 
     async fn remove_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
             .bind(room.as_str())
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(C::affected(&done) > 0)
+        let removed = C::affected(&done) > 0;
+        if removed {
+            let event = Event::member(HookEvent::MemberRemoved, room.as_str(), user_id)?;
+            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
     }
 
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {

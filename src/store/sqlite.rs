@@ -17,7 +17,7 @@ use super::connections::{self, Connections};
 use super::sqlite_readers::Readers;
 use super::{
     Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes,
-    restraints, with_refusals,
+    outbox, restraints, with_refusals,
 };
 use crate::domain::{Message, now_ms};
 
@@ -34,6 +34,8 @@ pub(super) struct SqliteStore {
     /// Only the group-commit writer appends, and it holds this across its
     /// statement, so ids follow commit order.
     appender: Mutex<Appender>,
+    /// Whether batches owe webhooks (any endpoint at all).
+    hooks: outbox::Gate,
     _checkpointer: AbortOnDrop,
 }
 
@@ -102,6 +104,7 @@ impl SqliteStore {
             pool,
             readers,
             appender: Mutex::new(appender),
+            hooks: outbox::Gate::default(),
             _checkpointer: AbortOnDrop(checkpointer),
         })
     }
@@ -325,9 +328,13 @@ impl Append for SqliteStore {
                 _ => None,
             })
             .collect();
-        // A slowed post has its time recorded in the same transaction.
-        let fast =
-            posts.len() == batch.len() && posts.len() <= ROWS_PER_INSERT && slowed.is_empty();
+        // A slowed post has its time recorded in the same transaction, and
+        // so are the webhooks it owes.
+        let hooks = self.hooks.open::<SqliteStore>(conn).await?;
+        let fast = !hooks
+            && posts.len() == batch.len()
+            && posts.len() <= ROWS_PER_INSERT
+            && slowed.is_empty();
         let inserted = if fast {
             let first = *next;
             match fast_insert(&posts, first, ts)
@@ -363,7 +370,7 @@ impl Append for SqliteStore {
                 secure_delete(conn, true).await?;
             }
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            let result = match in_transaction(conn, batch, ts, &slowed).await {
+            let result = match in_transaction(conn, batch, ts, &slowed, hooks).await {
                 Ok((items, last)) => match sqlx::query("COMMIT").execute(&mut *conn).await {
                     Ok(_) => Ok((items, last)),
                     Err(e) => Err(e.into()),
@@ -394,13 +401,14 @@ impl Append for SqliteStore {
 
 /// A mixed batch inside `BEGIN IMMEDIATE`: positions from [`LAST`], the
 /// posts in multi-row INSERTs (and the slowed ones' times), then each
-/// change in submit order; returns
-/// the items and the last position given out.
+/// change in submit order, then (with `hooks`) the webhooks they owe;
+/// returns the items and the last position given out.
 async fn in_transaction(
     conn: &mut SqliteConnection,
     batch: Vec<Change>,
     ts: i64,
     slowed: &[(String, String)],
+    hooks: bool,
 ) -> StoreResult<(Vec<Item>, i64)> {
     let last: i64 = sqlx::query_scalar(LAST).fetch_one(&mut *conn).await?;
     let n = batch.len() as i64;
@@ -429,6 +437,9 @@ async fn in_transaction(
     restraints::record_slowed::<SqliteStore>(&mut *conn, slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<SqliteStore>(&mut *conn, change, seq, ts).await?);
+    }
+    if hooks {
+        outbox::record::<SqliteStore>(&mut *conn, &outbox::events_of(&items)?, ts).await?;
     }
     sqlx::query("UPDATE stream SET last = $1")
         .bind(last + n)

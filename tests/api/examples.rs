@@ -22,7 +22,7 @@ pub(crate) fn examples() -> PathBuf {
 
 /// `npm ci` in `examples/{dir}` unless its node_modules is newer than the
 /// lock file (as `scripts/test-services` does), once at a time.
-fn npm_ci(dir: &str) -> PathBuf {
+pub(crate) fn npm_ci(dir: &str) -> PathBuf {
     static INSTALL: Mutex<()> = Mutex::new(());
     let _one = INSTALL
         .lock()
@@ -309,6 +309,8 @@ fn the_readme_shows_each_example_file_as_it_is() {
         ("clients/client.py", "python"),
         ("clients/client.js", "js"),
         ("backend_post.py", "python"),
+        ("webhooks/receiver.py", "python"),
+        ("webhooks/receiver.js", "js"),
     ] {
         let text = std::fs::read_to_string(examples().join(file)).expect("example");
         let block = format!("```{lang}\n{}\n```\n", text.trim_end());
