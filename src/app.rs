@@ -135,6 +135,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     realtime::attach(ctx.clone()).await?;
     let admin_ui = admin_ui::Options::new(&settings, listener.local_addr()?.port());
     let admin_pages = admin_ui::router(&admin_ui);
+    let node_name = admin_ui.server_id.clone();
     admin_ui::attach(ctx.clone(), admin_ui).await?;
     tokio::spawn(realtime::deliver(
         io.clone(),
@@ -151,7 +152,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
             attempts: settings.webhook_attempts,
         },
         metrics.clone(),
-        &listener.local_addr()?.to_string(),
+        &node_name,
     )?;
 
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an

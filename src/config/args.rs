@@ -184,8 +184,9 @@ pub struct ServeArgs {
           default_missing_value = "true", value_parser = BoolishValueParser::new())]
     pub admin_ui_emit: Option<bool>,
 
-    /// This node's name on the Admin UI's Servers page; each node of a
-    /// cluster needs its own. [default: HOSTNAME:PORT]
+    /// This node's name on the Admin UI's Servers page and in the webhook
+    /// senders' leases; each node of a cluster needs its own.
+    /// [default: HOSTNAME:PORT]
     #[arg(long, env = "ROOMCAST_ADMIN_UI_SERVER_ID")]
     pub admin_ui_server_id: Option<String>,
 

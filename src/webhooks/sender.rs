@@ -53,8 +53,10 @@ pub struct Options {
 }
 
 /// Starts this node's sender; it runs as long as the process. `node`
-/// names it in the leases (`lease_node`: the node's address and a random
-/// part, so that a restarted node on the same address is another holder).
+/// names it in the leases (`lease_node`): the node's name on the Admin UI
+/// (`HOSTNAME:PORT`, or `--admin-ui-server-id`), which no other live node
+/// has, so a node restarted under its name takes its endpoints back at
+/// once instead of waiting for its old lease to run out.
 pub fn spawn(
     store: Arc<dyn Store>,
     options: Options,
@@ -62,7 +64,7 @@ pub fn spawn(
     node: &str,
 ) -> anyhow::Result<JoinHandle<()>> {
     let clients = Clients::new(options.timeout)?;
-    let node = format!("{node}/{:08x}", rand::random::<u32>());
+    let node = node.to_owned();
     Ok(tokio::spawn(supervise(
         store, options, metrics, clients, node,
     )))

@@ -345,7 +345,7 @@ async fn every_acked_chat_has_its_webhook_after_sigkill() {
     assert_eq!(events[0]["type"], "room.created");
 }
 
-/// The node whose lease the endpoint `app` is under, by its address.
+/// The node whose lease the endpoint `app` is under, by its name (`HOSTNAME:PORT`).
 async fn lease_holder(database: &str) -> Option<String> {
     let pool = sqlx::PgPool::connect(database).await.expect("connect");
     let node: Option<Option<String>> =
@@ -355,7 +355,6 @@ async fn lease_holder(database: &str) -> Option<String> {
             .expect("read the lease");
     pool.close().await;
     node.flatten()
-        .and_then(|n| n.split('/').next().map(str::to_owned))
 }
 
 #[tokio::test]
@@ -404,7 +403,7 @@ async fn three_nodes_send_every_event_once_though_the_sender_is_killed() {
         .expect("a node holds the lease");
     let k = nodes
         .iter()
-        .position(|n| n.addr == holder)
+        .position(|n| holder.rsplit(':').next() == n.addr.rsplit(':').next())
         .unwrap_or_else(|| panic!("the lease holder {holder} is one of the nodes"));
     let mut dead = nodes.remove(k);
     clients.remove(k);
@@ -553,4 +552,69 @@ async fn private_addresses_and_redirects_are_refused_and_failures_kept() {
         "{}",
         removed.stderr
     );
+}
+
+#[tokio::test]
+async fn a_bad_webhooks_table_stops_the_server_and_names_the_mistake() {
+    let dir = tempfile::tempdir().expect("dir");
+    let good = Endpoint::new_secret();
+    let cases = [
+        (
+            "url = \"http://127.0.0.1:9/h\"\nsecret = \"hunter2hunter2\"",
+            "secret must be whsec_",
+        ),
+        ("url = \"ftp://example.com/h\"", "http:// or https://"),
+        (
+            "url = \"http://127.0.0.1:9/h\"\nevents = [\"message.exploded\"]",
+            "unknown event \"message.exploded\"",
+        ),
+        (
+            "url = \"http://127.0.0.1:9/h\"\nevents = []",
+            "events is empty",
+        ),
+        (
+            "url = \"http://127.0.0.1:9/h\"\nname = \"a b\"",
+            "webhook name \"a b\"",
+        ),
+        (
+            "url = \"http://127.0.0.1:9/h\"\ncolour = \"red\"",
+            "unknown field `colour`",
+        ),
+    ];
+    for (k, (table, says)) in cases.iter().enumerate() {
+        let secret_line = if table.contains("secret") {
+            String::new()
+        } else {
+            format!("secret = \"{good}\"\n")
+        };
+        let config = dir.path().join(format!("bad{k}.toml"));
+        std::fs::write(&config, format!("[[webhooks]]\n{secret_line}{table}\n")).expect("write");
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_roomcast"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--database")
+            .arg(format!(
+                "sqlite://{}",
+                dir.path().join(format!("bad{k}.db")).display()
+            ))
+            .arg("--config")
+            .arg(&config)
+            .env_remove("ROOMCAST_CONFIG")
+            .stdin(Stdio::null())
+            .output();
+        let out = tokio::time::timeout(WAIT, out)
+            .await
+            .expect("exited")
+            .expect("ran");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{table}: started");
+        assert!(stderr.contains(says), "{table}: {stderr}");
+        assert!(
+            !stderr.contains(&good[6..]),
+            "the secret is never printed: {stderr}"
+        );
+        assert!(
+            !dir.path().join(format!("bad{k}.db")).exists(),
+            "no database made"
+        );
+    }
 }
