@@ -214,7 +214,9 @@ impl Auth {
             || user_id.len() > 256
             || user_id.starts_with(crate::domain::BOT_PREFIX)
         {
-            return Err(AppError::payload("x-roomcast-as must be a user id"));
+            return Err(AppError::payload(
+                "x-roomcast-as (a socket's `as`) must be a user id",
+            ));
         }
         let user = if is_account_id(user_id) {
             match self.store.credentials(user_id).await? {

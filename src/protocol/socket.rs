@@ -19,18 +19,38 @@ pub use crate::store::{ChangePayload, ReactionNote};
 #[derive(Debug, Default)]
 pub struct ConnectAuth {
     pub token: Option<String>,
+    /// `as`: with a server key, the user the socket acts as (docs/protocol.md §2).
+    pub as_user: Option<String>,
+    /// `asName`: that user's display name when it is an app user.
+    pub as_name: Option<String>,
 }
 
 impl ConnectAuth {
     pub fn parse(auth: Option<Value>) -> Self {
-        let token = match auth {
-            Some(Value::Object(mut map)) => match map.remove("token") {
-                Some(Value::String(token)) => Some(token),
-                _ => None,
-            },
+        let Some(Value::Object(mut map)) = auth else {
+            return Self {
+                token: None,
+                as_user: None,
+                as_name: None,
+            };
+        };
+        let token = match map.remove("token") {
+            Some(Value::String(token)) => Some(token),
             _ => None,
         };
-        Self { token }
+        let mut text = |key: &str| match map.remove(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            // Not a user id: refused as one (an empty id is never valid).
+            Some(_) => Some(String::new()),
+        };
+        let as_user = text("as");
+        let as_name = text("asName");
+        Self {
+            token,
+            as_user,
+            as_name,
+        }
     }
 }
 

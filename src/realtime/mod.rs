@@ -100,7 +100,11 @@ pub async fn attach(ctx: Arc<Ctx>) -> anyhow::Result<()> {
 }
 
 async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(), AppError> {
-    let ConnectAuth { token } = ConnectAuth::parse(auth);
+    let ConnectAuth {
+        token,
+        as_user,
+        as_name,
+    } = ConnectAuth::parse(auth);
     let cookie = s
         .req_parts()
         .headers
@@ -119,6 +123,15 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
         .identify(token.as_deref(), cookie)
         .await
         .inspect_err(|e| ctx.refusals.refused(&s.id, None, e))?;
+    // A server key may act as any user, as over HTTP (`X-Roomcast-As`).
+    let identity = match as_user {
+        None => identity,
+        Some(user) => ctx
+            .auth
+            .act_as(identity, &user, as_name.as_deref())
+            .await
+            .inspect_err(|e| ctx.refusals.refused(&s.id, None, e))?,
+    };
     let slot = ctx
         .limits
         .connect(&identity.user.id)

@@ -30,12 +30,16 @@ struct KeySock(WsStream);
 
 impl KeySock {
     async fn connect(addr: &str, key: &str) -> Self {
+        Self::connect_with(addr, json!({ "token": key })).await
+    }
+
+    /// Connects with the CONNECT `auth` given.
+    async fn connect_with(addr: &str, auth: Value) -> Self {
         let server = addr.parse().expect("address");
         let mut ws = ws::open(ws::url(server), server, None)
             .await
             .expect("websocket");
         ws::next_text(&mut ws, WAIT).await.expect("open packet");
-        let auth = json!({ "token": key });
         ws::send(&mut ws, format!("40{auth}")).await.expect("send");
         let answer = ws::next_text(&mut ws, WAIT).await.expect("CONNECT answer");
         assert!(answer.starts_with("40{\"sid\""), "connected: {answer}");
@@ -352,6 +356,73 @@ async fn a_server_key_acts_as_any_user(backend: Backend) {
     assert_eq!(r.status(), 400);
 }
 
+/// A server key's socket with `as` is that user's, as `X-Roomcast-As` is
+/// over HTTP; `as` with anything else is refused at CONNECT.
+async fn a_server_keys_socket_acts_as_the_user_it_names(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let server = create_key(&app.database_url(), &["--name", "backend", "--server"]).await;
+    let plain = create_key(&app.database_url(), &["--name", "plain"]).await;
+    let mut ann = app.client("ann").await;
+    ann.join("general").await;
+    let as_u7 = |key: &str| Connect {
+        auth: Some(json!({"token": key, "as": "u7", "asName": "Ann Seven"})),
+        ..Connect::token(String::new())
+    };
+    let mut u7 = app.connect(as_u7(&server)).await.expect("connects as u7");
+    u7.join("general").await;
+    let ack = u7.chat("general", "from the backend").await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let msg = ann.next("chat").await;
+    assert_eq!(
+        msg["user"],
+        json!({"id": "u7", "name": "Ann Seven"}),
+        "{msg}"
+    );
+    refused_with(
+        app.connect(as_u7(&plain)).await,
+        "only a server key may act as another user",
+    );
+    refused_with(
+        app.connect(Connect {
+            auth: Some(json!({"token": token("ann", None), "as": "u7"})),
+            ..Connect::token(String::new())
+        })
+        .await,
+        "only a server key may act as another user",
+    );
+    for bad in [json!("bot:plain"), json!(7), json!("")] {
+        let r = app
+            .connect(Connect {
+                auth: Some(json!({"token": server, "as": bad})),
+                ..Connect::token(String::new())
+            })
+            .await;
+        assert!(
+            r.as_ref()
+                .err()
+                .is_some_and(|e| e.contains("must be a user id")),
+            "as {bad}: {:?}",
+            r.err()
+        );
+    }
+    refused_with(
+        app.connect(Connect {
+            auth: Some(json!({"token": server, "as": "acct:nobody"})),
+            ..Connect::token(String::new())
+        })
+        .await,
+        "no user acct:nobody",
+    );
+    // Revoking the key ends the sockets acting through it.
+    let mut raw =
+        KeySock::connect_with(&app.addr.to_string(), json!({"token": server, "as": "u7"})).await;
+    assert!(cli(&app, &["key", "revoke", "backend"], "").await.ok);
+    assert!(
+        raw.ended().await,
+        "a revoked key's `as` socket is disconnected"
+    );
+}
+
 /// New users connecting at the same moment share a transaction
 /// (`auth::newcomers`); each is recorded before its connect is accepted,
 /// and one disabled among them is refused from its first connect.
@@ -397,6 +468,7 @@ on_both_backends!(
     a_key_limited_to_a_room_cannot_act_elsewhere,
     a_revoked_key_is_refused_at_once,
     a_server_key_acts_as_any_user,
+    a_server_keys_socket_acts_as_the_user_it_names,
 );
 
 #[tokio::test]
