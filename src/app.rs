@@ -43,6 +43,8 @@ pub struct App {
     timeouts: Timeouts,
     /// Held while the server runs: one server per SQLite file.
     db_lock: Option<std::fs::File>,
+    /// This node's webhook sender, stopped after the last commit.
+    webhooks: webhooks::Sender,
 }
 
 /// Binds the listener, opens the database and wires everything together.
@@ -144,7 +146,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         metrics.clone(),
     ));
     tokio::spawn(drop_revoked_keys(io, ctx.store.clone()));
-    webhooks::spawn(
+    let webhooks = webhooks::spawn(
         ctx.store.clone(),
         webhooks::Options {
             timeout: settings.webhook_timeout,
@@ -187,6 +189,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         shutdown_timeout: Duration::from_secs(settings.shutdown_timeout_secs),
         timeouts: settings.timeouts,
         db_lock,
+        webhooks,
     })
 }
 
@@ -247,6 +250,7 @@ impl App {
         self.ctx.gate.close();
         let _ = stop_tx.send(());
         finish_and_close(&self.ctx, self.shutdown_timeout).await;
+        self.webhooks.stop().await;
         // Open HTTP requests (long-polls end with the sockets) get the same time.
         match tokio::time::timeout(self.shutdown_timeout, server).await {
             Ok(Ok(())) => {}

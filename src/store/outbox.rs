@@ -524,8 +524,8 @@ pub trait Webhooks: Send + Sync {
     /// ms): `true` when this node (`node`) holds it, because it held it or
     /// the holder's lease ran out before `now`.
     async fn lease(&self, endpoint: &str, node: &str, now: i64, until: i64) -> StoreResult<bool>;
-    /// Gives the lease back (shutdown), so another node takes over at once.
-    async fn release(&self, endpoint: &str, node: &str) -> StoreResult<()>;
+    /// Gives every lease `node` holds back (shutdown), so another node takes over at once.
+    async fn release_leases(&self, node: &str) -> StoreResult<()>;
     /// The oldest `limit` pending events of `endpoint`, due or not, oldest first.
     async fn next_deliveries(&self, endpoint: &str, limit: i64) -> StoreResult<Vec<Delivery>>;
     /// Received (2xx): the rows go.
@@ -628,12 +628,11 @@ where
         Ok(C::affected(&done) > 0)
     }
 
-    async fn release(&self, endpoint: &str, node: &str) -> StoreResult<()> {
+    async fn release_leases(&self, node: &str) -> StoreResult<()> {
         sqlx::query(
             "UPDATE webhook_endpoints SET lease_node = NULL, lease_until = 0 \
-             WHERE name = $1 AND lease_node = $2",
+             WHERE lease_node = $1",
         )
-        .bind(endpoint)
         .bind(node)
         .execute(self.pool())
         .await?;

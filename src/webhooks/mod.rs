@@ -8,4 +8,4 @@ mod address;
 mod sender;
 
 pub use address::is_public;
-pub use sender::{Options, spawn};
+pub use sender::{Options, Sender, spawn};

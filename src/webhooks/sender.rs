@@ -62,12 +62,42 @@ pub fn spawn(
     options: Options,
     metrics: Arc<Metrics>,
     node: &str,
-) -> anyhow::Result<JoinHandle<()>> {
+) -> anyhow::Result<Sender> {
     let clients = Clients::new(options.timeout)?;
-    let node = node.to_owned();
-    Ok(tokio::spawn(supervise(
-        store, options, metrics, clients, node,
-    )))
+    let task = tokio::spawn(supervise(
+        store.clone(),
+        options,
+        metrics,
+        clients,
+        node.to_owned(),
+    ));
+    Ok(Sender {
+        task,
+        store,
+        node: node.to_owned(),
+    })
+}
+
+/// This node's running sender.
+pub struct Sender {
+    task: JoinHandle<()>,
+    store: Arc<dyn Store>,
+    node: String,
+}
+
+impl Sender {
+    /// Stops sending (at shutdown, after the last commit) and gives this
+    /// node's leases back, so another node (or this one, restarted under
+    /// another name) goes on at once instead of when they run out. An
+    /// attempt cut off here is sent again: at least once.
+    pub async fn stop(self) {
+        self.task.abort();
+        // Ends once the supervisor, and with it every endpoint's task, is dropped.
+        let _ = self.task.await;
+        if let Err(e) = self.store.release_leases(&self.node).await {
+            tracing::warn!(error = %e, "could not give the webhook leases back");
+        }
+    }
 }
 
 /// Two HTTP clients: one whose resolver refuses private addresses, one

@@ -618,3 +618,47 @@ async fn a_bad_webhooks_table_stops_the_server_and_names_the_mistake() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_gives_the_lease_back() {
+    let secret = Endpoint::new_secret();
+    let mut receiver = Receiver::start(0, &secret, &[]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = settings_file(dir.path(), &receiver.url(), &secret);
+    let db = dir.path().join("lease.db");
+    let url = format!("sqlite://{}", db.display());
+    let (mut server, addr) = start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .args(["--database", &url, "--config", &config]),
+    )
+    .await;
+    let mut c = TestClient::connect(
+        &format!("http://{addr}/"),
+        Connect::token(token("ann", None)),
+    )
+    .await
+    .expect("connect");
+    c.join("r").await;
+    // Delivered: the node holds the lease.
+    let (got, _) = receiver.accepted(1).await;
+    assert_eq!(got[0]["type"], "room.created");
+    let lease = || async {
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("open");
+        let node: Option<String> =
+            sqlx::query_scalar("SELECT lease_node FROM webhook_endpoints WHERE name = 'app'")
+                .fetch_one(&pool)
+                .await
+                .expect("read the lease");
+        pool.close().await;
+        node
+    };
+    assert!(lease().await.is_some(), "held while running");
+    sigterm(&server);
+    let status = tokio::time::timeout(WAIT, server.wait())
+        .await
+        .expect("exited")
+        .expect("status");
+    assert!(status.success(), "{status}");
+    assert_eq!(lease().await, None, "given back at shutdown");
+}
