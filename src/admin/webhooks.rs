@@ -2,7 +2,19 @@
 
 use super::{open, print};
 use crate::cli::WebhooksCommand;
-use crate::store::{Endpoint, Origin};
+use crate::store::{Admin, Endpoint, Origin};
+
+/// The CLI leaves the settings file's endpoints alone: the next start would
+/// undo what it did. `what` says what to do instead.
+async fn not_from_the_file(store: &dyn Admin, name: &str, what: &str) -> anyhow::Result<()> {
+    let file = store
+        .endpoints()
+        .await?
+        .into_iter()
+        .any(|e| e.name == name && e.origin == Origin::File);
+    anyhow::ensure!(!file, "webhook {name} is in the settings file; {what}");
+    Ok(())
+}
 
 pub async fn webhooks(cmd: WebhooksCommand) -> anyhow::Result<()> {
     match cmd {
@@ -26,13 +38,7 @@ pub async fn webhooks(cmd: WebhooksCommand) -> anyhow::Result<()> {
             )
             .map_err(|e| anyhow::anyhow!(e))?;
             let (_, store) = open(store).await?;
-            let existing = store.endpoints().await?;
-            anyhow::ensure!(
-                !existing
-                    .iter()
-                    .any(|e| e.name == name && e.origin == Origin::File),
-                "webhook {name} is in the settings file; change it there"
-            );
+            not_from_the_file(store.as_ref(), &name, "change it there").await?;
             store.put_endpoint(&endpoint).await?;
             if generated {
                 print([secret])
@@ -42,13 +48,12 @@ pub async fn webhooks(cmd: WebhooksCommand) -> anyhow::Result<()> {
         }
         WebhooksCommand::Remove { name, store } => {
             let (_, store) = open(store).await?;
-            let existing = store.endpoints().await?;
-            anyhow::ensure!(
-                !existing
-                    .iter()
-                    .any(|e| e.name == name && e.origin == Origin::File),
-                "webhook {name} is in the settings file; remove it there (it goes at the next start)"
-            );
+            not_from_the_file(
+                store.as_ref(),
+                &name,
+                "remove it there (it goes at the next start)",
+            )
+            .await?;
             anyhow::ensure!(store.remove_endpoint(&name).await?, "no webhook {name}");
             print([format!("webhook {name} removed")])
         }
