@@ -315,14 +315,14 @@ pub(super) fn events_of(items: &[Item]) -> StoreResult<Vec<Event>> {
     let mut events = Vec::new();
     for item in items {
         match item {
-            Item::Posted(m) => {
-                // The payload borrows; an `Applied` is built only to share its shape.
-                let a = Applied {
-                    happened: Happened::Created,
-                    message: m.clone(),
-                };
-                events.push(Event::of_change(&a)?);
-            }
+            // The payload borrows the message: no copy per post.
+            Item::Posted(m) => events.push(Event::new(
+                HookEvent::MessageCreated,
+                &ChangePayload {
+                    message: m,
+                    reaction: None,
+                },
+            )?),
             Item::Step(super::changes::Step::Changed(a)) => events.push(Event::of_change(a)?),
             _ => {}
         }
