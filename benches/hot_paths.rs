@@ -61,6 +61,7 @@ fn report(name: &str, ops: usize, unit: &str, times: &[Duration]) {
 
 fn message(len: usize) -> Message {
     Message {
+        mentions: Vec::new(),
         id: 123_456,
         seq: 123_456,
         room: "general".into(),

@@ -33,6 +33,10 @@ pub struct Message {
     /// By first reaction; absent when there are none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<ReactionSummary>,
+    /// The user ids its `@name`s mention (those who may read the room, its
+    /// author left out); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// Who deleted a message, and when (unix ms).

@@ -1,12 +1,14 @@
 //! Values parsed from client input: once built, they are valid. No I/O here.
 
 mod emoji;
+mod mentions;
 mod message;
 mod message_text;
 mod moderation;
 mod names;
 
 pub use emoji::Emoji;
+pub use mentions::{MAX_MENTIONS, candidate_ids, mentioned_names};
 pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;
 pub use moderation::{Ban, Mute, Role, Standing};

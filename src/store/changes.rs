@@ -10,6 +10,7 @@
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::connections::Connections;
+use super::mentions;
 use super::{Applied, Change, Happened, MAX_REACTIONS, StoreError, StoreResult};
 use crate::domain::{Deletion, Message, ReactionSummary, ReplyRef, User, excerpt};
 
@@ -19,7 +20,7 @@ macro_rules! select_message {
     ($rest:literal) => {
         concat!(
             "SELECT m.id, m.seq, m.room, m.user_id, m.user_name, m.body, m.ts, m.edited, \
-             m.deleted_by, m.deleted_ts, m.reactions, m.reply_to, \
+             m.deleted_by, m.deleted_ts, m.reactions, m.mentions, m.reply_to, \
              p.user_id AS parent_user_id, p.user_name AS parent_user_name, \
              p.body AS parent_body, p.deleted_ts AS parent_deleted_ts \
              FROM messages m LEFT JOIN messages p ON p.id = m.reply_to ",
@@ -43,6 +44,7 @@ pub(super) struct MessageRow {
     deleted_by: Option<String>,
     deleted_ts: Option<i64>,
     reactions: Option<String>,
+    mentions: Option<String>,
     reply_to: Option<i64>,
     parent_user_id: Option<String>,
     parent_user_name: Option<String>,
@@ -78,6 +80,12 @@ impl From<MessageRow> for Message {
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .unwrap_or_default();
+        // Written only by `mentions::store`, as the reactions are.
+        let mentions = r
+            .mentions
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
         Message {
             id: r.id,
             seq: r.seq,
@@ -89,6 +97,7 @@ impl From<MessageRow> for Message {
             deleted,
             reply_to,
             reactions,
+            mentions,
         }
     }
 }
@@ -147,6 +156,10 @@ where
             if C::affected(&done) == 0 {
                 return refusal::<C>(conn, room.as_str(), id).await;
             }
+            // The mentions of the new text only.
+            let ids =
+                mentions::resolve::<C>(conn, room.as_str(), &user.id, message.as_str()).await?;
+            mentions::store::<C>(conn, id, room.as_str(), &ids, true).await?;
             (Happened::Edited, id)
         }
         Change::Delete { room, id, by, any } => {
@@ -170,6 +183,7 @@ where
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
+            mentions::store::<C>(conn, id, room.as_str(), &[], true).await?;
             (Happened::Deleted, id)
         }
         Change::React {

@@ -3,9 +3,11 @@
 mod admin;
 mod changes;
 mod connections;
+mod mentions;
 mod moderation;
 mod outbox;
 mod postgres;
+mod reads;
 mod restraints;
 mod sql;
 mod sqlite;
@@ -26,6 +28,7 @@ use postgres::RoomLocks;
 
 pub use moderation::{Entry, Moderate, Moderation};
 pub use outbox::{Backlog, Delivery, Endpoint, HookEvent, Origin, Webhooks};
+pub use reads::{Latest, Listed, ReadMark, Reads};
 pub use restraints::Restraint;
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
@@ -79,6 +82,7 @@ impl NewMessage {
             deleted: None,
             reply_to: self.reply_to,
             reactions: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 }
@@ -270,7 +274,7 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Moderate + Webhooks + Send + Sync + 'static {
+pub trait Store: Moderate + Webhooks + Reads + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

@@ -34,13 +34,15 @@ pub enum HookEvent {
     MemberInvited,
     MemberRemoved,
     MemberBanned,
+    MemberJoined,
+    MemberLeft,
     RoomCreated,
     RoomDeleted,
     UserRegistered,
 }
 
 impl HookEvent {
-    pub const ALL: [HookEvent; 11] = [
+    pub const ALL: [HookEvent; 13] = [
         HookEvent::MessageCreated,
         HookEvent::MessageEdited,
         HookEvent::MessageDeleted,
@@ -49,6 +51,8 @@ impl HookEvent {
         HookEvent::MemberInvited,
         HookEvent::MemberRemoved,
         HookEvent::MemberBanned,
+        HookEvent::MemberJoined,
+        HookEvent::MemberLeft,
         HookEvent::RoomCreated,
         HookEvent::RoomDeleted,
         HookEvent::UserRegistered,
@@ -64,6 +68,8 @@ impl HookEvent {
             HookEvent::MemberInvited => "member.invited",
             HookEvent::MemberRemoved => "member.removed",
             HookEvent::MemberBanned => "member.banned",
+            HookEvent::MemberJoined => "member.joined",
+            HookEvent::MemberLeft => "member.left",
             HookEvent::RoomCreated => "room.created",
             HookEvent::RoomDeleted => "room.deleted",
             HookEvent::UserRegistered => "user.registered",

@@ -20,6 +20,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
 use super::connections::{self, Connections};
+use super::mentions;
+use super::reads::Ordinals;
 use super::{
     Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes,
     outbox, restraints, with_refusals,
@@ -179,10 +181,15 @@ async fn apply_batch(
         })
         .collect();
     if !stored.is_empty() {
+        // Under the rooms' locks: nobody else numbers these rooms' posts now.
+        let rooms: Vec<&str> = stored.iter().map(|m| m.room.as_str()).collect();
+        let drawn = Ordinals::default()
+            .draw::<PgStore>(&mut *tx, &rooms)
+            .await?;
         sqlx::query(
-            "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) \
+            "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to, n) \
              SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
-                                  $6::text[], $7::bigint[], $8::bigint[])",
+                                  $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])",
         )
         .bind(stored.iter().map(|m| m.id).collect::<Vec<_>>())
         .bind(stored.iter().map(|m| m.seq).collect::<Vec<_>>())
@@ -212,10 +219,12 @@ async fn apply_batch(
                 .map(|m| m.reply_to.as_ref().map(|r| r.id))
                 .collect::<Vec<_>>(),
         )
+        .bind(drawn.ns)
         .execute(&mut *tx)
         .await?;
     }
     drop(stored);
+    mentions::of_posts::<PgStore>(&mut *tx, &mut items).await?;
     restraints::record_slowed::<PgStore>(&mut tx, &screened.slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<PgStore>(&mut *tx, change, seq, ts).await?);

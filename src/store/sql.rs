@@ -187,6 +187,12 @@ where
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // The owner has the room in their list from the start.
+        sqlx::query("INSERT INTO members (room, user_id) VALUES ($1, $2)")
+            .bind(room.name.as_str())
+            .bind(room.owner.as_str())
+            .execute(&mut *tx)
+            .await?;
         outbox::record::<C>(&mut *tx, &[Event::room_created(room)?], now).await?;
         Ok(tx.commit().await?)
     }
@@ -205,7 +211,9 @@ where
     async fn add_member(&self, room: &RoomName, user_id: &str) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
-            "INSERT INTO members (room, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            "INSERT INTO members (room, user_id, read_id) \
+             VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(room.as_str())
         .bind(user_id)

@@ -14,6 +14,8 @@ use tokio::sync::{Mutex, MutexGuard};
 use tokio::task::JoinHandle;
 
 use super::connections::{self, Connections};
+use super::mentions;
+use super::reads::{Drawn, Ordinals};
 use super::sqlite_readers::Readers;
 use super::{
     Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes,
@@ -46,6 +48,8 @@ pub(super) struct SqliteStore {
 struct Appender {
     conn: SqliteConnection,
     next: i64,
+    /// Each room's last post number (`messages.n`).
+    ordinals: Ordinals,
 }
 
 /// Ends the checkpoint task with the store.
@@ -98,6 +102,7 @@ impl SqliteStore {
         let appender = Appender {
             conn: options.connect().await?,
             next: last + 1,
+            ordinals: Ordinals::default(),
         };
         let checkpointer = tokio::spawn(checkpoint_loop(options.connect().await?));
         Ok(Self {
@@ -227,11 +232,16 @@ const LAST: &str = "SELECT MAX(COALESCE((SELECT MAX(id) FROM messages), 0), \
 /// the guard in its WHERE copies every row through a co-routine (acked
 /// chats/s 72,162 and 87,552 against 86,028 and 106,739 plain, two rounds
 /// of `roomcast-load`, 64 rooms, window 64, release build).
-fn fast_insert(rows: &[(usize, &super::NewMessage)], first: i64, ts: i64) -> QueryBuilder<Sqlite> {
+fn fast_insert(
+    rows: &[(usize, &super::NewMessage)],
+    ns: &[i64],
+    first: i64,
+    ts: i64,
+) -> QueryBuilder<Sqlite> {
     let mut insert = QueryBuilder::new(
-        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) VALUES ",
+        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to, n) VALUES ",
     );
-    for (k, (_, m)) in rows.iter().enumerate() {
+    for (k, ((_, m), n)) in rows.iter().zip(ns).enumerate() {
         let id = first + k as i64;
         insert.push(if k == 0 { "(" } else { ", (" });
         insert.push_bind(id).push(", ");
@@ -258,6 +268,8 @@ fn fast_insert(rows: &[(usize, &super::NewMessage)], first: i64, ts: i64) -> Que
             .push_bind(ts)
             .push(", ")
             .push_bind(m.reply_to.as_ref().map(|r| r.id))
+            .push(", ")
+            .push_bind(*n)
             .push(")");
     }
     insert
@@ -270,11 +282,11 @@ fn guard_failed(e: &sqlx::Error) -> bool {
 }
 
 /// One multi-row INSERT of posts already numbered.
-fn insert_statement(rows: &[&Message]) -> QueryBuilder<Sqlite> {
+fn insert_statement(rows: &[(&Message, i64)]) -> QueryBuilder<Sqlite> {
     let mut insert = QueryBuilder::new(
-        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to) ",
+        "INSERT INTO messages (id, seq, room, user_id, user_name, body, ts, reply_to, n) ",
     );
-    insert.push_values(rows, |mut row, m| {
+    insert.push_values(rows, |mut row, (m, n)| {
         row.push_bind(m.id)
             .push_bind(m.seq)
             .push_bind(&m.room)
@@ -282,7 +294,8 @@ fn insert_statement(rows: &[&Message]) -> QueryBuilder<Sqlite> {
             .push_bind(&m.user.name)
             .push_bind(&m.message)
             .push_bind(m.ts)
-            .push_bind(m.reply_to.as_ref().map(|r| r.id));
+            .push_bind(m.reply_to.as_ref().map(|r| r.id))
+            .push_bind(*n);
     });
     insert
 }
@@ -311,7 +324,11 @@ impl Connections for SqliteStore {
 impl Append for SqliteStore {
     async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
         let mut appender = self.appender.lock().await;
-        let Appender { conn, next } = &mut *appender;
+        let Appender {
+            conn,
+            next,
+            ordinals,
+        } = &mut *appender;
         let ts = now_ms();
         let screened = restraints::screen::<SqliteStore>(conn, &batch, ts).await?;
         let (batch, refused) = restraints::split(batch, screened.refusals);
@@ -333,16 +350,22 @@ impl Append for SqliteStore {
         let hooks = self.hooks.open::<SqliteStore>(conn).await?;
         let fast = !hooks
             && posts.len() == batch.len()
+            && !posts.iter().any(|(_, m)| mentions::may_mention(&m.message))
             && posts.len() <= ROWS_PER_INSERT
             && slowed.is_empty();
         let inserted = if fast {
             let first = *next;
-            match fast_insert(&posts, first, ts)
+            let rooms: Vec<&str> = posts.iter().map(|(_, m)| m.room.as_str()).collect();
+            let drawn = ordinals.draw::<SqliteStore>(conn, &rooms).await?;
+            match fast_insert(&posts, &drawn.ns, first, ts)
                 .build()
                 .execute(&mut *conn)
                 .await
             {
-                Ok(_) => true,
+                Ok(_) => {
+                    ordinals.keep(drawn);
+                    true
+                }
                 Err(e) if guard_failed(&e) => false,
                 Err(e) => return Err(e.into()),
             }
@@ -370,9 +393,12 @@ impl Append for SqliteStore {
                 secure_delete(conn, true).await?;
             }
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            let result = match in_transaction(conn, batch, ts, &slowed, hooks).await {
-                Ok((items, last)) => match sqlx::query("COMMIT").execute(&mut *conn).await {
-                    Ok(_) => Ok((items, last)),
+            let result = match in_transaction(conn, ordinals, batch, ts, &slowed, hooks).await {
+                Ok((items, last, drawn)) => match sqlx::query("COMMIT").execute(&mut *conn).await {
+                    Ok(_) => {
+                        ordinals.keep(drawn);
+                        Ok((items, last))
+                    }
                     Err(e) => Err(e.into()),
                 },
                 Err(e) => {
@@ -402,14 +428,16 @@ impl Append for SqliteStore {
 /// A mixed batch inside `BEGIN IMMEDIATE`: positions from [`LAST`], the
 /// posts in multi-row INSERTs (and the slowed ones' times), then each
 /// change in submit order, then (with `hooks`) the webhooks they owe;
-/// returns the items and the last position given out.
+/// returns the items, the last position given out and the post numbers
+/// drawn (to keep once committed).
 async fn in_transaction(
     conn: &mut SqliteConnection,
+    ordinals: &Ordinals,
     batch: Vec<Change>,
     ts: i64,
     slowed: &[(String, String)],
     hooks: bool,
-) -> StoreResult<(Vec<Item>, i64)> {
+) -> StoreResult<(Vec<Item>, i64, Drawn)> {
     let last: i64 = sqlx::query_scalar(LAST).fetch_one(&mut *conn).await?;
     let n = batch.len() as i64;
     let mut items = Vec::with_capacity(batch.len());
@@ -430,10 +458,14 @@ async fn in_transaction(
             _ => None,
         })
         .collect();
-    for chunk in posted.chunks(ROWS_PER_INSERT) {
+    let rooms: Vec<&str> = posted.iter().map(|m| m.room.as_str()).collect();
+    let drawn = ordinals.draw::<SqliteStore>(conn, &rooms).await?;
+    let numbered: Vec<(&Message, i64)> = posted.into_iter().zip(drawn.ns.iter().copied()).collect();
+    for chunk in numbered.chunks(ROWS_PER_INSERT) {
         insert_statement(chunk).build().execute(&mut *conn).await?;
     }
-    drop(posted);
+    drop(numbered);
+    mentions::of_posts::<SqliteStore>(&mut *conn, &mut items).await?;
     restraints::record_slowed::<SqliteStore>(&mut *conn, slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<SqliteStore>(&mut *conn, change, seq, ts).await?);
@@ -445,7 +477,7 @@ async fn in_transaction(
         .bind(last + n)
         .execute(&mut *conn)
         .await?;
-    Ok((items, last + n))
+    Ok((items, last + n, drawn))
 }
 
 /// Turns SQLite's `secure_delete` fully on for a batch with changes (what

@@ -1,0 +1,303 @@
+//! Every user's list of rooms and how far they read each (docs/protocol.md
+//! §4 "Your rooms and read state"), written once: [`Reads`] for any
+//! [`Connections`]; and the writer's numbering of posts in their rooms
+//! ([`Ordinals`]), which makes unread counts a subtraction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, FromRow, IntoArguments, Type};
+
+use super::connections::Connections;
+use super::outbox::{self, Event, HookEvent};
+use super::sql::RoomRow;
+use super::{StoreError, StoreResult};
+use crate::domain::{RoomName, RoomRecord, User, excerpt, now_ms};
+
+/// A room of a user's list with what a sidebar shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub room: RoomRecord,
+    /// The newest message id read (0: none).
+    pub read_id: i64,
+    /// Messages after `read_id` that are not deleted (one's own posts move
+    /// `read_id` past them).
+    pub unread: i64,
+    /// Of those, the ones that mention the user.
+    pub mentions: i64,
+    /// The newest message that is not deleted.
+    pub last: Option<Latest>,
+}
+
+/// The newest message of a room, as a sidebar shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    pub id: i64,
+    pub user: User,
+    /// The first characters of its text.
+    pub excerpt: String,
+    pub ts: i64,
+}
+
+/// What `mark_read` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMark {
+    /// The position moved forward to the id given.
+    Moved,
+    /// It was already there or further: it stays at this id.
+    Ahead(i64),
+    /// The id is past the room's newest message, this one (0: none).
+    PastNewest(i64),
+    /// The room is not in the user's list.
+    NotListed,
+}
+
+/// Users' lists of rooms and read positions.
+#[async_trait]
+pub trait Reads: Send + Sync {
+    /// Puts `room` in `user_id`'s list, read up to its newest message;
+    /// `false` when it was there already.
+    async fn enlist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
+    /// Takes `room` out of `user_id`'s list (and so, in a private room, the
+    /// invitation); `false` when it was not there.
+    async fn delist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
+    /// Moves `user_id`'s read position in `room` forward to `id`.
+    async fn mark_read(&self, room: &RoomName, user_id: &str, id: i64) -> StoreResult<ReadMark>;
+    /// Every room of `user_id`'s list with its counts, by name.
+    async fn listed(&self, user_id: &str) -> StoreResult<Vec<Listed>>;
+    /// The names of the rooms in `user_id`'s list.
+    async fn list_names(&self, user_id: &str) -> StoreResult<Vec<String>>;
+}
+
+#[derive(FromRow)]
+struct ListedRow {
+    #[sqlx(flatten)]
+    room: RoomRow,
+    read_id: i64,
+    /// The number (`messages.n`) of the newest message, of the newest one
+    /// read, and of the first one.
+    top: Option<i64>,
+    base: Option<i64>,
+    first: Option<i64>,
+    /// Deleted messages after the read position.
+    gone: i64,
+    mentioned: i64,
+    last_id: Option<i64>,
+    last_user: Option<String>,
+    last_name: Option<String>,
+    last_body: Option<String>,
+    last_ts: Option<i64>,
+}
+
+impl From<ListedRow> for Listed {
+    fn from(r: ListedRow) -> Self {
+        // Posts are numbered 1, 2, 3.. in each room (in a room deleted and
+        // made again, from where the old one stopped: only differences count).
+        let unread = match r.top {
+            None => 0,
+            Some(top) => {
+                let read = r.base.or(r.first.map(|f| f - 1)).unwrap_or(0);
+                (top - read - r.gone).max(0)
+            }
+        };
+        let last = match (r.last_id, r.last_user, r.last_name, r.last_body, r.last_ts) {
+            (Some(id), Some(user), Some(name), Some(body), Some(ts)) => Some(Latest {
+                id,
+                user: User::new(user, name),
+                excerpt: excerpt(&body),
+                ts,
+            }),
+            _ => None,
+        };
+        Listed {
+            room: r.room.into(),
+            read_id: r.read_id,
+            unread,
+            mentions: r.mentioned,
+            last,
+        }
+    }
+}
+
+/// Each row an index probe or two per room (`messages_room_id`,
+/// `messages_deleted`, `mentions`' key), whatever the room's size.
+const LISTED: &str = "SELECT r.name, r.visibility, r.owner, b.read_id, \
+       (SELECT n FROM messages WHERE room = b.room ORDER BY id DESC LIMIT 1) AS top, \
+       (SELECT n FROM messages WHERE room = b.room AND id <= b.read_id ORDER BY id DESC LIMIT 1) AS base, \
+       (SELECT n FROM messages WHERE room = b.room ORDER BY id ASC LIMIT 1) AS first, \
+       (SELECT COUNT(*) FROM messages WHERE room = b.room AND id > b.read_id AND deleted_ts IS NOT NULL) AS gone, \
+       (SELECT COUNT(*) FROM mentions WHERE user_id = $1 AND room = b.room AND message > b.read_id) AS mentioned, \
+       l.id AS last_id, l.user_id AS last_user, l.user_name AS last_name, l.body AS last_body, l.ts AS last_ts \
+     FROM members b JOIN rooms r ON r.name = b.room \
+     LEFT JOIN messages l ON l.id = (SELECT id FROM messages \
+          WHERE room = b.room AND deleted_ts IS NULL ORDER BY id DESC LIMIT 1) \
+     WHERE b.user_id = $1 ORDER BY r.name";
+
+#[async_trait]
+impl<C> Reads for C
+where
+    C: Connections,
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> &'r str: ColumnIndex<<C::Db as Database>::Row>,
+    usize: ColumnIndex<<C::Db as Database>::Row>,
+    for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
+{
+    async fn enlist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO members (room, user_id, read_id) \
+             VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(room.as_str())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        let added = C::affected(&done) > 0;
+        if added {
+            let event = Event::member(HookEvent::MemberJoined, room.as_str(), user_id)?;
+            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn delist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
+            .bind(room.as_str())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let removed = C::affected(&done) > 0;
+        if removed {
+            let event = Event::member(HookEvent::MemberLeft, room.as_str(), user_id)?;
+            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(removed)
+    }
+
+    async fn mark_read(&self, room: &RoomName, user_id: &str, id: i64) -> StoreResult<ReadMark> {
+        let mut tx = self.pool().begin().await?;
+        let read: Option<i64> =
+            sqlx::query_scalar("SELECT read_id FROM members WHERE room = $1 AND user_id = $2")
+                .bind(room.as_str())
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(read) = read else {
+            return Ok(ReadMark::NotListed);
+        };
+        if read >= id {
+            return Ok(ReadMark::Ahead(read));
+        }
+        let newest: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM messages WHERE room = $1")
+                .bind(room.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+        if id > newest {
+            return Ok(ReadMark::PastNewest(newest));
+        }
+        sqlx::query(
+            "UPDATE members SET read_id = $3 WHERE room = $1 AND user_id = $2 AND read_id < $3",
+        )
+        .bind(room.as_str())
+        .bind(user_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ReadMark::Moved)
+    }
+
+    async fn listed(&self, user_id: &str) -> StoreResult<Vec<Listed>> {
+        let rows: Vec<ListedRow> = sqlx::query_as(LISTED)
+            .bind(user_id)
+            .fetch_all(&mut *self.reader().await?)
+            .await?;
+        Ok(rows.into_iter().map(Listed::from).collect())
+    }
+
+    async fn list_names(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT room FROM members WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_all(&mut *self.reader().await?)
+                .await?,
+        )
+    }
+}
+
+/// The writer's numbers of posts in their rooms (`messages.n`): the last
+/// one given in each room it has seen. Only the writer inserts posts (on
+/// PostgreSQL, under the room's lock, starting from an empty one each
+/// batch), so what it remembers stays true; a room it has not seen is read
+/// from its newest message.
+#[derive(Debug, Default)]
+pub(super) struct Ordinals(HashMap<String, i64>);
+
+/// The most rooms [`Ordinals`] remembers; past it, it starts again.
+const ORDINALS_KEPT: usize = 100_000;
+
+/// Numbers drawn for one batch, kept by [`Ordinals::keep`] once it committed.
+pub(super) struct Drawn {
+    /// One per post, in batch order.
+    pub ns: Vec<i64>,
+    last: HashMap<String, i64>,
+}
+
+impl Ordinals {
+    /// The numbers of posts to `rooms` (one entry per post, in batch order).
+    pub(super) async fn draw<C: Connections>(
+        &self,
+        conn: &mut <C::Db as Database>::Connection,
+        rooms: &[&str],
+    ) -> StoreResult<Drawn>
+    where
+        for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+        <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+        for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+        usize: ColumnIndex<<C::Db as Database>::Row>,
+        for<'r> i64: Decode<'r, C::Db> + Type<C::Db>,
+    {
+        let mut last: HashMap<String, i64> = HashMap::new();
+        let mut ns = Vec::with_capacity(rooms.len());
+        for room in rooms {
+            let n = match last.get_mut(*room) {
+                Some(n) => n,
+                None => {
+                    let known = match self.0.get(*room) {
+                        Some(n) => *n,
+                        None => sqlx::query_scalar(
+                            "SELECT n FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1",
+                        )
+                        .bind(*room)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(StoreError::from)?
+                        .unwrap_or(0),
+                    };
+                    last.entry((*room).to_owned()).or_insert(known)
+                }
+            };
+            *n += 1;
+            ns.push(*n);
+        }
+        Ok(Drawn { ns, last })
+    }
+
+    /// Remembers what a committed batch drew.
+    pub(super) fn keep(&mut self, drawn: Drawn) {
+        if self.0.len() + drawn.last.len() > ORDINALS_KEPT {
+            self.0.clear();
+        }
+        self.0.extend(drawn.last);
+    }
+}
