@@ -1,5 +1,6 @@
 //! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
 
+mod lists;
 mod moderation;
 
 use crate::auth::Identity;
@@ -7,6 +8,7 @@ use crate::domain::{ReplyRef, Role, RoomName, RoomRecord, Standing, Visibility, 
 use crate::error::AppError;
 use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
+pub use lists::{enlist, leave_for_good, listed, mark_read};
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
@@ -35,9 +37,10 @@ pub async fn open_for_join(
                 owner: who.user.id.clone(),
             };
             match store.create_room(&fresh).await {
+                // `create_room` put it in the owner's list.
                 Ok(()) => Entry {
                     room: fresh,
-                    member: false,
+                    member: true,
                     standing: Standing {
                         role: Role::Owner,
                         banned: false,

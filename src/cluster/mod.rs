@@ -5,9 +5,14 @@
 mod bus;
 pub mod presence;
 
+use std::collections::HashMap;
+
 use crate::domain::{RoomRecord, User, Visibility, now_ms};
-use crate::protocol::{Action, Broadcast, LeaveNotice, LeaveReason, ModerationNotice, RoomView};
+use crate::protocol::{
+    Action, Broadcast, LastMessage, LeaveNotice, LeaveReason, ModerationNotice, RoomView,
+};
 use crate::rooms::Applied;
+use crate::store::Listed;
 
 pub use bus::{Adapter, Bus, Io, Sock};
 pub use presence::is_chat_room;
@@ -56,6 +61,51 @@ pub async fn room_views(io: &Io, rooms: &[RoomRecord]) -> Vec<RoomView> {
     futures_util::future::join_all(rooms.iter().map(|r| room_view(io, r))).await
 }
 
+/// After `room` went into `user_id`'s list: their sockets on every node
+/// that are not in the room get its `activity` from now on.
+pub async fn listed(io: &Io, room: &str, user_id: &str) {
+    let theirs = io
+        .within(presence::id_room(user_id))
+        .except(room.to_owned());
+    if let Err(e) = theirs.join(presence::list_room(room)).await {
+        tracing::warn!(error = %e, room, "a room list change may not have reached every node");
+    }
+}
+
+/// After `room` left `user_id`'s list: none of their sockets gets its
+/// `activity` any more.
+pub async fn delisted(io: &Io, room: &str, user_id: &str) {
+    let theirs = io.within(presence::id_room(user_id));
+    if let Err(e) = theirs.leave(presence::list_room(room)).await {
+        tracing::warn!(error = %e, room, "a room list change may not have reached every node");
+    }
+}
+
+/// The rooms `visible` to a user as payloads show them, with the counts of
+/// those in their list (`listed`, by name).
+pub async fn list_views(io: &Io, visible: &[RoomRecord], listed: Vec<Listed>) -> Vec<RoomView> {
+    let mut views = room_views(io, visible).await;
+    let mut listed: HashMap<String, Listed> = listed
+        .into_iter()
+        .map(|l| (l.room.name.clone(), l))
+        .collect();
+    for view in &mut views {
+        if let Some(l) = listed.remove(&view.name) {
+            view.member = true;
+            view.read = Some(l.read_id);
+            view.unread = Some(l.unread);
+            view.mentions = Some(l.mentions);
+            view.last = l.last.map(|m| LastMessage {
+                id: m.id,
+                user: m.user,
+                excerpt: m.excerpt,
+                ts: m.ts,
+            });
+        }
+    }
+    views
+}
+
 /// A room as payloads show it, given its `online` count.
 pub fn view(room: &RoomRecord, online: usize) -> RoomView {
     RoomView {
@@ -63,6 +113,11 @@ pub fn view(room: &RoomRecord, online: usize) -> RoomView {
         visibility: room.visibility,
         owner: room.owner.clone(),
         online: online as u64,
+        member: false,
+        read: None,
+        unread: None,
+        mentions: None,
+        last: None,
     }
 }
 
@@ -72,6 +127,7 @@ pub fn view(room: &RoomRecord, online: usize) -> RoomView {
 /// `rooms` claim names the room (it sits in `presence::claim_room`). The
 /// room and the removed sockets get `leave` with `"reason": "removed"`.
 pub async fn evict(io: &Io, room: &RoomRecord, user_id: &str) {
+    delisted(io, &room.name, user_id).await;
     if room.visibility == Visibility::Public || room.owner == user_id {
         return;
     }
@@ -91,7 +147,16 @@ pub async fn remove_from_room(io: &Io, room: &str, user_id: &str) {
 /// every node, out of it (a token naming the room does not keep them in),
 /// with `leave` `"reason": "banned"` to the room and to them.
 pub async fn ban(io: &Io, room: &str, user_id: &str) {
+    delisted(io, room, user_id).await;
     take_out(io, room, user_id, None, LeaveReason::Banned).await;
+}
+
+/// After `user_id` took `room` out of their list: all their sockets, on
+/// every node, leave it, with `leave` `"reason": "left"` to the room and to
+/// them.
+pub async fn left_for_good(io: &Io, room: &str, user_id: &str) {
+    delisted(io, room, user_id).await;
+    take_out(io, room, user_id, None, LeaveReason::Left).await;
 }
 
 /// Makes a stored moderation change known: the room and the user acted on

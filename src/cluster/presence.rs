@@ -17,6 +17,14 @@ const CLAIM_ROOM: &str = "@claim/";
 /// revoked key's sockets can be found ([`super::drop_revoked_keys`]).
 pub(super) const KEY_ROOM: &str = "@key/";
 
+/// The room a user's sockets sit in for each room of their list they have
+/// not joined: what `activity` notices go to.
+pub fn list_room(room: &str) -> String {
+    format!("{LIST_ROOM}{room}")
+}
+
+const LIST_ROOM: &str = "@list/";
+
 /// The room every socket of the API key `name` sits in.
 pub fn key_room(name: &str) -> String {
     format!("{KEY_ROOM}{name}")

@@ -23,9 +23,9 @@ use crate::rooms;
 use crate::state::Shared;
 use crate::store::{NewMessage, StoreError};
 
-type ApiResult = Result<Response, AppError>;
+pub(super) type ApiResult = Result<Response, AppError>;
 
-fn room_name(raw: &str) -> Result<RoomName, AppError> {
+pub(super) fn room_name(raw: &str) -> Result<RoomName, AppError> {
     RoomName::parse(raw).map_err(AppError::InvalidRoom)
 }
 
@@ -116,7 +116,8 @@ pub(super) async fn logout(State(st): State<Shared>, headers: HeaderMap) -> ApiR
     ))]
 pub(super) async fn list_rooms(State(st): State<Shared>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let rooms = cluster::room_views(&st.io, &list).await;
+    let listed = rooms::listed(st.store.as_ref(), &who).await?;
+    let rooms = cluster::list_views(&st.io, &list, listed).await;
     Ok(Json(RoomList { rooms }).into_response())
 }
 
@@ -285,6 +286,7 @@ pub(super) async fn invite(
     let name = room_name(&room)?;
     let ApiJson(Invite { user }) = body?;
     rooms::invite(st.store.as_ref(), &who, &name, &user).await?;
+    cluster::listed(&st.io, name.as_str(), &user).await;
     let membership = Membership {
         room: name.to_string(),
         user,

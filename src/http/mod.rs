@@ -7,6 +7,7 @@ mod client_js;
 mod headers;
 mod identity;
 mod json;
+mod lists;
 mod metrics;
 mod moderation;
 mod openapi;
@@ -53,6 +54,8 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
             put(changes::react).delete(changes::unreact),
         )
         .route("/api/rooms/{room}/members", post(api::invite))
+        .route("/api/rooms/{room}/read", put(lists::read))
+        .route("/api/rooms/{room}/membership", delete(lists::leave_room))
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),

@@ -8,13 +8,13 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, changes, moderation};
+use super::{api, changes, lists, moderation};
 use crate::domain::{Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, MessagePage, ModerationView,
-    MuteFor, NewRoom, PostEvent, PostMessage, Registered, RoomList, RoomPatch, RoomView, Status,
-    Up,
+    Credentials, EditMessage, Health, Invite, LastMessage, LoggedIn, Membership, MessagePage,
+    ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck, ReadUpTo, Registered,
+    RoomList, RoomPatch, RoomView, Status, Up,
 };
 
 #[derive(OpenApi)]
@@ -26,12 +26,13 @@ use crate::protocol::{
         moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
         moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
         changes::edit, changes::delete, changes::react, changes::unreact,
+        lists::read, lists::leave_room,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
-        EditMessage, Deletion, ReplyRef, ReactionSummary,
+        EditMessage, Deletion, ReplyRef, ReactionSummary, LastMessage, ReadUpTo, ReadAck,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

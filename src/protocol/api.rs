@@ -62,6 +62,22 @@ pub struct Invite {
     pub user: String,
 }
 
+/// `PUT /api/rooms/{room}/read`: read up to message `id` (0 or more).
+#[derive(Debug, ToSchema)]
+pub struct ReadUpTo {
+    pub id: i64,
+}
+
+impl Request for ReadUpTo {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let id = Fields::of(payload)?.id("id")?;
+        if id < 0 {
+            return Err(AppError::payload("id must be a message id, 0 or more"));
+        }
+        Ok(Self { id })
+    }
+}
+
 impl Request for Credentials {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         let f = Fields::of(payload)?;

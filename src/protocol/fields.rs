@@ -96,6 +96,14 @@ impl Fields {
         }
     }
 
+    /// An optional boolean field; another type is `invalid_payload`.
+    pub fn opt_boolean(&self, key: &str) -> Result<Option<bool>, AppError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(_) => self.boolean(key).map(Some),
+        }
+    }
+
     /// A required boolean field; missing or another type is `invalid_payload`.
     pub fn boolean(&self, key: &str) -> Result<bool, AppError> {
         match self.0.get(key) {

@@ -11,7 +11,7 @@ mod socket;
 
 pub use api::{
     Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent,
-    PostMessage, Registered, Status, Up,
+    PostMessage, ReadUpTo, Registered, Status, Up,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
@@ -20,8 +20,8 @@ pub use moderation::{
     SlowMode, Target, checked_user,
 };
 pub use socket::{
-    Ack, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent, ConnectAuth, Delete,
-    Done, Edit, History, InRoom, Join, JoinNotice, Joined, LeaveNotice, LeaveReason, MessagePage,
-    React, ReactionNote, RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice,
-    change_event,
+    Ack, ActivityNotice, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent,
+    ConnectAuth, Delete, Done, Edit, History, InRoom, Join, JoinNotice, Joined, LastMessage,
+    LeaveNotice, LeaveReason, MessagePage, React, ReactionNote, Read, ReadAck, ReadNotice,
+    RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice, change_event,
 };

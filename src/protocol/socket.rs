@@ -74,6 +74,8 @@ pub enum ClientEvent {
     React,
     Unreact,
     Signal,
+    Read,
+    LeaveRoom,
 }
 
 impl ClientEvent {
@@ -97,6 +99,8 @@ impl ClientEvent {
             "react" => Self::React,
             "unreact" => Self::Unreact,
             "signal" => Self::Signal,
+            "read" => Self::Read,
+            "leave_room" => Self::LeaveRoom,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -109,6 +113,9 @@ pub struct Join {
     /// Replay what was created or changed after this stream position (a
     /// message's `seq`; a message id works too) instead of the latest page.
     pub since: Option<i64>,
+    /// `false`: a room that does not exist is `not_found`, even with
+    /// auto-creation on (a page asks the person first).
+    pub create: bool,
 }
 
 /// `leave {room}` and `typing {room}`.
@@ -166,6 +173,27 @@ pub struct History {
     pub limit: u32,
 }
 
+/// `read {room, id}`: read up to message `id` (0 or more).
+#[derive(Debug)]
+pub struct Read {
+    pub room: RoomName,
+    pub id: i64,
+}
+
+impl Request for Read {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        let id = f.id("id")?;
+        if id < 0 {
+            return Err(AppError::payload("id must be a message id, 0 or more"));
+        }
+        Ok(Self {
+            room: f.room()?,
+            id,
+        })
+    }
+}
+
 /// `rooms {}`; sending no argument at all is accepted too.
 #[derive(Debug)]
 pub struct Rooms;
@@ -176,6 +204,7 @@ impl Request for Join {
         Ok(Self {
             room: f.room()?,
             since: f.opt_id("since")?,
+            create: f.opt_boolean("create")?.unwrap_or(true),
         })
     }
 }
@@ -273,6 +302,66 @@ pub struct RoomView {
     pub owner: String,
     /// Distinct users with a socket in the room now.
     pub online: u64,
+    /// In the caller's list of rooms (owned, invited, or joined and not
+    /// left); only these carry the fields below.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub member: bool,
+    /// The newest message id the caller has read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<i64>,
+    /// Messages after `read` by others that are not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread: Option<i64>,
+    /// Of those, the ones that mention the caller.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mentions: Option<i64>,
+    /// The room's newest message that is not deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<LastMessage>,
+}
+
+/// A room's newest message as a list of rooms shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LastMessage {
+    pub id: i64,
+    pub user: User,
+    /// Its first 100 characters.
+    pub excerpt: String,
+    pub ts: i64,
+}
+
+/// The ack of `read`: how far the caller has read now (more than asked
+/// when another device read further).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadAck {
+    pub id: i64,
+}
+
+/// `read` to the user's other sockets: their read position moved.
+#[derive(Debug, Serialize)]
+pub struct ReadNotice<'a> {
+    pub room: &'a str,
+    pub id: i64,
+}
+
+impl Broadcast for ReadNotice<'_> {
+    const EVENT: &'static str = "read";
+}
+
+/// `activity` to a user's sockets not in the room: a message was stored in
+/// a room of their list.
+#[derive(Debug, Serialize)]
+pub struct ActivityNotice<'a> {
+    pub room: &'a str,
+    pub id: i64,
+    pub user: &'a User,
+    pub ts: i64,
+    /// The message mentions the receiving socket's user.
+    pub mention: bool,
+}
+
+impl Broadcast for ActivityNotice<'_> {
+    const EVENT: &'static str = "activity";
 }
 
 /// The ack of `rooms` and the body of `GET /api/rooms`.
@@ -358,6 +447,8 @@ pub enum LeaveReason {
     Removed,
     /// Its user was banned from the room.
     Banned,
+    /// Its user took the room out of their list (`leave_room`).
+    Left,
 }
 
 /// `join` to a room: `user` entered it.

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::cluster::{Io, Sock};
+use crate::cluster::{Io, Sock, presence};
 use socketioxide::{SendError, SocketError};
 
 use super::Conn;
 use crate::metrics::Metrics;
-use crate::protocol::{ChangePayload, change_event};
+use crate::protocol::{ActivityNotice, Broadcast, ChangePayload, change_event};
 use crate::store::{Applied, Committed, Happened};
 use crate::telemetry::Quoted;
 
@@ -49,6 +49,7 @@ pub(crate) fn created(changes: &[Applied]) -> u64 {
 /// of this node in its room, in order.
 pub(crate) fn to_local_sockets(io: &Io, changes: &[Applied], metrics: &Metrics) {
     for run in changes.chunk_by(|a, b| a.message.room == b.message.room) {
+        activity(io, run);
         let mut sockets = io.local().within(run[0].message.room.clone()).sockets();
         for m in run {
             // Encoded once; each socket's packet shares the bytes. All the
@@ -81,6 +82,51 @@ pub(crate) fn to_local_sockets(io: &Io, changes: &[Applied], metrics: &Metrics) 
             });
         }
     }
+}
+
+/// Tells the sockets of this node that have `run`'s room in their user's
+/// list but are not in it (`presence::list_room`) of each new message. A
+/// hint for a sidebar, not the message: a socket whose buffer is full
+/// misses it (and is not disconnected for it).
+fn activity(io: &Io, run: &[Applied]) {
+    let room = run[0].message.room.as_str();
+    let sockets = io.local().within(presence::list_room(room)).sockets();
+    let Some(first) = sockets.first() else {
+        return;
+    };
+    for m in run.iter().filter(|m| m.happened == Happened::Created) {
+        let encode = |mention| {
+            let notice = ActivityNotice {
+                room,
+                id: m.message.id,
+                user: &m.message.user,
+                ts: m.message.ts,
+                mention,
+            };
+            first.encode_event(ActivityNotice::EVENT, &notice).ok()
+        };
+        let Some(plain) = encode(false) else {
+            continue;
+        };
+        let mention = match m.message.mentions.is_empty() {
+            true => None,
+            false => encode(true),
+        };
+        for s in &sockets {
+            let packet = match &mention {
+                Some(p) if mentions(s, &m.message.mentions) => p,
+                _ => &plain,
+            };
+            let _ = s.emit_encoded(packet.clone());
+        }
+    }
+}
+
+/// Whether `s`'s user is one of `users`.
+fn mentions(s: &Sock, users: &[String]) -> bool {
+    s.extensions
+        .get::<Arc<Conn>>()
+        .is_some_and(|c| users.contains(&c.identity.user.id))
 }
 
 /// Handles a failed send to `s`: a full buffer disconnects it (see the

@@ -18,7 +18,8 @@ use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
-    MessagePage, Request, RoomList, Rooms, Signal, SignalNotice, Stored, TypingNotice,
+    MessagePage, Read, ReadAck, ReadNotice, Request, RoomList, Rooms, Signal, SignalNotice, Stored,
+    TypingNotice,
 };
 use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
@@ -80,20 +81,32 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::React) => edits::react(conn, s, payload, reply, true).await,
         Ok(ClientEvent::Unreact) => edits::react(conn, s, payload, reply, false).await,
         Ok(ClientEvent::Signal) => reply.send(signal(conn, s, payload).await),
+        Ok(ClientEvent::Read) => reply.send(read(conn, s, payload).await),
+        Ok(ClientEvent::LeaveRoom) => reply.send(leave_room(conn, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
 
 async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, AppError> {
-    let Join { room: name, since } = Join::parse(payload)?;
+    let Join {
+        room: name,
+        since,
+        create,
+    } = Join::parse(payload)?;
     let ctx = &conn.ctx;
+    let auto_create = ctx.auto_create && create;
     let entry =
-        rooms::open_for_join(ctx.store.as_ref(), ctx.auto_create, &conn.identity, &name).await?;
+        rooms::open_for_join(ctx.store.as_ref(), auto_create, &conn.identity, &name).await?;
+    let enlisted = rooms::enlist(ctx.store.as_ref(), &conn.identity, &name, &entry).await?;
     let already = joined(s, &name);
     // Join before reading history: a message committed in between is then
     // both in the history and delivered live (clients drop the repeated id),
-    // never in neither.
+    // never in neither. In the room, the socket needs no `activity` of it.
     s.join(name.to_string());
+    s.leave(presence::list_room(name.as_str()));
+    if enlisted {
+        cluster::listed(&ctx.io, name.as_str(), &conn.identity.user.id).await;
+    }
     let page = match since {
         Some(seq) => Page::Since {
             seq,
@@ -160,6 +173,15 @@ async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, Ap
     conn.ctx
         .monitor
         .left(s.ns(), name.as_str(), &s.id.to_string());
+    // Out of a room of its list, the socket gets its `activity` again.
+    if conn
+        .ctx
+        .store
+        .is_member(&name, &conn.identity.user.id)
+        .await?
+    {
+        s.join(presence::list_room(name.as_str()));
+    }
     let notice = LeaveNotice {
         room: name.as_str(),
         user: &conn.identity.user,
@@ -256,6 +278,33 @@ async fn signal(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, A
     Ok(Done {})
 }
 
+/// Moves the user's read position forward; their other sockets are told.
+async fn read(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<ReadAck, AppError> {
+    let Read { room, id } = Read::parse(payload)?;
+    let (id, moved) = rooms::mark_read(conn.ctx.store.as_ref(), &conn.identity, &room, id).await?;
+    if moved {
+        let notice = ReadNotice {
+            room: room.as_str(),
+            id,
+        };
+        let _ = s
+            .to(presence::id_room(&conn.identity.user.id))
+            .emit(ReadNotice::EVENT, &notice)
+            .await;
+    }
+    Ok(ReadAck { id })
+}
+
+/// Takes a room out of the user's list for good: every socket of theirs
+/// leaves it.
+async fn leave_room(conn: &Conn, payload: Option<Value>) -> Result<Done, AppError> {
+    let InRoom { room } = InRoom::parse(payload)?;
+    let ctx = &conn.ctx;
+    rooms::leave_for_good(ctx.store.as_ref(), &conn.identity, &room).await?;
+    cluster::left_for_good(&ctx.io, room.as_str(), &conn.identity.user.id).await;
+    Ok(Done {})
+}
+
 async fn history(conn: &Conn, payload: Option<Value>) -> Result<MessagePage, AppError> {
     let History {
         room,
@@ -279,8 +328,9 @@ async fn history(conn: &Conn, payload: Option<Value>) -> Result<MessagePage, App
 async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, AppError> {
     Rooms::parse(payload)?;
     let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
+    let listed = rooms::listed(conn.ctx.store.as_ref(), &conn.identity).await?;
     Ok(RoomList {
-        rooms: cluster::room_views(&conn.ctx.io, &list).await,
+        rooms: cluster::list_views(&conn.ctx.io, &list, listed).await,
     })
 }
 

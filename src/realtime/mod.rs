@@ -132,6 +132,19 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
             .await
             .inspect_err(|e| ctx.refusals.refused(&s.id, None, e))?,
     };
+    // The rooms of the user's list, for their `activity`.
+    let listed = match ctx.store.list_names(&identity.user.id).await {
+        Ok(names) => names
+            .iter()
+            .filter(|n| identity.may_use(n))
+            .map(|n| presence::list_room(n))
+            .collect::<Vec<String>>(),
+        Err(e) => {
+            let e = AppError::from(e);
+            ctx.refusals.refused(&s.id, Some(&identity.user.id), &e);
+            return Err(e);
+        }
+    };
     let slot = ctx
         .limits
         .connect(&identity.user.id)
@@ -148,6 +161,7 @@ async fn authenticate(ctx: Arc<Ctx>, s: Sock, auth: Option<Value>) -> Result<(),
     if let Some(key) = &identity.key {
         s.join(presence::key_room(&key.name));
     }
+    s.join(listed);
     let connected_at = now_ms();
     ctx.monitor
         .connected(&s, Some(&identity.user), connected_at);

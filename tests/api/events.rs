@@ -312,7 +312,8 @@ async fn rooms_lists_what_the_user_may_see_with_online_counts(backend: Backend) 
     assert_eq!(names(&list), ["pub", "secret"]);
     assert_eq!(
         list["rooms"][0],
-        json!({"name": "pub", "visibility": "public", "owner": "olga", "online": 1})
+        json!({"name": "pub", "visibility": "public", "owner": "olga", "online": 1,
+               "member": true, "read": 0, "unread": 0, "mentions": 0})
     );
     // No argument at all is accepted as `{}`.
     let bare = ann

@@ -190,6 +190,14 @@ impl TestApp {
         req.send().await.expect("http request")
     }
 
+    pub async fn put(&self, path: &str, body: Value, bearer: Option<&str>) -> reqwest::Response {
+        let mut req = self.http.put(self.url(path)).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("http request")
+    }
+
     pub async fn get(&self, path: &str, bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.http.get(self.url(path));
         if let Some(t) = bearer {

@@ -251,6 +251,10 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/a%20b/members/sam", None, o),        // 400
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 204
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 404
+        (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": 0})), o),  // 200
+        (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": -1})), o), // 400
+        (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": 0})), None), // 401
+        (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": 0})), s),  // 404
         (app, "PUT", "/api/rooms/staff/moderators/mia", None, o),        // 204
         (app, "PUT", "/api/rooms/a%20b/moderators/mia", None, o),        // 400
         (app, "PUT", "/api/rooms/staff/moderators/mia", None, None),     // 401
@@ -288,6 +292,10 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, s),     // 403
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 204
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 404
+        (app, "DELETE", "/api/rooms/a%20b/membership", None, o),         // 400
+        (app, "DELETE", "/api/rooms/staff/membership", None, None),      // 401
+        (app, "DELETE", "/api/rooms/staff/membership", None, s),         // 404
+        (app, "DELETE", "/api/rooms/staff/membership", None, o),         // 204
         (app, "GET", "/healthz", None, None),                            // 200
     ];
     for (server, method, path, body, bearer) in cases {

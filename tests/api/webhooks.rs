@@ -148,6 +148,12 @@ fn kinds(events: &[Value]) -> Vec<(String, Value)> {
             let t = e["type"].as_str().expect("type").to_owned();
             let key = if t.starts_with("message.") || t.starts_with("reaction.") {
                 e["data"]["id"].clone()
+            } else if t.starts_with("member.") {
+                json!(format!(
+                    "{}/{}",
+                    e["data"]["room"].as_str().unwrap_or("?"),
+                    e["data"]["user"].as_str().unwrap_or("?")
+                ))
             } else {
                 e["data"]["name"].clone()
             };
@@ -184,6 +190,8 @@ async fn every_event_arrives_signed_once_in_commit_order(backend: Backend) {
     let mut expected = vec![
         ("room.created".to_owned(), json!("a")),
         ("room.created".to_owned(), json!("b")),
+        // bob's first join of ann's room puts it in his list.
+        ("member.joined".to_owned(), json!("a/bob")),
     ];
     let mut sent = Vec::new();
     for i in 0..40 {
@@ -220,6 +228,8 @@ async fn every_event_arrives_signed_once_in_commit_order(backend: Backend) {
     ] {
         expected.push((t.to_owned(), first.clone()));
     }
+    ok(bob.ack("leave_room", json!({"room": "a"})).await);
+    expected.push(("member.left".to_owned(), json!("a/bob")));
     tokio::time::sleep(Duration::from_millis(500)).await;
     all.start_again().await;
 
@@ -230,7 +240,7 @@ async fn every_event_arrives_signed_once_in_commit_order(backend: Backend) {
         "every event once, in commit order"
     );
     assert!(deliveries >= events.len());
-    let created = &events[2];
+    let created = &events[3];
     assert_eq!(created["data"]["message"], "m0");
     assert_eq!(
         created["data"]["user"],
@@ -240,14 +250,14 @@ async fn every_event_arrives_signed_once_in_commit_order(backend: Backend) {
     assert!(created["id"].as_str().expect("id").starts_with("evt_"));
     let ts = created["timestamp"].as_str().expect("timestamp");
     assert!(ts.ends_with('Z') && ts.contains('T'), "RFC 3339: {ts}");
-    let edited = &events[events.len() - 4];
+    let edited = &events[events.len() - 5];
     assert_eq!(edited["data"]["message"], "m0 edited");
-    let added = &events[events.len() - 3];
+    let added = &events[events.len() - 4];
     assert_eq!(
         added["data"]["reaction"],
         json!({"emoji": "👍", "user": "bob", "added": true})
     );
-    let deleted = &events[events.len() - 1];
+    let deleted = &events[events.len() - 2];
     assert!(deleted["data"]["deleted"].is_object(), "{deleted}");
     assert_eq!(
         deleted["data"]["message"], "",
