@@ -17,13 +17,20 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[tokio::test]
 async fn two_people_edit_delete_reply_and_react_in_chromium() {
-    assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} is missing");
     let app = spawn_app().await;
+    run_page_script(&app, "changes.cjs").await;
+}
+
+/// Runs `tests/browser/SCRIPT` against `app` in Chromium (screenshots into
+/// target/screenshots/) and checks it reported no script error, CSP
+/// violation or dialog.
+pub(crate) async fn run_page_script(app: &TestApp, script: &str) {
+    assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} is missing");
     let root = env!("CARGO_MANIFEST_DIR");
     let shots = format!("{root}/target/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let run = Command::new("node")
-        .arg(format!("{root}/tests/browser/changes.cjs"))
+        .arg(format!("{root}/tests/browser/{script}"))
         .arg(format!("http://{}", app.addr))
         .arg(&shots)
         .env("NODE_PATH", format!("{root}/web/node_modules"))
@@ -37,7 +44,7 @@ async fn two_people_edit_delete_reply_and_react_in_chromium() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "changes scenario failed:\n{stdout}\n{}",
+        "{script} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let result: Value = stdout

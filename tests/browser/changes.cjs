@@ -48,7 +48,7 @@ async function scenario(ann, bob) {
   await register(bob, "bob");
   // Ann opens the room first, so she owns it.
   await ann.goto(`${base}/r/changes`);
-  await h.waitOnline(ann);
+  await h.createRoom(ann);
   await bob.goto(`${base}/r/changes`);
   await h.waitOnline(bob);
 

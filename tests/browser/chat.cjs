@@ -37,12 +37,13 @@ async function typeAndSend(page, text) {
 
 async function conversation(ann, bob) {
   // Signed-out visitors are sent to sign in, then back where they were going.
-  // Opening a room that does not exist yet creates it.
+  // Opening a room that does not exist yet asks first, then creates it.
   await ann.goto(`${base}/r/design`);
   await ann.waitForURL(/\/login\?next=/);
   await register(ann, "ann", "/r/design");
   await register(bob, "bob");
-  await h.waitOnline(ann);
+  await ann.locator("#room-error", { hasText: "#design does not exist" }).waitFor();
+  await h.createRoom(ann);
   h.assert(await ann.locator("#send").isDisabled(), "send is disabled while the box is empty");
 
   // Bob sees the room and its online count in the lobby, then joins by name.
@@ -141,10 +142,10 @@ async function privateRoom(annCtx, bobCtx) {
   await ann.getByRole("button", { name: "Invite" }).click();
   await ann.locator("#member-note", { hasText: "bob was invited" }).waitFor();
 
-  // The lobby lists both rooms with who is online, at both widths.
+  // The lobby lists both rooms as bob's (he joined them), at both widths.
   const lobby = await h.newPage(bobCtx, problems);
   await lobby.goto(`${base}/`);
-  await lobby.locator("#public-rooms a", { hasText: "design" }).getByText("2 online").waitFor();
+  await lobby.locator("#my-rooms a", { hasText: "design" }).waitFor();
   await lobby.locator("#my-rooms a", { hasText: "secret" }).waitFor();
   await shoot(lobby, "lobby-desktop.png", DESKTOP);
   await shoot(lobby, "lobby-phone.png", PHONE);

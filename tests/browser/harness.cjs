@@ -99,6 +99,13 @@ async function waitOnline(page) {
   await page.waitForSelector('#conn[data-state="online"]', { timeout: WAIT });
 }
 
+/** Answers "#name does not exist. Create it?" with yes, and waits until
+ * the page is in the new room (rooms are never made by just visiting). */
+async function createRoom(page) {
+  await page.getByRole("button", { name: /^Create #/ }).click();
+  await waitOnline(page);
+}
+
 /** Posts as the page's user through the JSON API (same origin, session cookie). */
 async function post(page, room, messages) {
   await page.evaluate(
@@ -116,4 +123,4 @@ async function post(page, room, messages) {
   );
 }
 
-module.exports = { launch, harnessLines, tell, newPage, assert, shownIds, waitForMessage, waitForCount, waitOnline, post, WAIT };
+module.exports = { launch, harnessLines, tell, newPage, assert, shownIds, waitForMessage, waitForCount, waitOnline, createRoom, post, WAIT };

@@ -16,13 +16,14 @@ const PHONE = { width: 390, height: 844 };
 const ROOM = "town-hall";
 const problems = [];
 
-async function register(page, name) {
+async function register(page, name, create = false) {
   await page.goto(`${base}/register?next=/r/${ROOM}`);
   await page.getByLabel("Username").fill(name);
   await page.getByLabel("Password").fill("correct horse battery");
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(`${base}/r/${ROOM}`);
-  await h.waitOnline(page);
+  if (create) await h.createRoom(page);
+  else await h.waitOnline(page);
 }
 
 async function shoot(page, name, viewport, openPeople = false) {
@@ -42,8 +43,8 @@ async function main() {
     for (const name of ["ann", "bob", "cid"]) {
       const context = await browser.newContext({ viewport: DESKTOP });
       pages[name] = await h.newPage(context, problems);
-      // ann comes first: opening the room creates it, hers.
-      await register(pages[name], name);
+      // ann comes first: she creates the room, hers.
+      await register(pages[name], name, name === "ann");
     }
     const { ann, bob, cid } = pages;
     await ann.locator('#people [data-user="acct:cid"]').waitFor();

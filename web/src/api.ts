@@ -14,6 +14,15 @@ export interface Room {
   online: number;
 }
 
+/** A room as `rooms` lists it: the rooms of your list carry their counts. */
+export interface ListedRoom extends Room {
+  member?: boolean;
+  read?: number;
+  unread?: number;
+  mentions?: number;
+  last?: { id: number; user: User; excerpt: string; ts: number };
+}
+
 export interface Reaction {
   emoji: string;
   count: number;
@@ -40,6 +49,8 @@ export interface Message {
   deleted?: { by: string; ts: number };
   reply_to?: ReplyRef;
   reactions?: Reaction[];
+  /** User ids its `@name`s mention. */
+  mentions?: string[];
 }
 
 /** An `{"error","message"}` answer (or a network failure, code `network`). */

@@ -1,6 +1,9 @@
-// The lobby `/`: your rooms, public rooms with online counts, create, join by name.
-import { ApiError, Room, api } from "./api";
+// The lobby `/`: your rooms with their unread and mention counts (live over
+// a socket), public rooms with online counts, create, join by name.
+import { ApiError, ListedRoom, Room, api } from "./api";
 import { avatar, byId, el, say } from "./dom";
+import { YourRooms } from "./rooms";
+import { connect } from "./socket";
 
 const ROOM_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 const REFRESH_MS = 15_000;
@@ -28,14 +31,11 @@ function fill(list: HTMLElement, rooms: Room[], empty: string): void {
   list.setAttribute("aria-busy", "false");
 }
 
-async function refresh(me: string): Promise<void> {
-  const { rooms } = await api<{ rooms: Room[] }>("GET", "/rooms");
-  const mine = rooms.filter((r) => r.owner === me || r.visibility === "private");
-  const open = rooms.filter((r) => r.visibility === "public");
-  mine.sort((a, b) => b.online - a.online || a.name.localeCompare(b.name));
+/** The public rooms not in your list, busiest first. */
+function showPublic(all: ListedRoom[]): void {
+  const open = all.filter((r) => r.visibility === "public" && !r.member);
   open.sort((a, b) => b.online - a.online || a.name.localeCompare(b.name));
-  fill(byId("my-rooms"), mine, "No rooms yet. Create one, or join one by name.");
-  fill(byId("public-rooms"), open, "No public rooms yet.");
+  fill(byId("public-rooms"), open, "No other public rooms.");
 }
 
 function go(name: string): void {
@@ -47,14 +47,20 @@ export function initLobby(): void {
   for (const slot of document.querySelectorAll<HTMLElement>("[data-avatar]")) {
     slot.replaceWith(avatar({ id: me, name: slot.dataset.avatar ?? "?" }));
   }
-  const load = () =>
-    refresh(me).catch((e) => {
-      // The session ended (signed out elsewhere, or expired).
-      if (e instanceof ApiError && e.code === "unauthorized") window.location.assign("/login");
-    });
-  void load();
-  // Counts change as people come and go; a light poll keeps them honest.
-  window.setInterval(load, REFRESH_MS);
+  const socket = connect();
+  const yours = new YourRooms(socket, byId("my-rooms"), null);
+  yours.onChange = (_mine, all) => showPublic(all);
+  socket.on("connect", () => void yours.refresh());
+  socket.on("connect_error", (err: Error) => {
+    // The session ended (signed out elsewhere, or expired).
+    if (err.message.startsWith("unauthorized")) window.location.assign("/login");
+  });
+  socket.connect();
+  // Online counts change as people come and go; a light poll keeps them
+  // honest (unread counts are live).
+  window.setInterval(() => {
+    if (socket.connected) void yours.refresh();
+  }, REFRESH_MS);
 
   const joinForm = byId<HTMLFormElement>("join-form");
   const joinName = byId<HTMLInputElement>("join-name");

@@ -7,6 +7,7 @@ import { byId, clockTime, el, say } from "./dom";
 import { initMembers } from "./members";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
+import { YourRooms } from "./rooms";
 import { Ack, call, connect } from "./socket";
 import { type MessageActions, Timeline } from "./timeline";
 
@@ -34,7 +35,12 @@ class RoomPage {
   private lastTyping = 0;
   private membersReady = false;
   private unread = 0;
-  private readonly title = document.title;
+  private readonly rooms: YourRooms;
+  /** How far this room is read (the server's, or what this page sent). */
+  private readUpTo = 0;
+  private readTimer = 0;
+  /** The person said to create the room if it does not exist. */
+  private create = false;
   /** The message the next one answers, shown above the composer. */
   private replyTo: Message | null = null;
 
@@ -45,6 +51,14 @@ class RoomPage {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
     this.timeline.actions = this.actions();
     this.socket = connect();
+    this.rooms = new YourRooms(this.socket, byId("nav-rooms"), room);
+    this.rooms.onChange = () => {
+      const count = byId("back-count");
+      count.textContent = this.rooms.total > 99 ? "99+" : String(this.rooms.total);
+      count.hidden = this.rooms.total === 0;
+      const listed = this.rooms.get(room)?.member === true;
+      byId("leave-room").hidden = !listed;
+    };
     this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
       this.moderation.decorate(u),
@@ -53,15 +67,57 @@ class RoomPage {
     this.wireComposer();
     this.wireScrollBack();
     this.wirePeopleToggle();
+    this.wireLeave();
     document.addEventListener("visibilitychange", () => {
-      if (!document.hidden) this.setUnread(0);
+      if (!document.hidden) {
+        this.setUnread(0);
+        this.markRead();
+      }
     });
+    byId("timeline").addEventListener("scroll", () => this.markRead(), { passive: true });
     this.socket.connect();
   }
 
   private setUnread(n: number): void {
     this.unread = n;
-    document.title = n > 0 ? `(${n}) ${this.title}` : this.title;
+    this.rooms.titleExtra = n;
+    this.rooms.retitle();
+  }
+
+  /** Reads the room up to the newest message once it is seen: the tab
+   * visible and the view at the bottom. Coalesced: one `read` a moment. */
+  private markRead(): void {
+    window.clearTimeout(this.readTimer);
+    this.readTimer = window.setTimeout(() => {
+      const newest = this.timeline.newest;
+      if (!this.joined || newest === null || newest <= this.readUpTo) return;
+      if (document.hidden || !this.timeline.nearBottom()) return;
+      this.readUpTo = newest;
+      this.rooms.readHere(newest);
+      void call(this.socket, "read", { room: this.room, id: newest }).then((ack) => {
+        if (ack.ok) this.readUpTo = Math.max(this.readUpTo, Number(ack.id));
+      });
+    }, 300);
+  }
+
+  /** "Leave #room", then an in-page "Leave / Stay" (no browser dialog). */
+  private wireLeave(): void {
+    const button = byId<HTMLButtonElement>("leave-room");
+    const confirm = byId("leave-confirm");
+    const ask = (open: boolean) => {
+      confirm.hidden = !open;
+      button.setAttribute("aria-expanded", String(open));
+    };
+    button.addEventListener("click", () => ask(confirm.hidden));
+    byId("leave-no").addEventListener("click", () => {
+      ask(false);
+      button.focus();
+    });
+    byId("leave-yes").addEventListener("click", async () => {
+      const ack = await call(this.socket, "leave_room", { room: this.room });
+      if (ack.ok) window.location.assign("/");
+      else say(this.error, `Not done: ${ack.message}`);
+    });
   }
 
   private setState(state: "connecting" | "online" | "reconnecting" | "offline", text: string): void {
@@ -91,6 +147,9 @@ class RoomPage {
       if (m.room !== this.room) return;
       const added = this.timeline.add([m], m.user.id === this.me.id);
       if (added && document.hidden) this.setUnread(this.unread + 1);
+      // Posting reads the room up to one's own message (the server's rule).
+      if (m.user.id === this.me.id) this.readUpTo = Math.max(this.readUpTo, m.id);
+      this.markRead();
       // Reading older messages: say new ones came rather than yank the view.
       if (added && !this.timeline.nearBottom()) byId("jump").hidden = false;
       this.presence.stopTyping(m.user.id);
@@ -131,8 +190,12 @@ class RoomPage {
    * after the newest id shown, page by page), so nothing is missed. */
   private async join(): Promise<void> {
     this.setState("connecting", "Joining…");
-    let ack = await call(this.socket, "join", this.joinPayload());
     const first = this.timeline.empty;
+    // The list first: the read position from before this visit.
+    await this.rooms.refresh();
+    const before = this.rooms.get(this.room);
+    if (before?.read !== undefined) this.readUpTo = Math.max(this.readUpTo, before.read);
+    let ack = await call(this.socket, "join", this.joinPayload());
     const restore = this.quietly();
     while (ack.ok) {
       const j = ack as JoinAck;
@@ -156,6 +219,10 @@ class RoomPage {
     if (!ack.ok) return this.refused(ack);
     say(this.error, "");
     this.joined = true;
+    if (first && before?.read !== undefined) this.timeline.markNew(before.read, this.me.id);
+    // Joining may have put the room in the list.
+    if (!before?.member) void this.rooms.refresh();
+    this.markRead();
     this.updateSend();
     if (first && document.activeElement === document.body) this.input.focus();
     this.setState("online", "Connected");
@@ -164,8 +231,11 @@ class RoomPage {
 
   /** After a reconnect, everything created or changed after the highest
    * stream position seen (docs/protocol.md §4). */
-  private joinPayload(): { room: string; since?: number } {
-    return this.timeline.empty ? { room: this.room } : { room: this.room, since: this.timeline.maxSeq };
+  private joinPayload(): { room: string; since?: number; create: boolean } {
+    const create = this.create;
+    return this.timeline.empty
+      ? { room: this.room, create }
+      : { room: this.room, since: this.timeline.maxSeq, create };
   }
 
   /** What the message menus do. */
@@ -223,10 +293,18 @@ class RoomPage {
           ? `You are banned from #${this.room}.`
           : `#${this.room} is private. Ask its owner to invite you.`
         : ack.error === "not_found"
-          ? `#${this.room} does not exist.`
+          ? `#${this.room} does not exist. Create it?`
           : ack.message;
-    const retry = el("button", { type: "button", class: "ghost small" }, "Try again");
-    retry.addEventListener("click", () => void this.join());
+    const missing = ack.error === "not_found";
+    const retry = el(
+      "button",
+      { type: "button", class: missing ? "primary small" : "ghost small" },
+      missing ? `Create #${this.room}` : "Try again",
+    );
+    retry.addEventListener("click", () => {
+      if (missing) this.create = true;
+      void this.join();
+    });
     this.error.replaceChildren(el("span", {}, text), " ", retry);
     this.error.hidden = false;
     this.setState("offline", "Not joined");

@@ -175,6 +175,21 @@ export class Timeline {
     window.setTimeout(() => target.classList.remove("flash"), 1500);
   }
 
+  /** Draws a "New messages" line above the first message after `read`
+   * by someone other than `me`, and brings it into view. */
+  markNew(read: number, me: string): void {
+    this.list.querySelector(".new-line")?.remove();
+    const first = [...this.messages.values()]
+      .filter((m) => m.id > read && m.user.id !== me)
+      .sort((a, b) => a.id - b.id)[0];
+    const node = first ? this.node(first.id) : null;
+    if (!node) return;
+    const line = el("li", { class: "new-line", role: "separator" }, "New messages");
+    this.list.insertBefore(line, node);
+    line.scrollIntoView({ block: "center" });
+    this.pinned = this.nearBottom();
+  }
+
   /** A join/leave line at the end of the list. */
   notice(text: string, ts: number): void {
     const atBottom = this.nearBottom();

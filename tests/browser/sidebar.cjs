@@ -1,0 +1,131 @@
+// Your rooms in the web chat: two people, one of them with two tabs. A room
+// the page has not opened gets a badge (and a mention badge) live; reading
+// it in one tab clears it in the other; the tab title counts; a missing room
+// is created only when asked; leaving a room for good takes it out of the
+// list. Screenshots at desktop and phone width. Driven by
+// tests/api/browser_sidebar.rs.
+//
+// usage: node sidebar.cjs BASE_URL SCREENSHOT_DIR   (prints RESULT {json})
+const path = require("node:path");
+const h = require("./harness.cjs");
+
+const [base, shots] = process.argv.slice(2);
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const problems = [];
+
+async function register(page, name) {
+  await page.goto(`${base}/register`);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${base}/`);
+}
+
+async function send(page, text) {
+  await page.locator("#message").fill(text);
+  await page.keyboard.press("Enter");
+  await h.waitForMessage(page, text);
+}
+
+async function shoot(page, name, viewport) {
+  await page.setViewportSize(viewport);
+  await page.screenshot({ path: path.join(shots, name) });
+  await page.setViewportSize(DESKTOP);
+}
+
+/** The link to `room` in a list of rooms (`#nav-rooms` or `#my-rooms`). */
+function link(page, list, room) {
+  return page.locator(`${list} a.room-link`, { has: page.locator(".room-link-name", { hasText: new RegExp(`^${room}$`) }) });
+}
+
+async function scenario(browser) {
+  const annCtx = await browser.newContext({ viewport: DESKTOP });
+  const bobCtx = await browser.newContext({ viewport: DESKTOP });
+  const ann = await h.newPage(annCtx, problems);
+  const bob = await h.newPage(bobCtx, problems);
+  await register(ann, "ann");
+  await register(bob, "bob");
+
+  // Nothing is made by visiting: a missing room asks first.
+  await ann.goto(`${base}/r/general`);
+  await ann.locator("#room-error", { hasText: "#general does not exist. Create it?" }).waitFor();
+  const before = await ann.evaluate(async () => (await (await fetch("/api/rooms")).json()).rooms.length);
+  h.assert(before === 0, `no room made by the visit (${before})`);
+  await h.createRoom(ann);
+  await send(ann, "welcome to general");
+
+  // Bob joins general, then opens a room of his own; a second tab sits in
+  // the lobby.
+  await bob.goto(`${base}/r/general`);
+  await h.waitOnline(bob);
+  await h.waitForMessage(bob, "welcome to general");
+  await bob.goto(`${base}/r/side`);
+  await h.createRoom(bob);
+  await link(bob, "#nav-rooms", "general").waitFor();
+  const lobby = await h.newPage(bobCtx, problems);
+  await lobby.goto(`${base}/`);
+  await link(lobby, "#my-rooms", "general").waitFor();
+  h.assert((await link(lobby, "#my-rooms", "general").locator(".count").count()) === 0, "general starts read");
+
+  // Ann writes in general: both of bob's tabs badge it, live.
+  await send(ann, "lunch at noon?");
+  await send(ann, "@bob are you in?");
+  for (const page of [bob, lobby]) {
+    const list = page === bob ? "#nav-rooms" : "#my-rooms";
+    await link(page, list, "general").locator(".count:not(.mention)", { hasText: "2" }).waitFor();
+    await link(page, list, "general").locator(".count.mention", { hasText: "@1" }).waitFor();
+    h.assert(await link(page, list, "general").evaluate((a) => a.classList.contains("unread")), "bold when unread");
+  }
+  await link(lobby, "#my-rooms", "general").locator(".room-last", { hasText: "ann: @bob are you in?" }).waitFor();
+  const label = await link(bob, "#nav-rooms", "general").getAttribute("aria-label");
+  h.assert(label === "#general, 2 unread, 1 mentioning you", `a screen reader hears the counts (${label})`);
+  await lobby.waitForFunction(() => document.title.startsWith("(2) "));
+  await shoot(bob, "sidebar-desktop.png", DESKTOP);
+  await shoot(lobby, "sidebar-lobby-desktop.png", DESKTOP);
+  await bob.setViewportSize(PHONE);
+  await bob.locator("#back-count", { hasText: "2" }).waitFor();
+  await bob.screenshot({ path: path.join(shots, "sidebar-phone.png") });
+  await bob.setViewportSize(DESKTOP);
+  await shoot(lobby, "sidebar-lobby-phone.png", PHONE);
+
+  // Opening general reads it: a "New messages" line above ann's first
+  // unread message, and the badge clears in the other tab too.
+  await link(bob, "#nav-rooms", "general").click();
+  await bob.waitForURL(`${base}/r/general`);
+  await h.waitOnline(bob);
+  const line = bob.locator("#messages .new-line");
+  await line.waitFor();
+  const next = await line.evaluate((l) => l.nextElementSibling?.querySelector(".msg-text")?.textContent);
+  h.assert(next === "lunch at noon?", `the line is above the first unread (${next})`);
+  await link(lobby, "#my-rooms", "general").locator(".count:not(.mention)").waitFor({ state: "detached" });
+  await link(lobby, "#my-rooms", "general").locator(".count.mention").waitFor({ state: "detached" });
+  await lobby.waitForFunction(() => !document.title.startsWith("("));
+  h.assert((await link(bob, "#nav-rooms", "general").getAttribute("aria-current")) === "page", "the open room is marked");
+
+  // Leaving for good, with an in-page confirmation.
+  await bob.getByRole("button", { name: "Leave #general" }).click();
+  await bob.getByRole("button", { name: "Leave", exact: true }).click();
+  await bob.waitForURL(`${base}/`);
+  await link(bob, "#my-rooms", "side").waitFor();
+  await bob.locator("#public-rooms a", { hasText: "general" }).waitFor();
+  h.assert((await link(bob, "#my-rooms", "general").count()) === 0, "general left the list");
+  await link(lobby, "#my-rooms", "general").waitFor({ state: "detached" });
+  await Promise.all([annCtx.close(), bobCtx.close()]);
+}
+
+async function main() {
+  const browser = await h.launch();
+  try {
+    await scenario(browser);
+  } finally {
+    await browser.close();
+  }
+  console.log(`RESULT ${JSON.stringify({ problems })}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  console.log(`RESULT ${JSON.stringify({ problems, error: String(e) })}`);
+  process.exit(1);
+});
