@@ -28,14 +28,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use jsonwebtoken::{EncodingKey, Header, encode};
 use roomcast::config::{Secret, Settings};
 use roomcast::wire_client::packet::{self, Incoming};
 use roomcast::wire_client::ws::{self, Message as Ws, WsStream};
 use serde_json::{Value, json};
 use tokio::sync::{Barrier, mpsc, watch};
 
-const SECRET: &str = "bench-secret-of-a-reasonable-length";
+mod common;
+use common::{PgBenchSchema, SECRET, env_num, token};
+
 const ROOM: &str = "bench";
 /// How long connecting, joining, and each ending phase may take.
 const STEP: Duration = Duration::from_secs(20);
@@ -52,15 +53,6 @@ struct Config {
     allow_lost: bool,
 }
 
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
-            eprintln!("{name}={v:?} is not a number; using the default");
-            default
-        }),
-        Err(_) => default,
-    }
-}
 
 impl Config {
     fn from_env() -> Self {
@@ -119,15 +111,6 @@ struct ClientReport {
     failure: Option<String>,
 }
 
-fn token(sub: &str) -> String {
-    let claims = json!({
-        "sub": sub,
-        "name": format!("{sub} (bench)"),
-        "exp": jsonwebtoken::get_current_timestamp() + 3600,
-    });
-    let key = EncodingKey::from_secret(SECRET.as_bytes()).expect("HS256 key");
-    encode(&Header::default(), &claims, &key).expect("sign JWT")
-}
 
 /// Connects, authenticates and joins the room; returns the open socket.
 async fn connect_and_join(addr: SocketAddr, sub: &str) -> Result<WsStream, String> {
@@ -741,27 +724,3 @@ fn main() -> ExitCode {
     }
 }
 
-/// A fresh PostgreSQL schema for one bench run (left for inspection; named
-/// `bench_<random>`).
-struct PgBenchSchema {
-    url: String,
-}
-
-impl PgBenchSchema {
-    async fn create(admin: String) -> Result<Self, String> {
-        use sqlx::Connection;
-        let name = format!("bench_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::postgres::PgConnection::connect(&admin)
-            .await
-            .map_err(|e| format!("connect {admin}: {e}"))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {name}")))
-            .execute(&mut conn)
-            .await
-            .map_err(|e| format!("create schema: {e}"))?;
-        let sep = if admin.contains('?') { '&' } else { '?' };
-        eprintln!("PostgreSQL schema {name} (drop it when done)");
-        Ok(Self {
-            url: format!("{admin}{sep}options[search_path]={name}"),
-        })
-    }
-}
