@@ -61,6 +61,7 @@ mod proxies;
 pub(crate) mod py_client;
 pub(crate) mod raw;
 mod reads;
+mod reads_cluster;
 mod scripts;
 mod security;
 mod shutdown;

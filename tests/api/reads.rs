@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use crate::durability::start_binary;
 use crate::helpers::*;
 use crate::on_both_backends;
 
@@ -457,6 +458,52 @@ async fn mentions_are_counted_and_follow_edits(backend: Backend) {
     let page = olga.ack("history", json!({"room": "staff"})).await;
     assert_eq!(page["messages"][0]["id"], ack["id"]);
     assert!(page["messages"][0].get("mentions").is_none(), "{page}");
+}
+
+/// An acked `read` survives `kill -9`, and posts numbered after a restart
+/// go on from the stored numbers: the counts stay exact.
+#[tokio::test]
+async fn an_acked_read_survives_sigkill_and_counts_go_on() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("reads.db");
+    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let url = format!("http://{addr}/");
+    let connect = |sub: &'static str| {
+        let url = url.clone();
+        async move {
+            TestClient::connect(&url, Connect::token(token(sub, None)))
+                .await
+                .expect("connect")
+        }
+    };
+    let mut alice = connect("alice").await;
+    alice.join("r").await;
+    let mut bob = connect("bob").await;
+    bob.join("r").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(id(&alice.chat("r", &format!("m{i}")).await));
+    }
+    let ack = bob.ack("read", json!({"room": "r", "id": ids[2]})).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    server.start_kill().expect("kill -9");
+    server.wait().await.expect("reaped");
+
+    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
+    let url = format!("http://{addr}/");
+    let bob = TestClient::connect(&url, Connect::token(token("bob", None)))
+        .await
+        .expect("reconnect");
+    let entry = listed(&bob, "r").await;
+    assert_eq!(entry["read"], ids[2], "{entry}");
+    assert_eq!(entry["unread"], 2, "{entry}");
+    let mut alice = TestClient::connect(&url, Connect::token(token("alice", None)))
+        .await
+        .expect("reconnect");
+    alice.join("r").await;
+    alice.chat("r", "after the restart").await;
+    alice.chat("r", "and again").await;
+    assert_eq!(unread(&bob, "r").await, 4);
 }
 
 on_both_backends!(
