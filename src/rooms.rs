@@ -4,11 +4,13 @@ mod lists;
 mod moderation;
 
 use crate::auth::Identity;
-use crate::domain::{ReplyRef, Role, RoomName, RoomRecord, Standing, Visibility, excerpt, now_ms};
+use crate::domain::{
+    DM_PREFIX, ReplyRef, Role, RoomName, RoomRecord, Standing, Visibility, excerpt, is_dm, now_ms,
+};
 use crate::error::AppError;
 use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
-pub use lists::{enlist, leave_for_good, listed, mark_read};
+pub use lists::{DM_MAX_OTHERS, enlist, leave_for_good, listed, mark_read, open_dm};
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
@@ -30,7 +32,8 @@ pub async fn open_for_join(
     let now = now_ms();
     let entry = match store.entry(name, &who.user.id, now).await? {
         Some(entry) => entry,
-        None if auto_create => {
+        // A conversation's room is made by `dm` only.
+        None if auto_create && !is_dm(name.as_str()) => {
             let fresh = RoomRecord {
                 name: name.to_string(),
                 visibility: Visibility::Public,
@@ -129,6 +132,11 @@ pub async fn create(
 ) -> Result<RoomRecord, AppError> {
     if !who.may_use(name.as_str()) {
         return Err(key_limited(name));
+    }
+    if is_dm(name.as_str()) {
+        return Err(AppError::InvalidRoom(format!(
+            "{name}: names starting with {DM_PREFIX} are direct conversations'"
+        )));
     }
     let room = RoomRecord {
         name: name.to_string(),

@@ -72,6 +72,33 @@ pub async fn listed(io: &Io, room: &str, user_id: &str) {
     }
 }
 
+/// Opens `who`'s direct conversation with `users` ([`rooms::open_dm`]):
+/// every participant's sockets get its `activity` from now on; the room as
+/// a list shows it, with its people.
+pub async fn open_dm(
+    io: &Io,
+    store: &dyn crate::store::Store,
+    who: &crate::auth::Identity,
+    users: &[String],
+) -> Result<RoomView, crate::error::AppError> {
+    let (room, ids) = crate::rooms::open_dm(store, who, users).await?;
+    for id in &ids {
+        listed(io, &room.name, id).await;
+    }
+    // The others are known users (checked); the caller is who they are.
+    let mut people: Vec<User> = store
+        .known_users(&ids)
+        .await?
+        .into_iter()
+        .filter(|u| u.id != who.user.id)
+        .collect();
+    people.push(who.user.clone());
+    people.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut view = room_view(io, &room).await;
+    view.people = Some(people);
+    Ok(view)
+}
+
 /// After `room` left `user_id`'s list: none of their sockets gets its
 /// `activity` any more.
 pub async fn delisted(io: &Io, room: &str, user_id: &str) {
@@ -83,8 +110,17 @@ pub async fn delisted(io: &Io, room: &str, user_id: &str) {
 
 /// The rooms `visible` to a user as payloads show them, with the counts of
 /// those in their list (`listed`, by name).
-pub async fn list_views(io: &Io, visible: &[RoomRecord], listed: Vec<Listed>) -> Vec<RoomView> {
+pub async fn list_views(
+    io: &Io,
+    visible: &[RoomRecord],
+    listed: Vec<Listed>,
+    people: Vec<(String, User)>,
+) -> Vec<RoomView> {
     let mut views = room_views(io, visible).await;
+    let mut people_of: HashMap<String, Vec<User>> = HashMap::new();
+    for (room, person) in people {
+        people_of.entry(room).or_default().push(person);
+    }
     let mut listed: HashMap<String, Listed> = listed
         .into_iter()
         .map(|l| (l.room.name.clone(), l))
@@ -95,6 +131,7 @@ pub async fn list_views(io: &Io, visible: &[RoomRecord], listed: Vec<Listed>) ->
             view.read = Some(l.read_id);
             view.unread = Some(l.unread);
             view.mentions = Some(l.mentions);
+            view.people = people_of.remove(&view.name);
             view.last = l.last.map(|m| LastMessage {
                 id: m.id,
                 user: m.user,
@@ -118,6 +155,7 @@ pub fn view(room: &RoomRecord, online: usize) -> RoomView {
         unread: None,
         mentions: None,
         last: None,
+        people: None,
     }
 }
 

@@ -12,7 +12,9 @@ pub use mentions::{MAX_MENTIONS, candidate_ids, mentioned_names};
 pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;
 pub use moderation::{Ban, Mute, Role, Standing};
-pub use names::{ACCOUNT_PREFIX, RoomName, SignalType, Username, is_account_id};
+pub use names::{
+    ACCOUNT_PREFIX, DM_PREFIX, RoomName, SignalType, Username, dm_room, is_account_id, is_dm,
+};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -155,3 +155,47 @@ mod tests {
         assert!(Username::parse("").is_err());
     }
 }
+
+/// The names of direct conversations begin so; no other room may be made
+/// with such a name (docs/protocol.md §4 "Direct messages").
+pub const DM_PREFIX: &str = "dm:";
+
+/// The one room of the conversation between `users` (the caller among
+/// them; order and repeats do not matter): `dm:` and 32 hex digits of the
+/// SHA-256 of the sorted, distinct ids, so every node and every first
+/// `dm`, however concurrent, names the same room.
+pub fn dm_room(users: &[&str]) -> RoomName {
+    use sha2::{Digest, Sha256};
+    let mut ids: Vec<&str> = users.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut hash = Sha256::new();
+    for id in ids {
+        hash.update(id.as_bytes());
+        hash.update([0u8]);
+    }
+    let digest = hash.finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    RoomName(format!("{DM_PREFIX}{hex}"))
+}
+
+/// Whether `name` is a direct conversation's room.
+pub fn is_dm(name: &str) -> bool {
+    name.starts_with(DM_PREFIX)
+}
+
+#[cfg(test)]
+mod dm_tests {
+    use super::*;
+
+    #[test]
+    fn one_room_per_set_of_people() {
+        let a = dm_room(&["acct:ann", "bob"]);
+        assert_eq!(a, dm_room(&["bob", "acct:ann", "bob"]));
+        assert_ne!(a, dm_room(&["acct:ann", "bob", "carol"]));
+        // The separator keeps ("ab", "c") apart from ("a", "bc").
+        assert_ne!(dm_room(&["ab", "c"]), dm_room(&["a", "bc"]));
+        assert!(RoomName::parse(a.as_str()).is_ok());
+        assert!(is_dm(a.as_str()));
+    }
+}

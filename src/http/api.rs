@@ -116,8 +116,8 @@ pub(super) async fn logout(State(st): State<Shared>, headers: HeaderMap) -> ApiR
     ))]
 pub(super) async fn list_rooms(State(st): State<Shared>, Caller(who): Caller) -> ApiResult {
     let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let listed = rooms::listed(st.store.as_ref(), &who).await?;
-    let rooms = cluster::list_views(&st.io, &list, listed).await;
+    let (listed, people) = rooms::listed(st.store.as_ref(), &who).await?;
+    let rooms = cluster::list_views(&st.io, &list, listed, people).await;
     Ok(Json(RoomList { rooms }).into_response())
 }
 

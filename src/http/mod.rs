@@ -56,6 +56,8 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
         .route("/api/rooms/{room}/members", post(api::invite))
         .route("/api/rooms/{room}/read", put(lists::read))
         .route("/api/rooms/{room}/membership", delete(lists::leave_room))
+        .route("/api/dms", post(lists::open_dm))
+        .route("/api/users", get(lists::directory))
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),

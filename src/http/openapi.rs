@@ -12,9 +12,9 @@ use super::{api, changes, lists, moderation};
 use crate::domain::{Ban, Deletion, Message, Mute, ReactionSummary, ReplyRef, User, Visibility};
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
-    Credentials, EditMessage, Health, Invite, LastMessage, LoggedIn, Membership, MessagePage,
-    ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck, ReadUpTo, Registered,
-    RoomList, RoomPatch, RoomView, Status, Up,
+    Credentials, DmOpened, DmWith, EditMessage, Health, Invite, LastMessage, LoggedIn, Membership,
+    MessagePage, ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck, ReadUpTo,
+    Registered, RoomList, RoomPatch, RoomView, Status, Up, UserList,
 };
 
 #[derive(OpenApi)]
@@ -26,13 +26,14 @@ use crate::protocol::{
         moderation::appoint, moderation::dismiss, moderation::mute, moderation::unmute,
         moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
         changes::edit, changes::delete, changes::react, changes::unreact,
-        lists::read, lists::leave_room,
+        lists::read, lists::leave_room, lists::open_dm, lists::directory,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
         EditMessage, Deletion, ReplyRef, ReactionSummary, LastMessage, ReadUpTo, ReadAck,
+        DmWith, DmOpened, UserList,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

@@ -62,6 +62,21 @@ pub struct Invite {
     pub user: String,
 }
 
+/// `POST /api/dms` (parsed as the `dm` event's [`Dm`](super::Dm)): one
+/// other user, or up to seven.
+#[derive(Debug, ToSchema)]
+pub struct DmWith {
+    pub user: Option<String>,
+    pub users: Option<Vec<String>>,
+}
+
+/// The body of `GET /api/users`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct UserList {
+    /// By display name.
+    pub users: Vec<crate::domain::User>,
+}
+
 /// `PUT /api/rooms/{room}/read`: read up to message `id` (0 or more).
 #[derive(Debug, ToSchema)]
 pub struct ReadUpTo {

@@ -27,7 +27,7 @@ impl Fields {
     }
 
     /// The field, `None` when absent or `null`.
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&Value> {
         self.0.get(key).filter(|v| !v.is_null())
     }
 

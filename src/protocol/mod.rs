@@ -10,8 +10,8 @@ mod moderation;
 mod socket;
 
 pub use api::{
-    Credentials, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent,
-    PostMessage, ReadUpTo, Registered, Status, Up,
+    Credentials, DmWith, EditMessage, Health, Invite, LoggedIn, Membership, NewRoom, PostEvent,
+    PostMessage, ReadUpTo, Registered, Status, Up, UserList,
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
@@ -21,7 +21,8 @@ pub use moderation::{
 };
 pub use socket::{
     Ack, ActivityNotice, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent,
-    ConnectAuth, Delete, Done, Edit, History, InRoom, Join, JoinNotice, Joined, LastMessage,
-    LeaveNotice, LeaveReason, MessagePage, React, ReactionNote, Read, ReadAck, ReadNotice,
-    RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice, change_event,
+    ConnectAuth, Delete, Dm, DmOpened, Done, Edit, History, InRoom, Join, JoinNotice, Joined,
+    LastMessage, LeaveNotice, LeaveReason, MessagePage, React, ReactionNote, Read, ReadAck,
+    ReadNotice, RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice,
+    change_event,
 };

@@ -76,6 +76,7 @@ pub enum ClientEvent {
     Signal,
     Read,
     LeaveRoom,
+    Dm,
 }
 
 impl ClientEvent {
@@ -101,6 +102,7 @@ impl ClientEvent {
             "signal" => Self::Signal,
             "read" => Self::Read,
             "leave_room" => Self::LeaveRoom,
+            "dm" => Self::Dm,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -318,6 +320,47 @@ pub struct RoomView {
     /// The room's newest message that is not deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last: Option<LastMessage>,
+    /// A direct conversation's people, the caller among them (in the lists
+    /// of rooms); its name is `dm:` and a hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub people: Option<Vec<User>>,
+}
+
+/// `dm {user}` or `dm {users: [..]}`: the conversation with these people.
+#[derive(Debug)]
+pub struct Dm {
+    pub users: Vec<String>,
+}
+
+impl Request for Dm {
+    fn parse(payload: Option<Value>) -> Result<Self, AppError> {
+        let f = Fields::of(payload)?;
+        let users = match (f.get("user"), f.get("users")) {
+            (Some(Value::String(u)), None) => vec![u.clone()],
+            (None, Some(Value::Array(list))) => list
+                .iter()
+                .map(|u| match u {
+                    Value::String(s) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
+                    _ => Err(AppError::payload("users must be user ids")),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => {
+                return Err(AppError::payload(
+                    "user (a user id) or users (a list of them) is required",
+                ));
+            }
+        };
+        if users.iter().any(|u| u.is_empty() || u.len() > 256) {
+            return Err(AppError::payload("user must be a user id"));
+        }
+        Ok(Self { users })
+    }
+}
+
+/// The ack of `dm` and the body of `POST /api/dms`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DmOpened {
+    pub room: RoomView,
 }
 
 /// A room's newest message as a list of rooms shows it.

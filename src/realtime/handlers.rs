@@ -17,9 +17,9 @@ use crate::cluster::{self, Adapter, Sock, presence};
 use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
-    Broadcast, Chat, ClientEvent, Done, History, InRoom, Join, JoinNotice, Joined, LeaveNotice,
-    MessagePage, Read, ReadAck, ReadNotice, Request, RoomList, Rooms, Signal, SignalNotice, Stored,
-    TypingNotice,
+    Broadcast, Chat, ClientEvent, Dm, DmOpened, Done, History, InRoom, Join, JoinNotice, Joined,
+    LeaveNotice, MessagePage, Read, ReadAck, ReadNotice, Request, RoomList, Rooms, Signal,
+    SignalNotice, Stored, TypingNotice,
 };
 use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
@@ -83,6 +83,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Signal) => reply.send(signal(conn, s, payload).await),
         Ok(ClientEvent::Read) => reply.send(read(conn, s, payload).await),
         Ok(ClientEvent::LeaveRoom) => reply.send(leave_room(conn, payload).await),
+        Ok(ClientEvent::Dm) => reply.send(dm(conn, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
@@ -295,6 +296,19 @@ async fn read(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<ReadAck, 
     Ok(ReadAck { id })
 }
 
+/// The direct conversation with the people named: made on first use.
+async fn dm(conn: &Conn, payload: Option<Value>) -> Result<DmOpened, AppError> {
+    let Dm { users } = Dm::parse(payload)?;
+    let room = cluster::open_dm(
+        &conn.ctx.io,
+        conn.ctx.store.as_ref(),
+        &conn.identity,
+        &users,
+    )
+    .await?;
+    Ok(DmOpened { room })
+}
+
 /// Takes a room out of the user's list for good: every socket of theirs
 /// leaves it.
 async fn leave_room(conn: &Conn, payload: Option<Value>) -> Result<Done, AppError> {
@@ -328,9 +342,9 @@ async fn history(conn: &Conn, payload: Option<Value>) -> Result<MessagePage, App
 async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, AppError> {
     Rooms::parse(payload)?;
     let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
-    let listed = rooms::listed(conn.ctx.store.as_ref(), &conn.identity).await?;
+    let (listed, people) = rooms::listed(conn.ctx.store.as_ref(), &conn.identity).await?;
     Ok(RoomList {
-        rooms: cluster::list_views(&conn.ctx.io, &list, listed).await,
+        rooms: cluster::list_views(&conn.ctx.io, &list, listed, people).await,
     })
 }
 

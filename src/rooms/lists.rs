@@ -2,9 +2,60 @@
 //! rooms and read state"), for sockets and HTTP alike.
 
 use crate::auth::Identity;
-use crate::domain::{RoomName, RoomRecord};
+use crate::domain::{RoomName, RoomRecord, User, Visibility, dm_room, is_dm};
 use crate::error::AppError;
-use crate::store::{Entry, Listed, ReadMark, Store};
+use crate::store::{DM_OWNER, Entry, Listed, ReadMark, Store};
+
+/// The most people besides the caller in one direct conversation.
+pub const DM_MAX_OTHERS: usize = 7;
+
+/// The direct conversation of `who` with `others` (user ids): its room,
+/// made on first use and the same for everyone after (its name is the
+/// hash of who is in it), and every participant's id. Each must be a user
+/// the server knows and not disabled (`not_found` otherwise).
+pub async fn open_dm(
+    store: &dyn Store,
+    who: &Identity,
+    others: &[String],
+) -> Result<(RoomRecord, Vec<String>), AppError> {
+    let mut ids: Vec<String> = others
+        .iter()
+        .filter(|id| **id != who.user.id)
+        .cloned()
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(AppError::payload(
+            "a direct message needs someone besides you",
+        ));
+    }
+    if ids.len() > DM_MAX_OTHERS {
+        return Err(AppError::payload(format!(
+            "a conversation holds at most {} people",
+            DM_MAX_OTHERS + 1
+        )));
+    }
+    let known = store.known_users(&ids).await?;
+    if let Some(missing) = ids.iter().find(|id| !known.iter().any(|u| &u.id == *id)) {
+        return Err(AppError::NotFound(format!("no user {missing}")));
+    }
+    ids.push(who.user.id.clone());
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let name = dm_room(&id_refs);
+    if !who.may_use(name.as_str()) {
+        return Err(AppError::Forbidden(format!(
+            "this key may not act in room {name}"
+        )));
+    }
+    store.open_dm(&name, &ids).await?;
+    let room = RoomRecord {
+        name: name.into_string(),
+        visibility: Visibility::Private,
+        owner: DM_OWNER.to_owned(),
+    };
+    Ok((room, ids))
+}
 
 /// After `who` entered a room (`entry`, already checked): the room goes in
 /// their list when it was not there. `true` when it was added.
@@ -57,11 +108,20 @@ pub async fn mark_read(
     }
 }
 
-/// `who`'s list, with counts, by name; rooms a key may not use left out.
-pub async fn listed(store: &dyn Store, who: &Identity) -> Result<Vec<Listed>, AppError> {
+/// `who`'s list, with counts, by name (rooms a key may not use left out),
+/// and the people of its direct conversations, by room.
+pub async fn listed(
+    store: &dyn Store,
+    who: &Identity,
+) -> Result<(Vec<Listed>, Vec<(String, User)>), AppError> {
     let mut list = store.listed(&who.user.id).await?;
     list.retain(|l| who.may_use(&l.room.name));
-    Ok(list)
+    let people = if list.iter().any(|l| is_dm(&l.room.name)) {
+        store.dm_people(&who.user.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok((list, people))
 }
 
 fn not_listed(name: &RoomName) -> AppError {

@@ -6,6 +6,7 @@ mod connections;
 mod mentions;
 mod moderation;
 mod outbox;
+mod people;
 mod postgres;
 mod reads;
 mod restraints;
@@ -28,6 +29,7 @@ use postgres::RoomLocks;
 
 pub use moderation::{Entry, Moderate, Moderation};
 pub use outbox::{Backlog, Delivery, Endpoint, HookEvent, Origin, Webhooks};
+pub use people::{DM_OWNER, People};
 pub use reads::{Latest, Listed, ReadMark, Reads};
 pub use restraints::Restraint;
 pub use sqlite::lock_for_server;
@@ -274,7 +276,7 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Moderate + Webhooks + Reads + Send + Sync + 'static {
+pub trait Store: Moderate + Webhooks + Reads + People + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

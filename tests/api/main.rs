@@ -30,6 +30,7 @@ mod conformance_close;
 mod conformance_sio;
 mod dashboard;
 mod deploy;
+mod dms;
 pub(crate) mod durability;
 mod events;
 pub(crate) mod examples;

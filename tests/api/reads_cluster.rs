@@ -95,3 +95,30 @@ async fn lists_reads_and_activity_agree_on_every_node() {
     }
     assert!(entry(&phone, "general").await.get("member").is_none());
 }
+
+/// Both people open their conversation at once, each on another node: one
+/// room, in both lists.
+#[tokio::test]
+async fn a_first_dm_from_both_sides_on_two_nodes_is_one_room() {
+    let cluster = Cluster::start(2).await;
+    for round in 0..5 {
+        let (a, b) = (format!("ann{round}"), format!("bob{round}"));
+        let ann = cluster.nodes[0].client(&a).await;
+        let bob = cluster.nodes[1].client(&b).await;
+        let (x, y) = tokio::join!(
+            ann.ack("dm", json!({"user": b})),
+            bob.ack("dm", json!({"user": a}))
+        );
+        assert_eq!(x["ok"], true, "{x}");
+        assert_eq!(x["room"]["name"], y["room"]["name"], "{x} {y}");
+        for c in [&ann, &bob] {
+            let list = c.ack("rooms", json!({})).await;
+            let dms: Vec<&Value> = list["rooms"]
+                .as_array()
+                .map(|rs| rs.iter().filter(|r| r["people"].is_array()).collect())
+                .unwrap_or_default();
+            assert_eq!(dms.len(), 1, "{list}");
+            assert_eq!(dms[0]["name"], x["room"]["name"]);
+        }
+    }
+}
