@@ -53,7 +53,6 @@ struct Config {
     allow_lost: bool,
 }
 
-
 impl Config {
     fn from_env() -> Self {
         Self {
@@ -110,7 +109,6 @@ struct ClientReport {
     /// Set when the connection ended or misbehaved before the end.
     failure: Option<String>,
 }
-
 
 /// Connects, authenticates and joins the room; returns the open socket.
 async fn connect_and_join(addr: SocketAddr, sub: &str) -> Result<WsStream, String> {
@@ -723,4 +721,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -53,7 +53,12 @@ fn seed(rooms: i64, per_room: i64, postgres: bool) -> Vec<String> {
             format!("printf('r%05d', ({col} - 1) % {rooms})")
         }
     };
-    let mention = if postgres { "'@' || '{USER}'" } else { "'@{USER}'" }.replace("{USER}", USER);
+    let mention = if postgres {
+        "'@' || '{USER}'"
+    } else {
+        "'@{USER}'"
+    }
+    .replace("{USER}", USER);
     let mut sql = vec![
         format!(
             "INSERT INTO rooms (name, visibility, owner, created_at) \
@@ -184,12 +189,19 @@ async fn bench() -> Result<bool, String> {
         .map(|a| a.iter().filter(|r| r["member"] == true).collect())
         .unwrap_or_default();
     if listed.len() as i64 != rooms {
-        eprintln!("listed {} rooms, not {rooms}: {}", listed.len(), packet::clip(&first.to_string()));
+        eprintln!(
+            "listed {} rooms, not {rooms}: {}",
+            listed.len(),
+            packet::clip(&first.to_string())
+        );
         ok = false;
     }
     for (k, r) in listed.iter().enumerate().take(4) {
         let want = expected(k as i64, rooms, per_room);
-        let got = (r["unread"].as_i64().unwrap_or(-1), r["mentions"].as_i64().unwrap_or(-1));
+        let got = (
+            r["unread"].as_i64().unwrap_or(-1),
+            r["mentions"].as_i64().unwrap_or(-1),
+        );
         if got != want {
             eprintln!("room {}: unread, mentions {got:?}, not {want:?}", r["name"]);
             ok = false;
@@ -211,7 +223,11 @@ async fn bench() -> Result<bool, String> {
     println!(
         "rooms_list: {} rooms x {per_room} messages on {}: `rooms` p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} calls",
         rooms,
-        if schema.is_some() { "postgres" } else { "sqlite" },
+        if schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         quantile(&times, 0.5).as_secs_f64() * 1e3,
         quantile(&times, 0.99).as_secs_f64() * 1e3,
         times.last().map_or(0.0, |t| t.as_secs_f64() * 1e3),
