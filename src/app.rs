@@ -117,12 +117,14 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .ws_max_message_size(engine_limit)
         .ws_max_frame_size(engine_limit)
         .build_svc();
+    let enlister = crate::rooms::Enlister::spawn(store.clone());
     let ctx = Arc::new(Ctx {
         io: io.clone(),
         bus: bus.clone(),
         store,
         writer,
         auth,
+        enlister,
         auto_create: settings.auto_create,
         limits: Limits::new(&settings),
         gate: Gate::default(),

@@ -10,7 +10,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
-pub use lists::{DM_MAX_OTHERS, enlist, leave_for_good, listed, mark_read, open_dm};
+pub use lists::{DM_MAX_OTHERS, Enlister, leave_for_good, listed, mark_read, open_dm};
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };

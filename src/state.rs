@@ -8,6 +8,7 @@ use crate::cluster::{Bus, Io};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
+use crate::rooms::Enlister;
 use crate::shutdown::Gate;
 use crate::store::{Store, Writer};
 use crate::telemetry::RefusalLog;
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     pub writer: Writer,
     pub auth: Auth,
+    /// First joins into users' lists of rooms, batched.
+    pub enlister: Enlister,
     /// `join` of a missing room creates it (`--no-auto-create` turns it off).
     pub auto_create: bool,
     pub limits: Arc<Limits>,

@@ -98,7 +98,7 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     let auto_create = ctx.auto_create && create;
     let entry =
         rooms::open_for_join(ctx.store.as_ref(), auto_create, &conn.identity, &name).await?;
-    let enlisted = rooms::enlist(ctx.store.as_ref(), &conn.identity, &name, &entry).await?;
+    let enlisted = ctx.enlister.enlist(&conn.identity, &name, &entry).await?;
     let already = joined(s, &name);
     // Join before reading history: a message committed in between is then
     // both in the history and delivered live (clients drop the repeated id),

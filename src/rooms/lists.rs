@@ -1,6 +1,10 @@
 //! Every user's list of rooms and read positions (docs/protocol.md §4 "Your
 //! rooms and read state"), for sockets and HTTP alike.
 
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
 use crate::auth::Identity;
 use crate::domain::{RoomName, RoomRecord, User, Visibility, dm_room, is_dm};
 use crate::error::AppError;
@@ -57,18 +61,65 @@ pub async fn open_dm(
     Ok((room, ids))
 }
 
-/// After `who` entered a room (`entry`, already checked): the room goes in
-/// their list when it was not there. `true` when it was added.
-pub async fn enlist(
-    store: &dyn Store,
-    who: &Identity,
-    name: &RoomName,
-    entry: &Entry,
-) -> Result<bool, AppError> {
-    if entry.member {
-        return Ok(false);
+/// The most first joins in one transaction.
+const ENLIST_BATCH: usize = 512;
+
+type Enlisting = ((String, String), oneshot::Sender<Option<bool>>);
+
+/// Puts rooms in their users' lists at their first `join`: every first
+/// join arriving meanwhile goes in one transaction, so a crowd of new
+/// users joining (a launch, a load test) pays one commit per batch, not an
+/// fsync each (the lesson of `auth::newcomers`). A handle; cheap to clone.
+#[derive(Clone)]
+pub struct Enlister {
+    tx: mpsc::Sender<Enlisting>,
+}
+
+impl Enlister {
+    /// Starts the task; it ends when every handle is dropped.
+    pub fn spawn(store: Arc<dyn Store>) -> Self {
+        let (tx, mut rx) = mpsc::channel::<Enlisting>(4 * ENLIST_BATCH);
+        tokio::spawn(async move {
+            let mut pending = Vec::with_capacity(ENLIST_BATCH);
+            while rx.recv_many(&mut pending, ENLIST_BATCH).await > 0 {
+                let entries: Vec<(String, String)> =
+                    pending.iter().map(|(e, _)| e.clone()).collect();
+                let added = match store.enlist(&entries).await {
+                    Ok(added) => added.into_iter().map(Some).collect(),
+                    Err(e) => {
+                        tracing::error!(error = %e, joins = entries.len(), "recording first joins failed");
+                        vec![None; entries.len()]
+                    }
+                };
+                for ((_, done), added) in pending.drain(..).zip(added) {
+                    let _ = done.send(added);
+                }
+            }
+        });
+        Self { tx }
     }
-    Ok(store.enlist(name, &who.user.id).await?)
+
+    /// After `who` entered a room (`entry`, already checked): the room goes
+    /// in their list when it was not there, durably before this returns.
+    /// `true` when it was added.
+    pub async fn enlist(
+        &self,
+        who: &Identity,
+        name: &RoomName,
+        entry: &Entry,
+    ) -> Result<bool, AppError> {
+        if entry.member {
+            return Ok(false);
+        }
+        let (done, added) = oneshot::channel();
+        let job = ((name.to_string(), who.user.id.clone()), done);
+        if self.tx.send(job).await.is_err() {
+            return Err(AppError::Unavailable(
+                "the first-join recorder stopped".into(),
+            ));
+        }
+        added.await.ok().flatten().ok_or(AppError::Internal)
+    }
 }
 
 /// `who` takes `name` out of their list for good (a private room's

@@ -55,9 +55,10 @@ pub enum ReadMark {
 /// Users' lists of rooms and read positions.
 #[async_trait]
 pub trait Reads: Send + Sync {
-    /// Puts `room` in `user_id`'s list, read up to its newest message;
-    /// `false` when it was there already.
-    async fn enlist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
+    /// Puts each (room, user id) in that user's list, read up to the
+    /// room's newest message, in one transaction; for each, `false` when it
+    /// was there already.
+    async fn enlist(&self, entries: &[(String, String)]) -> StoreResult<Vec<bool>>;
     /// Takes `room` out of `user_id`'s list (and so, in a private room, the
     /// invitation); `false` when it was not there.
     async fn delist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
@@ -147,22 +148,27 @@ where
     for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
 {
-    async fn enlist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
+    async fn enlist(&self, entries: &[(String, String)]) -> StoreResult<Vec<bool>> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO members (room, user_id, read_id) \
-             VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(room.as_str())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        let added = C::affected(&done) > 0;
-        if added {
-            let event = Event::member(HookEvent::MemberJoined, room.as_str(), user_id)?;
-            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
+        let mut added = Vec::with_capacity(entries.len());
+        let mut events = Vec::new();
+        for (room, user_id) in entries {
+            let done = sqlx::query(
+                "INSERT INTO members (room, user_id, read_id) \
+                 VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(room.as_str())
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+            let new = C::affected(&done) > 0;
+            if new {
+                events.push(Event::member(HookEvent::MemberJoined, room, user_id)?);
+            }
+            added.push(new);
         }
+        outbox::record::<C>(&mut *tx, &events, now_ms()).await?;
         tx.commit().await?;
         Ok(added)
     }
