@@ -41,7 +41,20 @@ function link(page, list, room) {
 
 async function scenario(browser) {
   const annCtx = await browser.newContext({ viewport: DESKTOP });
-  const bobCtx = await browser.newContext({ viewport: DESKTOP });
+  // Bob allows notifications; each one shown is recorded, and the test
+  // says when his tab counts as hidden.
+  const bobCtx = await browser.newContext({ viewport: DESKTOP, permissions: ["notifications"] });
+  await bobCtx.addInitScript(() => {
+    window.__shown = [];
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.__shown.push({ title, body: options?.body });
+      }
+    };
+    Object.defineProperty(document, "hidden", { get: () => window.__hidden === true });
+  });
   const ann = await h.newPage(annCtx, problems);
   const bob = await h.newPage(bobCtx, problems);
   await register(ann, "ann");
@@ -68,7 +81,9 @@ async function scenario(browser) {
   await link(lobby, "#my-rooms", "general").waitFor();
   h.assert((await link(lobby, "#my-rooms", "general").locator(".count").count()) === 0, "general starts read");
 
-  // Ann writes in general: both of bob's tabs badge it, live.
+  // Ann writes in general: both of bob's tabs badge it, live; the mention
+  // raises a notification in the tab that is hidden (and only there).
+  await bob.evaluate(() => (window.__hidden = true));
   await send(ann, "lunch at noon?");
   await send(ann, "@bob are you in?");
   for (const page of [bob, lobby]) {
@@ -78,6 +93,12 @@ async function scenario(browser) {
     h.assert(await link(page, list, "general").evaluate((a) => a.classList.contains("unread")), "bold when unread");
   }
   await link(lobby, "#my-rooms", "general").locator(".room-last", { hasText: "ann: @bob are you in?" }).waitFor();
+  await bob.waitForFunction(() => window.__shown.length === 1);
+  const shown = await bob.evaluate(() => window.__shown);
+  h.assert(JSON.stringify(shown) === JSON.stringify([{ title: "ann mentioned you", body: "in #general" }]),
+    `one notification, for the mention (${JSON.stringify(shown)})`);
+  h.assert((await lobby.evaluate(() => window.__shown.length)) === 0, "a visible tab does not notify");
+  await bob.evaluate(() => (window.__hidden = false));
   const label = await link(bob, "#nav-rooms", "general").getAttribute("aria-label");
   h.assert(label === "#general, 2 unread, 1 mentioning you", `a screen reader hears the counts (${label})`);
   await lobby.waitForFunction(() => document.title.startsWith("(2) "));
@@ -102,6 +123,37 @@ async function scenario(browser) {
   await link(lobby, "#my-rooms", "general").locator(".count.mention").waitFor({ state: "detached" });
   await lobby.waitForFunction(() => !document.title.startsWith("("));
   h.assert((await link(bob, "#nav-rooms", "general").getAttribute("aria-current")) === "page", "the open room is marked");
+
+  // A direct message from scratch: ann finds bob in the directory.
+  await ann.goto(`${base}/`);
+  await ann.getByLabel("Message someone").fill("bo");
+  await ann.locator("#dm-found").getByRole("button", { name: "bob" }).click();
+  await ann.waitForURL(/\/r\/dm(:|%3A)[0-9a-f]{32}$/);
+  await h.waitOnline(ann);
+  await ann.locator("#room-name", { hasText: "bob" }).waitFor();
+  await send(ann, "psst, bob");
+  const dm = bob.locator("#nav-dms a.room-link", { hasText: "ann" });
+  await dm.locator(".count", { hasText: "1" }).waitFor();
+  await shoot(bob, "sidebar-dm-desktop.png", DESKTOP);
+  await dm.click();
+  await h.waitOnline(bob);
+  await h.waitForMessage(bob, "psst, bob");
+  await bob.locator("#room-name", { hasText: "ann" }).waitFor();
+  await link(lobby, "#my-dms", "ann").waitFor();
+  // Links are clickable, and only http(s) ones: `javascript:` stays text.
+  await send(ann, "see https://example.com/notes?a=1. not javascript:alert(1) nor <b>x</b>");
+  await h.waitForMessage(bob, "see https://example.com/notes?a=1. not javascript:alert(1) nor <b>x</b>");
+  const links = await bob.$$eval("#messages .msg-text a", (as) =>
+    as.map((a) => ({ href: a.getAttribute("href"), rel: a.getAttribute("rel"), text: a.textContent })),
+  );
+  h.assert(
+    JSON.stringify(links) ===
+      JSON.stringify([{ href: "https://example.com/notes?a=1", rel: "noopener noreferrer", text: "https://example.com/notes?a=1" }]),
+    `one safe link (${JSON.stringify(links)})`,
+  );
+  h.assert((await bob.locator("#messages .msg-text b").count()) === 0, "no HTML from a message");
+  await bob.goto(`${base}/r/general`);
+  await h.waitOnline(bob);
 
   // Leaving for good, with an in-page confirmation.
   await bob.getByRole("button", { name: "Leave #general" }).click();

@@ -21,6 +21,14 @@ export interface ListedRoom extends Room {
   unread?: number;
   mentions?: number;
   last?: { id: number; user: User; excerpt: string; ts: number };
+  /** A direct conversation's people (you among them). */
+  people?: User[];
+}
+
+/** What a conversation is called: the other people's names. */
+export function dmTitle(room: ListedRoom, me: string): string {
+  const others = (room.people ?? []).filter((u) => u.id !== me).map((u) => u.name);
+  return others.length ? others.join(", ") : "Just you";
 }
 
 export interface Reaction {

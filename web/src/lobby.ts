@@ -1,9 +1,11 @@
 // The lobby `/`: your rooms with their unread and mention counts (live over
 // a socket), public rooms with online counts, create, join by name.
-import { ApiError, ListedRoom, Room, api } from "./api";
+import type { Socket } from "socket.io-client";
+import { ApiError, ListedRoom, Room, User, api } from "./api";
 import { avatar, byId, el, say } from "./dom";
 import { YourRooms } from "./rooms";
-import { connect } from "./socket";
+import { initPermissionButton } from "./notify";
+import { call, connect } from "./socket";
 
 const ROOM_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 const REFRESH_MS = 15_000;
@@ -38,6 +40,49 @@ function showPublic(all: ListedRoom[]): void {
   fill(byId("public-rooms"), open, "No other public rooms.");
 }
 
+/** "Message someone": the directory as you type, and `dm` on a pick. */
+function initFindPeople(socket: Socket, me: string): void {
+  const find = byId<HTMLInputElement>("dm-find");
+  const found = byId("dm-found");
+  const error = byId("dm-error");
+  let timer = 0;
+  let asked = "";
+  const search = async () => {
+    const q = find.value.trim();
+    asked = q;
+    if (!q) return found.replaceChildren();
+    try {
+      const { users } = await api<{ users: User[] }>("GET", `/users?q=${encodeURIComponent(q)}`);
+      if (asked !== q) return;
+      const others = users.filter((u) => u.id !== me);
+      found.replaceChildren(
+        ...(others.length
+          ? others.map((u) => {
+              const pick = el("button", { type: "button", class: "ghost person-pick" }, avatar(u), el("span", {}, u.name));
+              pick.addEventListener("click", () => void open(u));
+              return el("li", {}, pick);
+            })
+          : [el("li", { class: "muted" }, `Nobody called “${q}”.`)]),
+      );
+    } catch (e) {
+      say(error, String((e as Error).message));
+    }
+  };
+  const open = async (u: User) => {
+    const ack = await call(socket, "dm", { user: u.id });
+    if (ack.ok) go((ack as unknown as { room: { name: string } }).room.name);
+    else say(error, ack.message);
+  };
+  find.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => void search(), 200);
+  });
+  byId<HTMLFormElement>("dm-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    void search();
+  });
+}
+
 function go(name: string): void {
   window.location.assign(`/r/${encodeURIComponent(name)}`);
 }
@@ -48,7 +93,9 @@ export function initLobby(): void {
     slot.replaceWith(avatar({ id: me, name: slot.dataset.avatar ?? "?" }));
   }
   const socket = connect();
-  const yours = new YourRooms(socket, byId("my-rooms"), null);
+  const yours = new YourRooms(socket, byId("my-rooms"), byId("my-dms"), null, me);
+  initFindPeople(socket, me);
+  initPermissionButton(byId<HTMLButtonElement>("notify-on"));
   yours.onChange = (_mine, all) => showPublic(all);
   socket.on("connect", () => void yours.refresh());
   socket.on("connect_error", (err: Error) => {

@@ -20,6 +20,11 @@ export class Presence {
   ) {}
 
   /** A user's display name, when they are here (else their id). */
+  /** Whether `id` has a socket in the room now. */
+  has(id: string): boolean {
+    return this.here.has(id);
+  }
+
   nameOf(id: string): string {
     return this.here.get(id)?.user.name ?? id;
   }

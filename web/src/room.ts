@@ -2,11 +2,12 @@
 // messages and their changes (edits, deletions, reactions), and catches up
 // after a reconnect with `join {since}` (the highest `seq` seen).
 import type { Socket } from "socket.io-client";
-import type { Message, Room, User } from "./api";
+import { type Message, type Room, type User, dmTitle } from "./api";
 import { byId, clockTime, el, say } from "./dom";
 import { initMembers } from "./members";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
+import { initPermissionButton, isMuted, notify, setMuted, supported } from "./notify";
 import { YourRooms } from "./rooms";
 import { Ack, call, connect } from "./socket";
 import { type MessageActions, Timeline } from "./timeline";
@@ -41,6 +42,8 @@ class RoomPage {
   private readTimer = 0;
   /** The person said to create the room if it does not exist. */
   private create = false;
+  /** Who this page has said joined. */
+  private readonly announced = new Set<string>();
   /** The message the next one answers, shown above the composer. */
   private replyTo: Message | null = null;
 
@@ -51,13 +54,21 @@ class RoomPage {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
     this.timeline.actions = this.actions();
     this.socket = connect();
-    this.rooms = new YourRooms(this.socket, byId("nav-rooms"), room);
+    this.rooms = new YourRooms(this.socket, byId("nav-rooms"), byId("nav-dms"), room, me.id);
     this.rooms.onChange = () => {
       const count = byId("back-count");
       count.textContent = this.rooms.total > 99 ? "99+" : String(this.rooms.total);
       count.hidden = this.rooms.total === 0;
-      const listed = this.rooms.get(room)?.member === true;
+      const here = this.rooms.get(room);
+      const listed = here?.member === true;
       byId("leave-room").hidden = !listed;
+      // A conversation is called by its people, not by its hashed name.
+      if (here?.people) {
+        const title = dmTitle(here, me.id);
+        byId("room-name").textContent = title;
+        this.input.placeholder = `Message ${title}`;
+        byId("leave-room").textContent = "Leave this conversation";
+      }
     };
     this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
@@ -68,6 +79,7 @@ class RoomPage {
     this.wireScrollBack();
     this.wirePeopleToggle();
     this.wireLeave();
+    this.wireNotifications();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) {
         this.setUnread(0);
@@ -98,6 +110,15 @@ class RoomPage {
         if (ack.ok) this.readUpTo = Math.max(this.readUpTo, Number(ack.id));
       });
     }, 300);
+  }
+
+  /** The permission button, and muting this room's notifications. */
+  private wireNotifications(): void {
+    initPermissionButton(byId<HTMLButtonElement>("notify-on"));
+    const mute = byId<HTMLInputElement>("notify-room");
+    byId("notify-room-row").hidden = !supported();
+    mute.checked = !isMuted(this.room);
+    mute.addEventListener("change", () => setMuted(this.room, !mute.checked));
   }
 
   /** "Leave #room", then an in-page "Leave / Stay" (no browser dialog). */
@@ -147,6 +168,9 @@ class RoomPage {
       if (m.room !== this.room) return;
       const added = this.timeline.add([m], m.user.id === this.me.id);
       if (added && document.hidden) this.setUnread(this.unread + 1);
+      if (m.user.id !== this.me.id && (m.mentions?.includes(this.me.id) || this.rooms.get(this.room)?.people)) {
+        notify(this.room, m.mentions?.includes(this.me.id) ? `${m.user.name} mentioned you` : m.user.name, m.message);
+      }
       // Posting reads the room up to one's own message (the server's rule).
       if (m.user.id === this.me.id) this.readUpTo = Math.max(this.readUpTo, m.id);
       this.markRead();
@@ -164,15 +188,21 @@ class RoomPage {
     }
     s.on("join", (e: Event) => {
       if (e.room !== this.room) return;
+      const known = this.presence.has(e.user.id) || this.announced.has(e.user.id);
       this.presence.joined(e.user);
-      if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} joined`, e.ts);
+      // Not again for someone already said to be here: a reconnect after a
+      // restart of the server is no news.
+      if (e.user.id !== this.me.id && !known) this.timeline.notice(`${e.user.name} joined`, e.ts);
+      this.announced.add(e.user.id);
     });
     s.on("leave", (e: Event) => {
       if (e.room !== this.room) return;
       if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
       if (e.reason === "banned" && e.user.id === this.me.id) return this.removed("banned");
       this.presence.left(e.user);
-      if (e.user.id !== this.me.id) this.timeline.notice(`${e.user.name} left`, e.ts);
+      if (e.user.id !== this.me.id && !this.presence.has(e.user.id) && this.announced.delete(e.user.id)) {
+        this.timeline.notice(`${e.user.name} left`, e.ts);
+      }
     });
     s.on("moderation", (n: ModerationNotice) => {
       if (n.room !== this.room) return;
@@ -210,6 +240,7 @@ class RoomPage {
         : j.history.filter((m) => m.id > oldest || this.timeline.has(m.id));
       this.timeline.add(shown, first);
       this.presence.reset(j.online);
+      for (const u of j.online) this.announced.add(u.id);
       this.showRoom(j.room);
       // With `since`, `more` means newer messages remain beyond this page.
       if (first || !j.more) break;

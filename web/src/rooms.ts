@@ -3,8 +3,9 @@
 // to date by `activity` and `read` over the page's one socket, and the
 // total in the tab title.
 import type { Socket } from "socket.io-client";
-import type { ListedRoom } from "./api";
+import { type ListedRoom, dmTitle } from "./api";
 import { el } from "./dom";
+import { notify } from "./notify";
 import { call } from "./socket";
 
 type Activity = { room: string; id: number; user: { id: string; name: string }; ts: number; mention: boolean };
@@ -24,8 +25,11 @@ export class YourRooms {
   constructor(
     private readonly socket: Socket,
     private readonly list: HTMLElement,
+    /** Where direct conversations go, apart from rooms. */
+    private readonly dms: HTMLElement,
     /** The room this page shows: read as it is seen, so never badged. */
     private readonly current: string | null,
+    private readonly me: string,
   ) {
     socket.on("activity", (a: Activity) => this.activity(a));
     // Another socket of ours read: its counts are the server's to say.
@@ -72,6 +76,10 @@ export class YourRooms {
       r.unread = (r.unread ?? 0) + 1;
       if (a.mention) r.mentions = (r.mentions ?? 0) + 1;
     }
+    if (a.mention || r.people) {
+      const where = r.people ? "a direct message" : `#${r.name}`;
+      notify(a.room, a.mention ? `${a.user.name} mentioned you` : a.user.name, `in ${where}`);
+    }
     r.last = { id: a.id, user: a.user, excerpt: r.last?.excerpt ?? "", ts: a.ts };
     this.render();
     // The excerpt is the server's (it cuts the text): fetch it quietly.
@@ -81,12 +89,20 @@ export class YourRooms {
   private render(): void {
     const mine = [...this.rooms.values()].filter((r) => r.member);
     mine.sort((a, b) => (b.last?.ts ?? 0) - (a.last?.ts ?? 0) || a.name.localeCompare(b.name));
+    const rooms = mine.filter((r) => !r.people);
+    const dms = mine.filter((r) => r.people);
     this.list.replaceChildren(
-      ...(mine.length
-        ? mine.map((r) => this.item(r))
+      ...(rooms.length
+        ? rooms.map((r) => this.item(r))
         : [el("li", { class: "muted empty" }, "No rooms yet. Join one by name.")]),
     );
+    this.dms.replaceChildren(
+      ...(dms.length
+        ? dms.map((r) => this.item(r))
+        : [el("li", { class: "muted empty" }, "No conversations yet.")]),
+    );
     this.list.setAttribute("aria-busy", "false");
+    this.dms.setAttribute("aria-busy", "false");
     this.total = mine.reduce((n, r) => n + (r.name === this.current ? 0 : (r.unread ?? 0)), 0);
     this.retitle();
     this.onChange(mine, [...this.rooms.values()]);
@@ -102,8 +118,9 @@ export class YourRooms {
     const here = r.name === this.current;
     const unread = here ? 0 : (r.unread ?? 0);
     const mentions = here ? 0 : (r.mentions ?? 0);
+    const title = r.people ? dmTitle(r, this.me) : r.name;
     const label = [
-      `#${r.name}`,
+      r.people ? title : `#${r.name}`,
       unread ? `${unread} unread` : "",
       mentions ? `${mentions} mentioning you` : "",
     ]
@@ -120,11 +137,11 @@ export class YourRooms {
           "aria-current": here ? "page" : undefined,
           "aria-label": label,
         },
-        el("span", { class: "room-hash", "aria-hidden": "true" }, r.visibility === "private" ? "🔒" : "#"),
+        el("span", { class: "room-hash", "aria-hidden": "true" }, r.people ? "@" : r.visibility === "private" ? "🔒" : "#"),
         el(
           "span",
           { class: "room-link-text" },
-          el("span", { class: "room-link-name" }, r.name),
+          el("span", { class: "room-link-name" }, title),
           r.last
             ? el("span", { class: "room-last" }, `${r.last.user.name}: ${r.last.excerpt}`)
             : null,

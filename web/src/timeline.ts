@@ -22,6 +22,53 @@ export interface MessageActions {
   remove(m: Message): void;
 }
 
+/** http(s) addresses in text; what ends a sentence is left out of them. */
+const LINK = /\bhttps?:\/\/[^\s<>"]+/g;
+const TRAILING = /[.,;:!?)\]}'"]+$/;
+
+/**
+ * The text of a message as nodes: text, links (only http and https, opened
+ * with rel="noopener noreferrer"; a `javascript:` or any other scheme stays
+ * text) and `@name` mentions of the reader highlighted. Never HTML.
+ */
+export function linkified(text: string, me: string, mentions: string[]): (Node | string)[] {
+  const out: (Node | string)[] = [];
+  let at = 0;
+  for (const match of text.matchAll(LINK)) {
+    const start = match.index ?? 0;
+    let url = match[0];
+    const trail = url.match(TRAILING)?.[0] ?? "";
+    url = url.slice(0, url.length - trail.length);
+    let href: URL | null = null;
+    try {
+      href = new URL(url);
+    } catch {
+      href = null;
+    }
+    if (!href || (href.protocol !== "http:" && href.protocol !== "https:")) continue;
+    if (start > at) out.push(text.slice(at, start));
+    out.push(el("a", { href: href.href, target: "_blank", rel: "noopener noreferrer", class: "msg-link" }, url));
+    at = start + url.length;
+  }
+  if (at < text.length) out.push(text.slice(at));
+  // The reader's own mention stands out (the server said who is mentioned).
+  if (!mentions.includes(me)) return out;
+  return out.flatMap((part) => (typeof part === "string" ? highlight(part) : [part]));
+}
+
+function highlight(text: string): (Node | string)[] {
+  const parts: (Node | string)[] = [];
+  let at = 0;
+  for (const match of text.matchAll(/(^|[^A-Za-z0-9_.@-])(@[A-Za-z0-9_.-]+)/g)) {
+    const start = (match.index ?? 0) + match[1].length;
+    if (start > at) parts.push(text.slice(at, start));
+    parts.push(el("mark", { class: "mention" }, match[2]));
+    at = start + match[2].length;
+  }
+  if (at < text.length) parts.push(text.slice(at));
+  return parts;
+}
+
 export class Timeline {
   private readonly messages = new Map<number, Message>();
   /** The highest stream position seen: what a reconnect continues from. */
@@ -239,7 +286,7 @@ export class Timeline {
     if (m.reply_to) main.append(this.quote(m.reply_to));
     const text = m.deleted
       ? el("p", { class: "msg-text deleted" }, "message deleted")
-      : el("p", { class: "msg-text" }, m.message);
+      : el("p", { class: "msg-text" }, ...linkified(m.message, this.actions?.me ?? "", m.mentions ?? []));
     if (m.edited && !m.deleted) {
       text.append(" ", el("span", { class: "edited", title: `Edited ${fullTime(m.edited)}` }, "(edited)"));
     }
@@ -342,12 +389,17 @@ export class Timeline {
   private regroup(node: HTMLElement): void {
     if (!node.classList.contains("msg")) return;
     const prev = node.previousElementSibling as HTMLElement | null;
+    // The day is the previous message's, across notices and the "New
+    // messages" line (each used to start a second "Today").
+    let prevMsg = prev;
+    while (prevMsg && !prevMsg.classList.contains("msg")) prevMsg = prevMsg.previousElementSibling as HTMLElement | null;
     const ts = Number(node.dataset.ts);
-    const prevTs = prev?.classList.contains("msg") ? Number(prev.dataset.ts) : null;
+    const prevTs = prevMsg ? Number(prevMsg.dataset.ts) : null;
     const newDay = prevTs === null || new Date(prevTs).toDateString() !== new Date(ts).toDateString();
+    // A notice in between starts a new group.
     const continued =
-      prevTs !== null && !newDay && prev?.dataset.user === node.dataset.user && ts - prevTs < GROUP_MS;
+      prev === prevMsg && prevTs !== null && !newDay && prev?.dataset.user === node.dataset.user && ts - prevTs < GROUP_MS;
     node.classList.toggle("continued", continued);
-    node.classList.toggle("new-day", newDay && (prev !== null || !this.more));
+    node.classList.toggle("new-day", newDay && (prevMsg !== null || !this.more));
   }
 }
