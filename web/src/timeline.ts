@@ -233,6 +233,8 @@ export class Timeline {
     if (!node) return;
     const line = el("li", { class: "new-line", role: "separator" }, "New messages");
     this.list.insertBefore(line, node);
+    // The first unread message starts a group of its own under the line.
+    this.regroup(node);
     line.scrollIntoView({ block: "center" });
     this.pinned = this.nearBottom();
   }
