@@ -292,6 +292,13 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, s),     // 403
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 204
         (app, "DELETE", "/api/rooms/staff/moderators/mia", None, o),     // 404
+        (app, "POST", "/api/dms", Some(json!({"user": "acct:ann"})), o), // 200
+        (app, "POST", "/api/dms", Some(json!({"users": []})), o),        // 400
+        (app, "POST", "/api/dms", Some(json!({"user": "acct:ann"})), None), // 401
+        (app, "POST", "/api/dms", Some(json!({"user": "ghost"})), o),    // 404
+        (app, "GET", "/api/users?q=an", None, o),                       // 200
+        (app, "GET", "/api/users", None, o),                            // 400
+        (app, "GET", "/api/users?q=an", None, None),                    // 401
         (app, "DELETE", "/api/rooms/a%20b/membership", None, o),         // 400
         (app, "DELETE", "/api/rooms/staff/membership", None, None),      // 401
         (app, "DELETE", "/api/rooms/staff/membership", None, s),         // 404
