@@ -12,11 +12,12 @@
 //! database's own collation may be a language's (Debian's default cluster
 //! takes the system locale), which would list "ann" before "Zed".
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Connection, Postgres};
 
 use super::connections::{self, Connections};
@@ -42,11 +43,16 @@ impl PgStore {
     /// Connects and migrates; without `create`, a database (or schema) that
     /// roomcast never migrated is refused rather than filled with tables.
     pub(super) async fn open(url: &str, create: bool) -> anyhow::Result<Self> {
+        // No JIT: the list of a user's rooms is one statement of many cheap
+        // index probes whose summed estimate passes `jit_above_cost`, and
+        // compiling it took 300 of its 340 ms (benches/rooms_list, 1,000
+        // rooms); nothing roomcast runs is long enough to repay a JIT.
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             // Batches waiting for delivery keep their connection (the lock).
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
+            .connect_with(options)
             .await?;
         if !create {
             let migrated: bool =
