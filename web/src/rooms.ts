@@ -72,7 +72,8 @@ export class YourRooms {
   private activity(a: Activity): void {
     const r = this.rooms.get(a.room);
     if (!r || !r.member) return this.soon();
-    if (a.room !== this.current) {
+    // One's own message (from another device) is read: posting reads.
+    if (a.room !== this.current && a.user.id !== this.me) {
       r.unread = (r.unread ?? 0) + 1;
       if (a.mention) r.mentions = (r.mentions ?? 0) + 1;
     }
