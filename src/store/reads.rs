@@ -151,40 +151,17 @@ where
     async fn enlist(&self, entries: &[(String, String)]) -> StoreResult<Vec<bool>> {
         let mut tx = self.pool().begin().await?;
         let mut added = Vec::with_capacity(entries.len());
-        let mut events = Vec::new();
         for (room, user_id) in entries {
-            let done = sqlx::query(
-                "INSERT INTO members (room, user_id, read_id) \
-                 VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(room.as_str())
-            .bind(user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-            let new = C::affected(&done) > 0;
-            if new {
-                events.push(Event::member(HookEvent::MemberJoined, room, user_id)?);
-            }
-            added.push(new);
+            added.push(add_member::<C>(&mut tx, room, user_id, HookEvent::MemberJoined).await?);
         }
-        outbox::record::<C>(&mut *tx, &events, now_ms()).await?;
         tx.commit().await?;
         Ok(added)
     }
 
     async fn delist(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
-            .bind(room.as_str())
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let removed = C::affected(&done) > 0;
-        if removed {
-            let event = Event::member(HookEvent::MemberLeft, room.as_str(), user_id)?;
-            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
-        }
+        let removed =
+            remove_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberLeft).await?;
         tx.commit().await?;
         Ok(removed)
     }
@@ -239,6 +216,66 @@ where
                 .await?,
         )
     }
+}
+
+/// Puts `user_id` in `room`'s members (read up to its newest message)
+/// inside the caller's transaction, with the webhook `kind` when the row is
+/// new; `true` then. One text for invitations and first joins.
+pub(super) async fn add_member<C: Connections>(
+    conn: &mut <C::Db as Database>::Connection,
+    room: &str,
+    user_id: &str,
+    kind: HookEvent,
+) -> StoreResult<bool>
+where
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> i64: Encode<'r, C::Db> + Type<C::Db>,
+{
+    let done = sqlx::query(
+        "INSERT INTO members (room, user_id, read_id) \
+         VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(room)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    let added = C::affected(&done) > 0;
+    if added {
+        let event = Event::member(kind, room, user_id)?;
+        outbox::record::<C>(&mut *conn, &[event], now_ms()).await?;
+    }
+    Ok(added)
+}
+
+/// Takes `user_id` out of `room`'s members inside the caller's
+/// transaction, with the webhook `kind` when there was a row; `true` then.
+/// One text for the owner's removal and leaving for good.
+pub(super) async fn remove_member<C: Connections>(
+    conn: &mut <C::Db as Database>::Connection,
+    room: &str,
+    user_id: &str,
+    kind: HookEvent,
+) -> StoreResult<bool>
+where
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> i64: Encode<'r, C::Db> + Type<C::Db>,
+{
+    let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
+        .bind(room)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let removed = C::affected(&done) > 0;
+    if removed {
+        let event = Event::member(kind, room, user_id)?;
+        outbox::record::<C>(&mut *conn, &[event], now_ms()).await?;
+    }
+    Ok(removed)
 }
 
 /// The writer's numbers of posts in their rooms (`messages.n`): the last

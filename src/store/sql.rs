@@ -12,6 +12,7 @@ use sqlx::{
 use super::changes::{self, MessageRow, select_message};
 use super::connections::Connections;
 use super::outbox::{self, Event, HookEvent};
+use super::reads;
 use super::{Credentials, HistoryPage, KeyRecord, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
@@ -210,34 +211,15 @@ where
 
     async fn add_member(&self, room: &RoomName, user_id: &str) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO members (room, user_id, read_id) \
-             VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(room.as_str())
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        if C::affected(&done) > 0 {
-            let event = Event::member(HookEvent::MemberInvited, room.as_str(), user_id)?;
-            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
-        }
+        reads::add_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberInvited).await?;
         Ok(tx.commit().await?)
     }
 
     async fn remove_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("DELETE FROM members WHERE room = $1 AND user_id = $2")
-            .bind(room.as_str())
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let removed = C::affected(&done) > 0;
-        if removed {
-            let event = Event::member(HookEvent::MemberRemoved, room.as_str(), user_id)?;
-            outbox::record::<C>(&mut *tx, &[event], now_ms()).await?;
-        }
+        let removed =
+            reads::remove_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberRemoved)
+                .await?;
         tx.commit().await?;
         Ok(removed)
     }

@@ -25,6 +25,26 @@ async fn unread(who: &TestClient, room: &str) -> i64 {
     entry["unread"].as_i64().expect("unread")
 }
 
+/// The private room `staff`, made by olga, with her socket in it: her
+/// token and the socket.
+async fn staff_room(app: &TestApp) -> (String, TestClient) {
+    let owner = token("olga", None);
+    let r = app
+        .post(
+            "/api/rooms",
+            json!({"name": "staff", "visibility": "private"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let mut olga = app
+        .connect(Connect::token(owner.clone()))
+        .await
+        .expect("olga");
+    olga.join("staff").await;
+    (owner, olga)
+}
+
 fn id(ack: &Value) -> i64 {
     ack["id"].as_i64().expect("an id")
 }
@@ -301,20 +321,7 @@ async fn bad_reads_change_nothing(backend: Backend) {
 
 async fn private_rooms_in_the_list(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
-    let owner = token("olga", None);
-    let r = app
-        .post(
-            "/api/rooms",
-            json!({"name": "staff", "visibility": "private"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let mut olga = app
-        .connect(Connect::token(owner.clone()))
-        .await
-        .expect("olga");
-    olga.join("staff").await;
+    let (owner, olga) = staff_room(&app).await;
     let m = id(&olga.chat("staff", "before the invitation").await);
     // Sam's socket, connected before he is invited, hears of the room's
     // messages from the invitation on; the invitation itself is read.
@@ -443,17 +450,7 @@ async fn mentions_are_counted_and_follow_edits(backend: Backend) {
     );
 
     // Nobody is mentioned into a private room they may not read.
-    let owner = token("olga", None);
-    let r = app
-        .post(
-            "/api/rooms",
-            json!({"name": "staff", "visibility": "private"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let mut olga = app.connect(Connect::token(owner)).await.expect("olga");
-    olga.join("staff").await;
+    let (_, olga) = staff_room(&app).await;
     let ack = olga.chat("staff", "@bob cannot read this").await;
     let page = olga.ack("history", json!({"room": "staff"})).await;
     assert_eq!(page["messages"][0]["id"], ack["id"]);
