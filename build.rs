@@ -20,7 +20,8 @@ fn main() {
         && dist.join("socket.io.js").exists()
         && Path::new(ADMIN_UI).join("index.html").exists()
         && Path::new(MDI).join("css").exists()
-        && esbuild.exists();
+        && esbuild.exists()
+        && Path::new("web/node_modules/marked/package.json").exists();
     if !installed {
         npm_ci();
     }

@@ -13,6 +13,7 @@ mod architecture;
 pub(crate) mod auth;
 mod backup;
 mod browser;
+mod browser_a11y;
 mod browser_changes;
 mod browser_sidebar;
 mod brute_force;

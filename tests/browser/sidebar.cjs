@@ -99,8 +99,9 @@ async function scenario(browser) {
     `one notification, for the mention (${JSON.stringify(shown)})`);
   h.assert((await lobby.evaluate(() => window.__shown.length)) === 0, "a visible tab does not notify");
   await bob.evaluate(() => (window.__hidden = false));
-  const label = await link(bob, "#nav-rooms", "general").getAttribute("aria-label");
-  h.assert(label === "#general, 2 unread, 1 mentioning you", `a screen reader hears the counts (${label})`);
+  // A screen reader hears the counts after the name (the link's name is its text).
+  const heard = await link(bob, "#nav-rooms", "general").ariaSnapshot();
+  h.assert(/link "general \(2 unread, 1 mentioning you\) ann: @bob are you in\?"/.test(heard), `a screen reader hears the counts (${heard})`);
   await lobby.waitForFunction(() => document.title.startsWith("(2) "));
   await shoot(bob, "sidebar-desktop.png", DESKTOP);
   await shoot(lobby, "sidebar-lobby-desktop.png", DESKTOP);
@@ -111,10 +112,17 @@ async function scenario(browser) {
   await shoot(lobby, "sidebar-lobby-phone.png", PHONE);
 
   // Opening general reads it: a "New messages" line above ann's first
-  // unread message, and the badge clears in the other tab too.
+  // unread message, and the badge clears in the other tab too. It opens in
+  // the same page over the same socket: no load, no new WebSocket.
+  let sockets = 0;
+  bob.on("websocket", () => (sockets += 1));
+  await bob.evaluate(() => (window.__samePage = true));
+  await bob.locator("#message").fill("a draft for side");
   await link(bob, "#nav-rooms", "general").click();
   await bob.waitForURL(`${base}/r/general`);
   await h.waitOnline(bob);
+  await bob.locator("#room-name", { hasText: "#general" }).waitFor();
+  h.assert(await bob.evaluate(() => window.__samePage === true), "switching rooms does not load a page");
   const line = bob.locator("#messages .new-line");
   await line.waitFor();
   const next = await line.evaluate((l) => l.nextElementSibling?.querySelector(".msg-text")?.textContent);
@@ -123,6 +131,33 @@ async function scenario(browser) {
   await link(lobby, "#my-rooms", "general").locator(".count.mention").waitFor({ state: "detached" });
   await lobby.waitForFunction(() => !document.title.startsWith("("));
   h.assert((await link(bob, "#nav-rooms", "general").getAttribute("aria-current")) === "page", "the open room is marked");
+  h.assert((await bob.locator("#message").inputValue()) === "", "the draft stays with its room");
+  h.assert((await bob.title()) === "#general · roomcast", `the tab is named after the room (${await bob.title()})`);
+  // Back and forward switch too; side's draft is still there.
+  await bob.goBack();
+  await bob.locator("#room-name", { hasText: "#side" }).waitFor();
+  await h.waitOnline(bob);
+  h.assert((await bob.locator("#message").inputValue()) === "a draft for side", "the draft came back");
+  h.assert((await h.shownIds(bob)).length === 0, "side shows none of general's messages");
+  await bob.locator("#message").fill("");
+  await bob.goForward();
+  await bob.locator("#room-name", { hasText: "#general" }).waitFor();
+  await h.waitOnline(bob);
+  await h.waitForMessage(bob, "lunch at noon?");
+  // The phone's drawer: the list of rooms, from the top bar.
+  await bob.setViewportSize(PHONE);
+  await bob.getByRole("button", { name: "Your rooms" }).click();
+  await link(bob, "#nav-rooms", "side").waitFor();
+  await bob.screenshot({ path: path.join(shots, "sidebar-phone-drawer.png") });
+  await link(bob, "#nav-rooms", "side").click();
+  await bob.locator("#room-name", { hasText: "#side" }).waitFor();
+  h.assert(!(await bob.locator("#rooms-nav").isVisible()), "the drawer closes on a choice");
+  await h.waitOnline(bob);
+  await bob.setViewportSize(DESKTOP);
+  await link(bob, "#nav-rooms", "general").click();
+  await bob.locator("#room-name", { hasText: "#general" }).waitFor();
+  await h.waitOnline(bob);
+  h.assert(sockets === 0, `one socket for every switch (${sockets} more opened)`);
 
   // A direct message from scratch: ann finds bob in the directory.
   await ann.goto(`${base}/`);
@@ -152,6 +187,28 @@ async function scenario(browser) {
     `one safe link (${JSON.stringify(links)})`,
   );
   h.assert((await bob.locator("#messages .msg-text b").count()) === 0, "no HTML from a message");
+  // The markdown subset, as DOM nodes; anything else as typed.
+  await ann.locator("#message").fill("**bold** and *it* with `a<b>` and snake_case_name\n\n> a quote\n\n```\nif (x < 1) {}\n```\n# not a heading");
+  await ann.keyboard.press("Enter");
+  const md = bob.locator("#messages li.msg").last();
+  await md.locator("pre code").waitFor();
+  const parts = await md.evaluate((li) => ({
+    strong: li.querySelector(".msg-text strong")?.textContent,
+    em: li.querySelector(".msg-text em")?.textContent,
+    code: li.querySelector(".msg-text p code")?.textContent,
+    quote: li.querySelector(".msg-text blockquote")?.textContent,
+    block: li.querySelector(".msg-text pre code")?.textContent,
+    last: li.querySelector(".msg-text")?.lastElementChild?.textContent,
+    elements: [...li.querySelectorAll(".msg-text *")].map((n) => n.tagName.toLowerCase()).sort().join(","),
+  }));
+  h.assert(
+    JSON.stringify(parts) ===
+      JSON.stringify({ strong: "bold", em: "it", code: "a<b>", quote: "a quote", block: "if (x < 1) {}", last: "# not a heading",
+        elements: "blockquote,code,code,em,p,p,p,pre,strong" }),
+    `markdown drawn as nodes (${JSON.stringify(parts)})`,
+  );
+  await shoot(bob, "room-markdown-desktop.png", DESKTOP);
+  await shoot(bob, "room-markdown-phone.png", PHONE);
   await bob.goto(`${base}/r/general`);
   await h.waitOnline(bob);
 

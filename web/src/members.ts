@@ -2,13 +2,14 @@
 import { ApiError, api } from "./api";
 import { byId } from "./dom";
 
-export function initMembers(room: string): void {
+export function initMembers(current: () => string): void {
   const form = byId<HTMLFormElement>("member-form");
   const input = byId<HTMLInputElement>("member-user");
   const note = byId("member-note");
-  const path = `/rooms/${encodeURIComponent(room)}/members`;
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const room = current();
+    const path = `/rooms/${encodeURIComponent(room)}/members`;
     const action = ((event as SubmitEvent).submitter as HTMLElement | null)?.dataset.member ?? "invite";
     const typed = input.value.trim();
     const user = userId(typed);

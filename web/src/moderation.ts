@@ -35,7 +35,8 @@ export class Moderation {
 
   constructor(
     private readonly socket: Socket,
-    private readonly room: string,
+    /** The room the page shows (it changes when the page switches rooms). */
+    public room: string,
     private readonly me: User,
     /** Says how a button's action went (an error, or "" when it worked). */
     private readonly report: (text: string) => void,

@@ -46,9 +46,13 @@ class RoomPage {
   private readonly announced = new Set<string>();
   /** The message the next one answers, shown above the composer. */
   private replyTo: Message | null = null;
+  /** Counts the joins begun: one overtaken by a switch of room stops. */
+  private generation = 0;
+  /** What was typed and not sent in each room this page showed. */
+  private readonly drafts = new Map<string, string>();
 
   constructor(
-    private readonly room: string,
+    private room: string,
     private readonly me: User,
   ) {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
@@ -59,16 +63,10 @@ class RoomPage {
       const count = byId("back-count");
       count.textContent = this.rooms.total > 99 ? "99+" : String(this.rooms.total);
       count.hidden = this.rooms.total === 0;
-      const here = this.rooms.get(room);
+      const here = this.rooms.get(this.room);
       const listed = here?.member === true;
       byId("leave-room").hidden = !listed;
-      // A conversation is called by its people, not by its hashed name.
-      if (here?.people) {
-        const title = dmTitle(here, me.id);
-        byId("room-name").textContent = title;
-        this.input.placeholder = `Message ${title}`;
-        byId("leave-room").textContent = "Leave this conversation";
-      }
+      this.label();
     };
     this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
@@ -80,6 +78,8 @@ class RoomPage {
     this.wirePeopleToggle();
     this.wireLeave();
     this.wireNotifications();
+    this.wireSwitching();
+    this.label();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) {
         this.setUnread(0);
@@ -88,6 +88,99 @@ class RoomPage {
     });
     byId("timeline").addEventListener("scroll", () => this.markRead(), { passive: true });
     this.socket.connect();
+  }
+
+  /** The room's name wherever the page shows it: `#name`, or a
+   * conversation's people (not its hashed name). */
+  private label(): void {
+    const here = this.rooms.get(this.room);
+    const dm = here?.people !== undefined;
+    const title = here?.people ? dmTitle(here, this.me.id) : `#${this.room}`;
+    byId("room-name").textContent = title;
+    byId("history-start").textContent = `This is the start of ${title}`;
+    byId("messages-log").setAttribute("aria-label", `Messages in ${title}`);
+    byId("message-label").textContent = `Message ${title}`;
+    if (!this.moderation.muted) this.input.placeholder = `Message ${title}`;
+    byId("leave-room").textContent = dm ? "Leave this conversation" : `Leave ${title}`;
+    byId("leave-hint").textContent = dm
+      ? "The conversation leaves your list on all your devices."
+      : `${title} leaves your rooms on all your devices. You can join a public room again.`;
+    const tab = `${title} · roomcast`;
+    if (this.rooms.title !== tab) {
+      this.rooms.title = tab;
+      this.rooms.retitle();
+    }
+  }
+
+  /** Rooms open in this page over its one socket: a click in the list
+   * (not one asking for a new tab) and the browser's back and forward. */
+  private wireSwitching(): void {
+    for (const list of [byId("nav-rooms"), byId("nav-dms")]) {
+      list.addEventListener("click", (event) => {
+        const link = (event.target as HTMLElement).closest<HTMLAnchorElement>("a[data-room]");
+        if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+        event.preventDefault();
+        this.showNav(false);
+        void this.switchTo(link.dataset.room ?? "", true);
+      });
+    }
+    const toggle = byId<HTMLButtonElement>("nav-toggle");
+    toggle.addEventListener("click", () => this.showNav(toggle.getAttribute("aria-expanded") !== "true"));
+    byId("rooms-nav").addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && toggle.getAttribute("aria-expanded") === "true") {
+        this.showNav(false);
+        toggle.focus();
+      }
+    });
+    window.history.replaceState({ room: this.room }, "");
+    window.addEventListener("popstate", (event) => {
+      const room = (event.state as { room?: string } | null)?.room;
+      if (room) void this.switchTo(room, false);
+    });
+  }
+
+  /** Leaves the room shown and opens `room` in its place. */
+  private async switchTo(room: string, push: boolean): Promise<void> {
+    if (!room || room === this.room) return;
+    const old = this.room;
+    this.generation += 1;
+    this.drafts.set(old, this.input.value);
+    // The socket's `leave`, not `leave_room`: the room stays in the list
+    // (and its `activity` comes again, docs/protocol.md §4).
+    if (this.socket.connected) this.socket.emit("leave", { room: old });
+    this.room = room;
+    this.moderation.room = room;
+    this.joined = false;
+    this.create = false;
+    this.readUpTo = 0;
+    this.slowUntil = 0;
+    this.membersReady = false;
+    this.announced.clear();
+    this.timeline.clear();
+    this.presence.reset([]);
+    this.presence.clearTyping();
+    this.setReply(null);
+    this.setUnread(0);
+    byId("members").hidden = true;
+    byId("jump").hidden = true;
+    byId("load-older").hidden = true;
+    byId("history-start").hidden = true;
+    byId("room-visibility").hidden = true;
+    byId<HTMLInputElement>("notify-room").checked = !isMuted(room);
+    say(this.error, "");
+    this.input.value = this.drafts.get(room) ?? "";
+    this.autosize();
+    if (push) window.history.pushState({ room }, "", `/r/${encodeURIComponent(room)}`);
+    this.rooms.setCurrent(room, this.rooms.title);
+    this.label();
+    this.updateSend();
+    if (this.socket.connected) await this.join();
+  }
+
+  /** On a phone the list of rooms is a drawer. */
+  private showNav(open: boolean): void {
+    byId("rooms-nav").classList.toggle("open", open);
+    byId("nav-toggle").setAttribute("aria-expanded", String(open));
   }
 
   private setUnread(n: number): void {
@@ -135,6 +228,7 @@ class RoomPage {
       button.focus();
     });
     byId("leave-yes").addEventListener("click", async () => {
+      ask(false);
       const ack = await call(this.socket, "leave_room", { room: this.room });
       if (ack.ok) window.location.assign("/");
       else say(this.error, `Not done: ${ack.message}`);
@@ -219,13 +313,18 @@ class RoomPage {
   /** Joins (first time: the latest page; after a reconnect: everything
    * after the newest id shown, page by page), so nothing is missed. */
   private async join(): Promise<void> {
+    const generation = this.generation;
+    const room = this.room;
     this.setState("connecting", "Joining…");
     const first = this.timeline.empty;
     // The list first: the read position from before this visit.
     await this.rooms.refresh();
-    const before = this.rooms.get(this.room);
+    if (generation !== this.generation) return;
+    const before = this.rooms.get(room);
     if (before?.read !== undefined) this.readUpTo = Math.max(this.readUpTo, before.read);
     let ack = await call(this.socket, "join", this.joinPayload());
+    // Another room was opened meanwhile: this answer is not for the page.
+    if (generation !== this.generation) return;
     const restore = this.quietly();
     while (ack.ok) {
       const j = ack as JoinAck;
@@ -245,6 +344,7 @@ class RoomPage {
       // With `since`, `more` means newer messages remain beyond this page.
       if (first || !j.more) break;
       ack = await call(this.socket, "join", this.joinPayload());
+      if (generation !== this.generation) return restore();
     }
     restore();
     if (!ack.ok) return this.refused(ack);
@@ -303,7 +403,7 @@ class RoomPage {
   /** Silences the message log while a page of history goes in, so screen
    * readers announce live messages, not fifty old ones at once. */
   private quietly(): () => void {
-    const list = byId("messages");
+    const list = byId("messages-log");
     list.setAttribute("aria-live", "off");
     return () => window.setTimeout(() => list.setAttribute("aria-live", "polite"), 0);
   }
@@ -327,12 +427,14 @@ class RoomPage {
           ? `#${this.room} does not exist. Create it?`
           : ack.message;
     const missing = ack.error === "not_found";
+    const generation = this.generation;
     const retry = el(
       "button",
       { type: "button", class: missing ? "primary small" : "ghost small" },
       missing ? `Create #${this.room}` : "Try again",
     );
     retry.addEventListener("click", () => {
+      if (generation !== this.generation) return;
       if (missing) this.create = true;
       void this.join();
     });
@@ -348,7 +450,7 @@ class RoomPage {
     if (room.visibility === "private" && room.owner === this.me.id && !this.membersReady) {
       this.membersReady = true;
       byId("members").hidden = false;
-      initMembers(this.room);
+      initMembers(() => this.room);
     }
   }
 
@@ -396,7 +498,8 @@ class RoomPage {
     else if (waiting) text = `Slow mode: you can send again in ${Math.ceil((this.slowUntil - now) / 1000)} s.`;
     else if (this.joined && this.moderation.slowMode > 0) text = `Slow mode: one message every ${this.moderation.slowMode} s.`;
     say(this.state, text);
-    this.input.placeholder = muted ? "You are muted" : `Message #${this.room}`;
+    if (muted) this.input.placeholder = "You are muted";
+    else this.label();
     // Check again when a mute or a wait runs out.
     window.clearTimeout(this.stateTimer);
     const next = muted ? this.moderation.mutedUntil - now : waiting ? Math.min(1_000, this.slowUntil - now) : 0;

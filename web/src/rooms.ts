@@ -14,7 +14,8 @@ export class YourRooms {
   /** Every room the user can see, by name, as `rooms` answered. */
   private rooms = new Map<string, ListedRoom>();
   private refreshing = 0;
-  private readonly title = document.title;
+  /** The tab's title without the count (set again when the room changes). */
+  title = document.title;
   /** Added to the tab title's count: the current room's unseen messages. */
   titleExtra = 0;
   /** The unread messages of the other rooms of the list. */
@@ -28,7 +29,7 @@ export class YourRooms {
     /** Where direct conversations go, apart from rooms. */
     private readonly dms: HTMLElement,
     /** The room this page shows: read as it is seen, so never badged. */
-    private readonly current: string | null,
+    private current: string | null,
     private readonly me: string,
   ) {
     socket.on("activity", (a: Activity) => this.activity(a));
@@ -38,6 +39,13 @@ export class YourRooms {
     socket.on("leave", (e: { room: string; user: { id: string }; reason?: string }) => {
       if (e.reason === "left" || e.reason === "removed" || e.reason === "banned") this.soon();
     });
+  }
+
+  /** The page now shows `name`. */
+  setCurrent(name: string, title: string): void {
+    this.current = name;
+    this.title = title;
+    this.render();
   }
 
   get(name: string): ListedRoom | undefined {
@@ -120,11 +128,9 @@ export class YourRooms {
     const unread = here ? 0 : (r.unread ?? 0);
     const mentions = here ? 0 : (r.mentions ?? 0);
     const title = r.people ? dmTitle(r, this.me) : r.name;
-    const label = [
-      r.people ? title : `#${r.name}`,
-      unread ? `${unread} unread` : "",
-      mentions ? `${mentions} mentioning you` : "",
-    ]
+    // The counts in words for a screen reader, after the name (the link is
+    // named by its text, so what is seen is what is heard).
+    const counts = [unread ? `${unread} unread` : "", mentions ? `${mentions} mentioning you` : ""]
       .filter(Boolean)
       .join(", ");
     return el(
@@ -135,14 +141,15 @@ export class YourRooms {
         {
           class: unread ? "room-link unread" : "room-link",
           href: `/r/${encodeURIComponent(r.name)}`,
+          "data-room": r.name,
           "aria-current": here ? "page" : undefined,
-          "aria-label": label,
         },
         el("span", { class: "room-hash", "aria-hidden": "true" }, r.people ? "@" : r.visibility === "private" ? "🔒" : "#"),
         el(
           "span",
           { class: "room-link-text" },
           el("span", { class: "room-link-name" }, title),
+          counts ? el("span", { class: "sr-only" }, `(${counts})`) : null,
           r.last
             ? el("span", { class: "room-last" }, `${r.last.user.name}: ${r.last.excerpt}`)
             : null,

@@ -2,6 +2,7 @@
 // it changes), grouped by author, each with its menu of actions.
 import type { Message } from "./api";
 import { avatar, clockTime, dayLabel, el, fullTime, hue } from "./dom";
+import { rendered } from "./markdown";
 
 /** Consecutive messages of one author closer than this share one header. */
 const GROUP_MS = 5 * 60_000;
@@ -20,53 +21,6 @@ export interface MessageActions {
   /** Resolves whether the edit was accepted. */
   edit(m: Message, text: string): Promise<boolean>;
   remove(m: Message): void;
-}
-
-/** http(s) addresses in text; what ends a sentence is left out of them. */
-const LINK = /\bhttps?:\/\/[^\s<>"]+/g;
-const TRAILING = /[.,;:!?)\]}'"]+$/;
-
-/**
- * The text of a message as nodes: text, links (only http and https, opened
- * with rel="noopener noreferrer"; a `javascript:` or any other scheme stays
- * text) and `@name` mentions of the reader highlighted. Never HTML.
- */
-export function linkified(text: string, me: string, mentions: string[]): (Node | string)[] {
-  const out: (Node | string)[] = [];
-  let at = 0;
-  for (const match of text.matchAll(LINK)) {
-    const start = match.index ?? 0;
-    let url = match[0];
-    const trail = url.match(TRAILING)?.[0] ?? "";
-    url = url.slice(0, url.length - trail.length);
-    let href: URL | null = null;
-    try {
-      href = new URL(url);
-    } catch {
-      href = null;
-    }
-    if (!href || (href.protocol !== "http:" && href.protocol !== "https:")) continue;
-    if (start > at) out.push(text.slice(at, start));
-    out.push(el("a", { href: href.href, target: "_blank", rel: "noopener noreferrer", class: "msg-link" }, url));
-    at = start + url.length;
-  }
-  if (at < text.length) out.push(text.slice(at));
-  // The reader's own mention stands out (the server said who is mentioned).
-  if (!mentions.includes(me)) return out;
-  return out.flatMap((part) => (typeof part === "string" ? highlight(part) : [part]));
-}
-
-function highlight(text: string): (Node | string)[] {
-  const parts: (Node | string)[] = [];
-  let at = 0;
-  for (const match of text.matchAll(/(^|[^A-Za-z0-9_.@-])(@[A-Za-z0-9_.-]+)/g)) {
-    const start = (match.index ?? 0) + match[1].length;
-    if (start > at) parts.push(text.slice(at, start));
-    parts.push(el("mark", { class: "mention" }, match[2]));
-    at = start + match[2].length;
-  }
-  if (at < text.length) parts.push(text.slice(at));
-  return parts;
 }
 
 export class Timeline {
@@ -91,6 +45,15 @@ export class Timeline {
     new ResizeObserver(() => {
       if (this.pinned) this.toBottom();
     }).observe(scroller);
+  }
+
+  /** Forgets every message shown: another room is opening in this page. */
+  clear(): void {
+    this.messages.clear();
+    this.maxSeq = 0;
+    this.more = false;
+    this.list.replaceChildren();
+    this.pinned = true;
   }
 
   /** The newest id shown (what a reconnect asks to continue from). */
@@ -231,7 +194,7 @@ export class Timeline {
       .sort((a, b) => a.id - b.id)[0];
     const node = first ? this.node(first.id) : null;
     if (!node) return;
-    const line = el("li", { class: "new-line", role: "separator" }, "New messages");
+    const line = el("li", { class: "new-line" }, el("span", {}, "New messages"));
     this.list.insertBefore(line, node);
     // The first unread message starts a group of its own under the line.
     this.regroup(node);
@@ -287,10 +250,13 @@ export class Timeline {
     const main = el("div", { class: "msg-main" }, head);
     if (m.reply_to) main.append(this.quote(m.reply_to));
     const text = m.deleted
-      ? el("p", { class: "msg-text deleted" }, "message deleted")
-      : el("p", { class: "msg-text" }, ...linkified(m.message, this.actions?.me ?? "", m.mentions ?? []));
+      ? el("div", { class: "msg-text deleted" }, "message deleted")
+      : el("div", { class: "msg-text" }, ...rendered(m.message, this.actions?.me ?? "", m.mentions ?? []));
     if (m.edited && !m.deleted) {
-      text.append(" ", el("span", { class: "edited", title: `Edited ${fullTime(m.edited)}` }, "(edited)"));
+      // At the end of the last paragraph, not on a line of its own.
+      const last = text.lastElementChild;
+      const where = last?.classList.contains("md-p") ? last : text;
+      where.append(" ", el("span", { class: "edited", title: `Edited ${fullTime(m.edited)}` }, "(edited)"));
     }
     main.append(text);
     if (m.reactions?.length) main.append(this.reactions(m));
@@ -308,9 +274,11 @@ export class Timeline {
   }
 
   private quote(r: NonNullable<Message["reply_to"]>): HTMLElement {
+    // Named by what it shows (a screen reader hears "In reply to" first).
     const button = el(
       "button",
-      { type: "button", class: "quote", "aria-label": `Reply to ${r.user.name}: show the message` },
+      { type: "button", class: "quote", title: "Show the message" },
+      el("span", { class: "sr-only" }, "In reply to "),
       el("span", { class: "quote-author" }, r.user.name),
       " ",
       el("span", { class: r.deleted ? "quote-text deleted" : "quote-text" }, r.deleted ? "message deleted" : (r.excerpt ?? "")),
