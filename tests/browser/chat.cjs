@@ -122,9 +122,11 @@ async function privateRoom(annCtx, bobCtx) {
   await bob.locator("#room-error", { hasText: "private" }).waitFor();
   h.assert(await bob.locator("#message").isDisabled(), "a stranger cannot type in a private room");
 
-  await ann.getByLabel("Username").fill("bob");
-  await ann.getByRole("button", { name: "Invite" }).click();
+  // Invited by finding him in the directory; the member list shows him.
+  await ann.getByLabel("Invite someone").fill("bo");
+  await ann.getByRole("button", { name: "Invite bob" }).click();
   await ann.locator("#member-note", { hasText: "bob was invited" }).waitFor();
+  await ann.locator('#member-list [data-user="acct:bob"]').waitFor();
 
   await bob.getByRole("button", { name: "Try again" }).click();
   await h.waitOnline(bob);
@@ -132,14 +134,14 @@ async function privateRoom(annCtx, bobCtx) {
   await h.waitForMessage(ann, "thanks for the invite");
 
   // Removed again: bob's page is put out of the room at once.
-  await ann.getByLabel("Username").fill("bob");
-  await ann.getByRole("button", { name: "Remove" }).click();
+  await ann.locator("#member-list").getByRole("button", { name: "Remove bob" }).click();
   await ann.locator("#member-note", { hasText: "bob was removed" }).waitFor();
+  await ann.locator('#member-list [data-user="acct:bob"]').waitFor({ state: "detached" });
   await bob.locator("#room-error", { hasText: "You were removed" }).waitFor();
   h.assert(await bob.locator("#message").isDisabled(), "a removed member cannot type");
   await ann.locator('#people [data-user="acct:bob"]').waitFor({ state: "detached" });
-  await ann.getByLabel("Username").fill("bob");
-  await ann.getByRole("button", { name: "Invite" }).click();
+  await ann.getByLabel("Invite someone").fill("bob");
+  await ann.getByRole("button", { name: "Invite bob" }).click();
   await ann.locator("#member-note", { hasText: "bob was invited" }).waitFor();
 
   // The lobby lists both rooms as bob's (he joined them), at both widths.

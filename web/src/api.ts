@@ -12,6 +12,8 @@ export interface Room {
   visibility: "public" | "private";
   owner: string;
   online: number;
+  /** Absent when the room has none. */
+  topic?: string;
 }
 
 /** A room as `rooms` lists it: the rooms of your list carry their counts. */

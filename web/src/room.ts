@@ -4,7 +4,7 @@
 import type { Socket } from "socket.io-client";
 import { type Message, type Room, type User, dmTitle } from "./api";
 import { byId, clockTime, el, say } from "./dom";
-import { initMembers } from "./members";
+import { type DeletedNotice, Manage, type TopicNotice } from "./manage";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
 import { initPermissionButton, isMuted, notify, setMuted, supported } from "./notify";
@@ -28,13 +28,13 @@ class RoomPage {
   private readonly error = byId("room-error");
   private readonly state = byId("composer-state");
   private readonly moderation: Moderation;
+  private readonly manage: Manage;
   /** Unix ms until which slow mode holds our next message back. */
   private slowUntil = 0;
   private stateTimer = 0;
   private joined = false;
   private loadingOlder = false;
   private lastTyping = 0;
-  private membersReady = false;
   private unread = 0;
   private readonly rooms: YourRooms;
   /** How far this room is read (the server's, or what this page sent). */
@@ -69,6 +69,7 @@ class RoomPage {
       this.label();
     };
     this.moderation = new Moderation(this.socket, room, me, (text) => say(this.error, text));
+    this.manage = new Manage(this.socket, me, () => this.moderation.moderates);
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
       this.moderation.decorate(u),
     );
@@ -154,14 +155,13 @@ class RoomPage {
     this.create = false;
     this.readUpTo = 0;
     this.slowUntil = 0;
-    this.membersReady = false;
+    this.manage.hide();
     this.announced.clear();
     this.timeline.clear();
     this.presence.reset([]);
     this.presence.clearTyping();
     this.setReply(null);
     this.setUnread(0);
-    byId("members").hidden = true;
     byId("jump").hidden = true;
     byId("load-older").hidden = true;
     byId("history-start").hidden = true;
@@ -284,6 +284,7 @@ class RoomPage {
       if (e.room !== this.room) return;
       const known = this.presence.has(e.user.id) || this.announced.has(e.user.id);
       this.presence.joined(e.user);
+      if (!this.manage.isMember(e.user.id)) this.manage.soon();
       // Not again for someone already said to be here: a reconnect after a
       // restart of the server is no news.
       if (e.user.id !== this.me.id && !known) this.timeline.notice(`${e.user.name} joined`, e.ts);
@@ -294,6 +295,7 @@ class RoomPage {
       if (e.reason === "removed" && e.user.id === this.me.id) return this.removed();
       if (e.reason === "banned" && e.user.id === this.me.id) return this.removed("banned");
       this.presence.left(e.user);
+      if (e.reason) this.manage.soon();
       if (e.user.id !== this.me.id && !this.presence.has(e.user.id) && this.announced.delete(e.user.id)) {
         this.timeline.notice(`${e.user.name} left`, e.ts);
       }
@@ -301,9 +303,16 @@ class RoomPage {
     s.on("moderation", (n: ModerationNotice) => {
       if (n.room !== this.room) return;
       this.moderation.apply(n);
+      this.manage.soon();
       this.presence.refresh();
       this.timeline.notice(this.moderation.describe(n, (id) => this.presence.nameOf(id)), n.ts);
       this.updateSend();
+    });
+    s.on("topic", (n: TopicNotice) => {
+      if (n.room === this.room) this.timeline.notice(this.manage.topicChanged(n), n.ts);
+    });
+    s.on("room_deleted", (n: DeletedNotice) => {
+      if (n.room === this.room) this.deleted(n);
     });
     s.on("typing", (e: { room: string; user: User }) => {
       if (e.room === this.room) this.presence.typing(e.user);
@@ -341,6 +350,13 @@ class RoomPage {
       this.presence.reset(j.online);
       for (const u of j.online) this.announced.add(u.id);
       this.showRoom(j.room);
+      this.manage.show({
+        room,
+        owner: j.room.owner,
+        visibility: j.room.visibility,
+        topic: j.room.topic ?? "",
+        dm: this.rooms.get(room)?.people !== undefined || j.room.owner === "@dm",
+      });
       // With `since`, `more` means newer messages remain beyond this page.
       if (first || !j.more) break;
       ack = await call(this.socket, "join", this.joinPayload());
@@ -413,6 +429,7 @@ class RoomPage {
     this.joined = false;
     this.updateSend();
     this.presence.reset([]);
+    this.manage.hide();
     say(this.error, `You were ${how} from #${this.room}.`);
     this.setState("offline", "Not joined");
   }
@@ -447,11 +464,22 @@ class RoomPage {
     const badge = byId("room-visibility");
     badge.textContent = room.visibility;
     badge.hidden = room.visibility !== "private";
-    if (room.visibility === "private" && room.owner === this.me.id && !this.membersReady) {
-      this.membersReady = true;
-      byId("members").hidden = false;
-      initMembers(() => this.room);
-    }
+  }
+
+  /** The owner deleted the room: it is gone for everyone. */
+  private deleted(n: DeletedNotice): void {
+    this.joined = false;
+    this.updateSend();
+    this.presence.reset([]);
+    this.manage.hide();
+    const who = n.by.id === this.me.id ? "You" : n.by.name;
+    this.error.replaceChildren(
+      el("span", {}, `${who} deleted #${n.room}.`),
+      " ",
+      el("a", { href: "/" }, "All rooms"),
+    );
+    this.error.hidden = false;
+    this.setState("offline", "Not joined");
   }
 
   private wireComposer(): void {

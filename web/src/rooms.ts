@@ -35,6 +35,7 @@ export class YourRooms {
     socket.on("activity", (a: Activity) => this.activity(a));
     // Another socket of ours read: its counts are the server's to say.
     socket.on("read", () => this.soon());
+    socket.on("room_deleted", () => this.soon());
     // A room put in or taken out of the list (ours, from another tab).
     socket.on("leave", (e: { room: string; user: { id: string }; reason?: string }) => {
       if (e.reason === "left" || e.reason === "removed" || e.reason === "banned") this.soon();
