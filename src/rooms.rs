@@ -154,7 +154,9 @@ pub async fn create(
     Ok(room)
 }
 
-/// The owner of a private room invites `user_id`.
+/// The owner of a private room invites `user_id`: a built-in account or
+/// an app user the server has seen, not disabled (`not_found` otherwise,
+/// and nothing is stored).
 pub async fn invite(
     store: &dyn Store,
     who: &Identity,
@@ -162,6 +164,9 @@ pub async fn invite(
     user_id: &str,
 ) -> Result<(), AppError> {
     owned(store, who, name, user_id).await?;
+    if store.known_users(&[user_id.to_owned()]).await?.is_empty() {
+        return Err(AppError::NotFound("no such user".into()));
+    }
     store.add_member(name, user_id).await?;
     Ok(())
 }

@@ -1,9 +1,11 @@
 //! Running a room (docs/protocol.md §4 "Room topic, members, deletion"):
-//! its topic, its member list and its deletion by the owner.
+//! its topic, its member list, its deletion by the owner, and invitations
+//! of people the server does not know.
 
 use roomcast::store::{Endpoint, Origin};
 use serde_json::{Value, json};
 
+use crate::admin::cli;
 use crate::helpers::*;
 use crate::on_both_backends;
 use crate::webhooks::Receiver;
@@ -342,8 +344,48 @@ async fn the_owner_deletes_a_room_and_everyone_with_it_is_told(backend: Backend)
     assert_eq!(ack["error"], "forbidden", "{ack}");
 }
 
+async fn inviting_someone_the_server_does_not_know_is_not_found(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let owner = token("olga", None);
+    let r = app
+        .post(
+            "/api/rooms",
+            json!({"name": "staff", "visibility": "private"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let olga = app
+        .connect(Connect::token(owner.clone()))
+        .await
+        .expect("olga");
+    app.client("gone").await.close().await;
+    assert!(cli(&app, &["user", "disable", "--app", "gone"], "").await.ok);
+    for user in ["ghost", "acct:ghost", "gone"] {
+        let r = app
+            .post("/api/rooms/staff/members", json!({"user": user}), Some(&owner))
+            .await;
+        assert_eq!(r.status(), 404, "{user}");
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(
+            body,
+            json!({"error": "not_found", "message": "no such user"}),
+            "{user}"
+        );
+    }
+    let ack = olga.ack("members", json!({"room": "staff"})).await;
+    assert_eq!(roles(&ack), pairs(&[("olga", "owner")]), "{ack}");
+    // The ghost, once seen, may be invited.
+    app.client("ghost").await.close().await;
+    let r = app
+        .post("/api/rooms/staff/members", json!({"user": "ghost"}), Some(&owner))
+        .await;
+    assert_eq!(r.status(), 201);
+}
+
 on_both_backends!(
     a_topic_is_set_shown_and_cleared,
     members_are_listed_owner_moderators_then_members,
     the_owner_deletes_a_room_and_everyone_with_it_is_told,
+    inviting_someone_the_server_does_not_know_is_not_found,
 );
