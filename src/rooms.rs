@@ -1,6 +1,7 @@
 //! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
 
 mod lists;
+mod manage;
 mod moderation;
 
 use crate::auth::Identity;
@@ -11,6 +12,7 @@ use crate::error::AppError;
 use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
 pub use lists::{DM_MAX_OTHERS, Enlister, leave_for_good, listed, mark_read, open_dm};
+pub use manage::{MEMBERS_LIMIT, Settings, configure, delete, members};
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
@@ -38,6 +40,7 @@ pub async fn open_for_join(
                 name: name.to_string(),
                 visibility: Visibility::Public,
                 owner: who.user.id.clone(),
+                topic: None,
             };
             match store.create_room(&fresh).await {
                 // `create_room` put it in the owner's list.
@@ -142,6 +145,7 @@ pub async fn create(
         name: name.to_string(),
         visibility,
         owner: who.user.id.clone(),
+        topic: None,
     };
     store.create_room(&room).await.map_err(|e| match e {
         StoreError::Conflict => AppError::Conflict(format!("room {name} already exists")),
@@ -150,7 +154,9 @@ pub async fn create(
     Ok(room)
 }
 
-/// The owner of a private room invites `user_id`.
+/// The owner of a private room invites `user_id`: a built-in account or
+/// an app user the server has seen, not disabled (`not_found` otherwise,
+/// and nothing is stored).
 pub async fn invite(
     store: &dyn Store,
     who: &Identity,
@@ -158,6 +164,9 @@ pub async fn invite(
     user_id: &str,
 ) -> Result<(), AppError> {
     owned(store, who, name, user_id).await?;
+    if store.known_users(&[user_id.to_owned()]).await?.is_empty() {
+        return Err(AppError::NotFound("no such user".into()));
+    }
     store.add_member(name, user_id).await?;
     Ok(())
 }

@@ -36,6 +36,7 @@ pub async fn room(cmd: RoomCommand) -> anyhow::Result<()> {
                 name: name.to_string(),
                 visibility,
                 owner,
+                topic: None,
             };
             match store.create_room(&room).await {
                 Ok(()) => print([format!("created room {name}")]),
@@ -64,7 +65,7 @@ pub async fn room(cmd: RoomCommand) -> anyhow::Result<()> {
         RoomCommand::Delete { name, store } => {
             let (_, store) = open(store).await?;
             match store.delete_room(&name).await {
-                Ok(()) => print([format!("deleted room {name}")]),
+                Ok(_) => print([format!("deleted room {name}")]),
                 Err(StoreError::NotFound) => anyhow::bail!("no room {name}"),
                 Err(e) => Err(e.into()),
             }

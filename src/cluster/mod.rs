@@ -3,6 +3,7 @@
 //! node. Used by the socket events and the HTTP routes alike.
 
 mod bus;
+mod manage;
 pub mod presence;
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use crate::rooms::Applied;
 use crate::store::Listed;
 
 pub use bus::{Adapter, Bus, Io, Sock};
+pub use manage::{room_deleted, topic_changed};
 pub use presence::is_chat_room;
 
 /// Disconnects this node's sockets of API keys that are no longer stored
@@ -149,6 +151,7 @@ pub fn view(room: &RoomRecord, online: usize) -> RoomView {
         name: room.name.clone(),
         visibility: room.visibility,
         owner: room.owner.clone(),
+        topic: room.topic.clone(),
         online: online as u64,
         member: false,
         read: None,

@@ -6,15 +6,17 @@ mod message;
 mod message_text;
 mod moderation;
 mod names;
+mod topic;
 
 pub use emoji::Emoji;
 pub use mentions::{MAX_MENTIONS, candidate_ids, mentioned_names};
 pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;
-pub use moderation::{Ban, Mute, Role, Standing};
+pub use moderation::{Ban, Member, Mute, Role, Standing};
 pub use names::{
     ACCOUNT_PREFIX, DM_PREFIX, RoomName, SignalType, Username, dm_room, is_account_id, is_dm,
 };
+pub use topic::Topic;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -77,6 +79,8 @@ pub struct RoomRecord {
     pub name: String,
     pub visibility: Visibility,
     pub owner: String,
+    /// `None` when it has none.
+    pub topic: Option<String>,
 }
 
 /// Milliseconds since the Unix epoch, the `ts` of every payload.

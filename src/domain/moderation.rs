@@ -19,6 +19,14 @@ impl Role {
     }
 }
 
+/// One of the people whose list holds a room, with their role in it (the
+/// `members` event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Member {
+    pub user: super::User,
+    pub role: Role,
+}
+
 /// A mute in force: `user` may read the room but not post to it before `until`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Mute {

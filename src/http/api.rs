@@ -275,7 +275,7 @@ pub(super) async fn post_event(
         (status = 400, description = "Bad room name, user or JSON", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
         (status = 403, description = "The caller does not own the room", body = ErrorBody),
-        (status = 404, description = "No such room", body = ErrorBody),
+        (status = 404, description = "No such room, or no such user (neither an account nor an app user the server has seen, or disabled)", body = ErrorBody),
     ))]
 pub(super) async fn invite(
     State(st): State<Shared>,

@@ -8,6 +8,7 @@ mod headers;
 mod identity;
 mod json;
 mod lists;
+mod manage;
 mod metrics;
 mod moderation;
 mod openapi;
@@ -53,7 +54,10 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
             "/api/rooms/{room}/messages/{id}/reactions/{emoji}",
             put(changes::react).delete(changes::unreact),
         )
-        .route("/api/rooms/{room}/members", post(api::invite))
+        .route(
+            "/api/rooms/{room}/members",
+            get(manage::members).post(api::invite),
+        )
         .route("/api/rooms/{room}/read", put(lists::read))
         .route("/api/rooms/{room}/membership", delete(lists::leave_room))
         .route("/api/dms", post(lists::open_dm))
@@ -62,7 +66,10 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),
         )
-        .route("/api/rooms/{room}", patch(moderation::patch_room))
+        .route(
+            "/api/rooms/{room}",
+            patch(moderation::patch_room).delete(manage::delete_room),
+        )
         .route("/api/rooms/{room}/moderation", get(moderation::list))
         .route(
             "/api/rooms/{room}/moderators/{user}",

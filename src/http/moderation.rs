@@ -155,10 +155,10 @@ pub(super) async fn unban(
     params(("room" = String, Path, description = "Room name")),
     request_body = RoomPatch,
     responses(
-        (status = 204, description = "Slow mode set"),
-        (status = 400, description = "Bad room name, slow_mode or JSON", body = ErrorBody),
+        (status = 204, description = "Slow mode and/or topic set; the room's sockets are told (`moderation` `slow_mode`, `topic`)"),
+        (status = 400, description = "Bad room name, slow_mode, topic or JSON, or neither field", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
-        (status = 403, description = "The caller is neither owner nor moderator", body = ErrorBody),
+        (status = 403, description = "The caller is neither owner nor moderator (nor, for the topic, one of a conversation's people)", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
     ))]
 pub(super) async fn patch_room(
@@ -168,18 +168,27 @@ pub(super) async fn patch_room(
     body: Result<ApiJson<RoomPatch>, AppError>,
 ) -> ApiResult {
     let name = RoomName::parse(&room).map_err(AppError::InvalidRoom)?;
-    let ApiJson(RoomPatch { slow_mode }) = body?;
-    rooms::set_slow_mode(st.store.as_ref(), &who, &name, slow_mode).await?;
-    let notice = ModerationNotice {
-        room: name.as_str(),
-        action: Action::SlowMode,
-        user: None,
-        by: &who.user,
-        until: None,
-        seconds: Some(slow_mode),
-        ts: now_ms(),
+    let ApiJson(RoomPatch { slow_mode, topic }) = body?;
+    let change = rooms::Settings {
+        slow_mode,
+        topic: topic.as_ref(),
     };
-    cluster::announce(&st.io, &notice).await;
+    rooms::configure(st.store.as_ref(), &who, &name, change).await?;
+    if let Some(seconds) = slow_mode {
+        let notice = ModerationNotice {
+            room: name.as_str(),
+            action: Action::SlowMode,
+            user: None,
+            by: &who.user,
+            until: None,
+            seconds: Some(seconds),
+            ts: now_ms(),
+        };
+        cluster::announce(&st.io, &notice).await;
+    }
+    if let Some(topic) = &topic {
+        cluster::topic_changed(&st.io, name.as_str(), topic.as_str(), &who.user).await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

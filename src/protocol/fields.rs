@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{Emoji, MessageText, RoomName, SignalType};
+use crate::domain::{Emoji, MessageText, RoomName, SignalType, Topic};
 use crate::error::AppError;
 
 /// A request: parsed once from the event's argument or the HTTP body,
@@ -129,6 +129,12 @@ impl Fields {
     pub fn id(&self, key: &str) -> Result<i64, AppError> {
         self.opt_id(key)?
             .ok_or_else(|| AppError::payload(format!("{key} is required")))
+    }
+
+    /// A room's topic under `key`: missing, not a string or not a topic
+    /// (too long, control characters) is `invalid_payload`.
+    pub fn topic(&self, key: &str) -> Result<Topic, AppError> {
+        Topic::parse(&self.string(key)?).map_err(AppError::InvalidPayload)
     }
 
     /// The required `emoji` field: exactly one emoji, else `invalid_payload`.

@@ -6,6 +6,7 @@
 pub mod admin_ui;
 mod api;
 mod fields;
+mod manage;
 mod moderation;
 mod socket;
 
@@ -15,6 +16,7 @@ pub use api::{
 };
 pub use fields::{DEFAULT_LIMIT, Fields, Request};
 pub(crate) use fields::{bad_limit, page_limit};
+pub use manage::{MemberList, RoomDeletedNotice, SetTopic, TopicNotice};
 pub use moderation::{
     Action, Appoint, ModerationNotice, ModerationView, MuteFor, MuteUser, Muted, RoomPatch,
     SlowMode, Target, checked_user,

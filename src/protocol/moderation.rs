@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::fields::{Fields, Request};
 use super::socket::Broadcast;
-use crate::domain::{Ban, Mute, RoomName, User};
+use crate::domain::{Ban, Mute, RoomName, Topic, User};
 use crate::error::AppError;
 
 /// The longest mute: 365 days, in seconds.
@@ -51,11 +51,14 @@ pub struct MuteFor {
     pub seconds: i64,
 }
 
-/// `PATCH /api/rooms/{room}`.
+/// `PATCH /api/rooms/{room}`: at least one of the two.
 #[derive(Debug, ToSchema)]
 pub struct RoomPatch {
     /// Seconds between two messages of one user, 0 (off) to 86,400.
-    pub slow_mode: i64,
+    pub slow_mode: Option<i64>,
+    /// At most 250 characters on one line, trimmed; `""` clears it.
+    #[schema(value_type = Option<String>)]
+    pub topic: Option<Topic>,
 }
 
 /// A target user id: 1 to 256 bytes, as invitations take them.
@@ -132,9 +135,19 @@ impl Request for MuteFor {
 
 impl Request for RoomPatch {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
-        Ok(Self {
-            slow_mode: slow_seconds(&Fields::of(payload)?, "slow_mode")?,
-        })
+        let f = Fields::of(payload)?;
+        let slow_mode = match f.get("slow_mode") {
+            None => None,
+            Some(_) => Some(slow_seconds(&f, "slow_mode")?),
+        };
+        let topic = match f.get("topic") {
+            None => None,
+            Some(_) => Some(f.topic("topic")?),
+        };
+        if slow_mode.is_none() && topic.is_none() {
+            return Err(AppError::payload("slow_mode or topic is required"));
+        }
+        Ok(Self { slow_mode, topic })
     }
 }
 

@@ -77,6 +77,9 @@ pub enum ClientEvent {
     Read,
     LeaveRoom,
     Dm,
+    Topic,
+    Members,
+    DeleteRoom,
 }
 
 impl ClientEvent {
@@ -103,6 +106,9 @@ impl ClientEvent {
             "read" => Self::Read,
             "leave_room" => Self::LeaveRoom,
             "dm" => Self::Dm,
+            "topic" => Self::Topic,
+            "members" => Self::Members,
+            "delete_room" => Self::DeleteRoom,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }
@@ -302,6 +308,9 @@ pub struct RoomView {
     pub visibility: crate::domain::Visibility,
     /// The owner's user id.
     pub owner: String,
+    /// Absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
     /// Distinct users with a socket in the room now.
     pub online: u64,
     /// In the caller's list of rooms (owned, invited, or joined and not

@@ -11,6 +11,7 @@ use socketioxide::socket::DisconnectReason;
 use super::Conn;
 use super::ack::answer;
 use super::edits;
+use super::manage;
 use super::moderation;
 use super::reply::{Reply, joined, not_in_room};
 use crate::cluster::{self, Adapter, Sock, presence};
@@ -84,6 +85,9 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Read) => reply.send(read(conn, s, payload).await),
         Ok(ClientEvent::LeaveRoom) => reply.send(leave_room(conn, payload).await),
         Ok(ClientEvent::Dm) => reply.send(dm(conn, payload).await),
+        Ok(ClientEvent::Topic) => reply.send(manage::topic(conn, payload).await),
+        Ok(ClientEvent::Members) => reply.send(manage::members(conn, payload).await),
+        Ok(ClientEvent::DeleteRoom) => reply.send(manage::delete_room(conn, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }

@@ -7,6 +7,7 @@ mod edits;
 mod fanout;
 mod handlers;
 mod inbox;
+mod manage;
 mod moderation;
 mod reply;
 

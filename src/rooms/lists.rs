@@ -53,10 +53,16 @@ pub async fn open_dm(
         )));
     }
     store.open_dm(&name, &ids).await?;
-    let room = RoomRecord {
-        name: name.into_string(),
-        visibility: Visibility::Private,
-        owner: DM_OWNER.to_owned(),
+    // Read back for what its people may have set since it was made (the
+    // topic); as made when the admin CLI deleted it meanwhile.
+    let room = match store.room(&name).await? {
+        Some(room) => room,
+        None => RoomRecord {
+            name: name.into_string(),
+            visibility: Visibility::Private,
+            owner: DM_OWNER.to_owned(),
+            topic: None,
+        },
     };
     Ok((room, ids))
 }

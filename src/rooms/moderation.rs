@@ -173,17 +173,11 @@ pub async fn set_slow_mode(
     name: &RoomName,
     seconds: i64,
 ) -> Result<RoomRecord, AppError> {
-    let room = store
-        .room(name)
-        .await?
-        .ok_or_else(|| super::not_found(name))?;
-    if !may_moderate(store, name, who).await? {
-        return Err(AppError::Forbidden(
-            "only the room's owner and moderators set slow mode".into(),
-        ));
-    }
-    store.set_slow_mode(name, seconds).await?;
-    Ok(room)
+    let change = super::Settings {
+        slow_mode: Some(seconds),
+        topic: None,
+    };
+    super::configure(store, who, name, change).await
 }
 
 /// The room's moderators, mutes, bans and slow mode, for its owner and moderators.

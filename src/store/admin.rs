@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Type};
 
 use super::connections::Connections;
-use super::outbox::{self, Event};
 use super::sql::{KeyRow, RoomRow};
 use super::{Account, Admin, KeyRecord, StoreError, StoreResult};
 use crate::domain::{RoomRecord, User, now_ms};
@@ -91,25 +90,6 @@ where
     async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>> {
         let rows: Vec<RoomRow> = sqlx::query_as(C::ALL_ROOMS).fetch_all(self.pool()).await?;
         Ok(rows.into_iter().map(RoomRecord::from).collect())
-    }
-
-    async fn delete_room(&self, name: &str) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        found(C::affected(&done))?;
-        // Members go by cascade; messages and slow mode's times name the
-        // room without a foreign key.
-        for sql in [
-            "DELETE FROM messages WHERE room = $1",
-            "DELETE FROM slow_posts WHERE room = $1",
-        ] {
-            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
-        }
-        outbox::record::<C>(&mut *tx, &[Event::room_deleted(name)?], now_ms()).await?;
-        Ok(tx.commit().await?)
     }
 
     async fn app_users(&self) -> StoreResult<Vec<Account>> {

@@ -24,6 +24,10 @@ pub(super) trait Connections: Send + Sync + 'static {
     const USERS: &'static str;
     /// Every room (`Admin::all_rooms`), by name.
     const ALL_ROOMS: &'static str;
+    /// The people whose list holds room `$1` ([`Reads::room_members`](super::Reads::room_members)),
+    /// the owner first, then moderators, then members, each by display name
+    /// (any case) and id; at most `$2`.
+    const MEMBERS: &'static str;
 
     /// For writes, lists and transactions.
     fn pool(&self) -> &Pool<Self::Db>;
@@ -38,7 +42,7 @@ pub(super) trait Connections: Send + Sync + 'static {
 macro_rules! sorted_lists {
     ($by_bytes:literal) => {
         const ROOMS_FOR: &'static str = concat!(
-            "SELECT name, visibility, owner FROM rooms \
+            "SELECT name, visibility, owner, topic FROM rooms \
              WHERE visibility = 'public' OR owner = $1 \
                 OR name IN (SELECT room FROM members WHERE user_id = $1) \
              ORDER BY name",
@@ -49,8 +53,24 @@ macro_rules! sorted_lists {
             $by_bytes
         );
         const ALL_ROOMS: &'static str = concat!(
-            "SELECT name, visibility, owner FROM rooms ORDER BY name",
+            "SELECT name, visibility, owner, topic FROM rooms ORDER BY name",
             $by_bytes
+        );
+        // `members` by its key (room, user_id); names resolved as
+        // `People::dm_people` does. `LIMIT +$2`: see `Store::history`.
+        const MEMBERS: &'static str = concat!(
+            "SELECT b.user_id AS id, COALESCE(u.name, a.name, b.user_id) AS name, \
+               CASE WHEN b.user_id = r.owner THEN 0 WHEN d.user_id IS NOT NULL THEN 1 \
+                    ELSE 2 END AS tier \
+             FROM members b JOIN rooms r ON r.name = b.room \
+             LEFT JOIN moderators d ON d.room = b.room AND d.user_id = b.user_id \
+             LEFT JOIN users u ON u.id = b.user_id LEFT JOIN app_users a ON a.id = b.user_id \
+             WHERE b.room = $1 \
+             ORDER BY tier, LOWER(COALESCE(u.name, a.name, b.user_id))",
+            $by_bytes,
+            ", b.user_id",
+            $by_bytes,
+            " LIMIT +$2"
         );
     };
 }

@@ -302,6 +302,12 @@ pub trait Store: Moderate + Webhooks + Reads + People + Send + Sync + 'static {
     async fn remove_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
     /// Public rooms, rooms the user owns and private rooms they were invited to.
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>>;
+    /// Deletes a room with its members and its messages, and owes the
+    /// `room.deleted` webhook, in one transaction (`roomcast room delete`
+    /// and the owner's deletion). A stored name, not a [`RoomName`]: rooms
+    /// named before a rule changed must go too. Returns the user ids whose
+    /// list held it; `NotFound` when there is no such room.
+    async fn delete_room(&self, name: &str) -> StoreResult<Vec<String>>;
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage>;
     /// One message of `room` in its current state.
@@ -337,9 +343,6 @@ pub trait Admin: Store {
     async fn set_admin(&self, user_id: &str, admin: bool) -> StoreResult<()>;
     /// Every room, sorted by name.
     async fn all_rooms(&self) -> StoreResult<Vec<RoomRecord>>;
-    /// Deletes a room with its members and its messages. A stored name, not
-    /// a [`RoomName`]: rooms named before a rule changed must go too.
-    async fn delete_room(&self, name: &str) -> StoreResult<()>;
     /// Every app user seen so far, sorted by id.
     async fn app_users(&self) -> StoreResult<Vec<Account>>;
     /// Disables (or enables) an app user; disabling one never seen makes it

@@ -63,6 +63,8 @@ pub trait Moderate: Send + Sync {
     /// Lifts a ban; `false` when there was none.
     async fn unban(&self, room: &RoomName, user_id: &str) -> StoreResult<bool>;
     async fn set_slow_mode(&self, room: &RoomName, seconds: i64) -> StoreResult<()>;
+    /// Sets the room's topic (`""` clears it); `NotFound` when there is no such room.
+    async fn set_topic(&self, room: &RoomName, topic: &str) -> StoreResult<()>;
     /// The room's moderators' user ids, sorted.
     async fn moderators(&self, room: &RoomName) -> StoreResult<Vec<String>>;
     /// The room's moderators, mutes in force at `now`, bans and slow mode.
@@ -91,6 +93,7 @@ struct EntryRow {
     name: String,
     visibility: String,
     owner: String,
+    topic: Option<String>,
     slow_mode: i64,
     member: i64,
     banned: i64,
@@ -101,7 +104,7 @@ struct EntryRow {
 
 /// [`Moderate::entry`]: the room, with one row per moderator (the
 /// per-user columns repeat; rooms have few moderators).
-const ENTRY: &str = "SELECT r.name, r.visibility, r.owner, r.slow_mode, \
+const ENTRY: &str = "SELECT r.name, r.visibility, r.owner, r.topic, r.slow_mode, \
        (SELECT COUNT(*) FROM members WHERE room = $1 AND user_id = $2) AS member, \
        (SELECT COUNT(*) FROM bans WHERE room = $1 AND user_id = $2) AS banned, \
        (SELECT until FROM mutes WHERE room = $1 AND user_id = $2 AND until > $3) AS muted_until, \
@@ -175,6 +178,7 @@ where
                 // The CHECK constraint allows only the two values.
                 visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
                 owner: r.owner,
+                topic: r.topic,
             },
             member: r.member > 0,
             standing: Standing {
@@ -289,6 +293,19 @@ where
             .bind(room.as_str())
             .execute(self.pool())
             .await?;
+        Ok(())
+    }
+
+    async fn set_topic(&self, room: &RoomName, topic: &str) -> StoreResult<()> {
+        // `NULLIF`: no topic is NULL, one text for setting and clearing.
+        let done = sqlx::query("UPDATE rooms SET topic = NULLIF($1, '') WHERE name = $2")
+            .bind(topic)
+            .bind(room.as_str())
+            .execute(self.pool())
+            .await?;
+        if C::affected(&done) == 0 {
+            return Err(super::StoreError::NotFound);
+        }
         Ok(())
     }
 

@@ -134,6 +134,7 @@ where
                 name: room.to_string(),
                 visibility: Visibility::Private,
                 owner: DM_OWNER.to_owned(),
+                topic: None,
             };
             outbox::record::<C>(&mut *tx, &[Event::room_created(&record)?], now).await?;
         }

@@ -12,7 +12,7 @@ use super::connections::Connections;
 use super::outbox::{self, Event, HookEvent};
 use super::sql::RoomRow;
 use super::{StoreError, StoreResult};
-use crate::domain::{RoomName, RoomRecord, User, excerpt, now_ms};
+use crate::domain::{Member, Role, RoomName, RoomRecord, User, excerpt, now_ms};
 
 /// A room of a user's list with what a sidebar shows of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +68,32 @@ pub trait Reads: Send + Sync {
     async fn listed(&self, user_id: &str) -> StoreResult<Vec<Listed>>;
     /// The names of the rooms in `user_id`'s list.
     async fn list_names(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// The first `limit` of the people whose list holds `room`, with their
+    /// roles: the owner, moderators, members, each by display name and id;
+    /// and whether there are more.
+    async fn room_members(&self, room: &RoomName, limit: u32) -> StoreResult<(Vec<Member>, bool)>;
+}
+
+#[derive(FromRow)]
+struct MemberRow {
+    id: String,
+    name: String,
+    /// 0 the owner, 1 a moderator, 2 a member.
+    tier: i32,
+}
+
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        let role = match r.tier {
+            0 => Role::Owner,
+            1 => Role::Moderator,
+            _ => Role::Member,
+        };
+        Member {
+            user: User::new(r.id, r.name),
+            role,
+        }
+    }
 }
 
 #[derive(FromRow)]
@@ -122,7 +148,7 @@ impl From<ListedRow> for Listed {
 
 /// Each row an index probe or two per room (`messages_room_id`,
 /// `messages_deleted`, `mentions`' key), whatever the room's size.
-const LISTED: &str = "SELECT r.name, r.visibility, r.owner, b.read_id, \
+const LISTED: &str = "SELECT r.name, r.visibility, r.owner, r.topic, b.read_id, \
        (SELECT n FROM messages WHERE room = b.room ORDER BY id DESC LIMIT 1) AS top, \
        (SELECT n FROM messages WHERE room = b.room AND id <= b.read_id ORDER BY id DESC LIMIT 1) AS base, \
        (SELECT n FROM messages WHERE room = b.room ORDER BY id ASC LIMIT 1) AS first, \
@@ -144,6 +170,7 @@ where
     for<'r> &'r str: ColumnIndex<<C::Db as Database>::Row>,
     usize: ColumnIndex<<C::Db as Database>::Row>,
     for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
@@ -206,6 +233,21 @@ where
             .fetch_all(&mut *self.reader().await?)
             .await?;
         Ok(rows.into_iter().map(Listed::from).collect())
+    }
+
+    async fn room_members(&self, room: &RoomName, limit: u32) -> StoreResult<(Vec<Member>, bool)> {
+        let rows: Vec<MemberRow> = sqlx::query_as(C::MEMBERS)
+            .bind(room.as_str())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(self.pool())
+            .await?;
+        let more = rows.len() > limit as usize;
+        let members = rows
+            .into_iter()
+            .take(limit as usize)
+            .map(Member::from)
+            .collect();
+        Ok((members, more))
     }
 
     async fn list_names(&self, user_id: &str) -> StoreResult<Vec<String>> {

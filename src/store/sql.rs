@@ -32,6 +32,7 @@ pub(super) struct RoomRow {
     name: String,
     visibility: String,
     owner: String,
+    topic: Option<String>,
 }
 
 impl From<RoomRow> for RoomRecord {
@@ -41,6 +42,7 @@ impl From<RoomRow> for RoomRecord {
             // The CHECK constraint allows only the two values.
             visibility: Visibility::parse(&r.visibility).unwrap_or(Visibility::Private),
             owner: r.owner,
+            topic: r.topic,
         }
     }
 }
@@ -169,7 +171,7 @@ where
 
     async fn room(&self, name: &RoomName) -> StoreResult<Option<RoomRecord>> {
         let row: Option<RoomRow> =
-            sqlx::query_as("SELECT name, visibility, owner FROM rooms WHERE name = $1")
+            sqlx::query_as("SELECT name, visibility, owner, topic FROM rooms WHERE name = $1")
                 .bind(name.as_str())
                 .fetch_optional(&mut *self.reader().await?)
                 .await?;
@@ -230,6 +232,36 @@ where
             .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(RoomRecord::from).collect())
+    }
+
+    async fn delete_room(&self, name: &str) -> StoreResult<Vec<String>> {
+        let mut tx = self.pool().begin().await?;
+        // Members first, to say whose list held the room: read by the
+        // statement that deletes them, so no list changes in between.
+        let listed: Vec<String> =
+            sqlx::query_scalar("DELETE FROM members WHERE room = $1 RETURNING user_id")
+                .bind(name)
+                .fetch_all(&mut *tx)
+                .await?;
+        let done = sqlx::query("DELETE FROM rooms WHERE name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if C::affected(&done) == 0 {
+            return Err(StoreError::NotFound);
+        }
+        // Moderators, mutes and bans go by cascade; messages (their
+        // mentions by cascade from them) and slow mode's times name the
+        // room without a foreign key.
+        for sql in [
+            "DELETE FROM messages WHERE room = $1",
+            "DELETE FROM slow_posts WHERE room = $1",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
+        outbox::record::<C>(&mut *tx, &[Event::room_deleted(name)?], now_ms()).await?;
+        tx.commit().await?;
+        Ok(listed)
     }
 
     async fn history(&self, room: &RoomName, page: Page) -> StoreResult<HistoryPage> {

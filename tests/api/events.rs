@@ -289,6 +289,8 @@ async fn rooms_lists_what_the_user_may_see_with_online_counts(backend: Backend) 
             .await;
         assert_eq!(r.status(), 201);
     }
+    // Connected first: only users the server knows may be invited.
+    let mut ann = app.client("ann").await;
     let r = app
         .post(
             "/api/rooms/secret/members",
@@ -297,7 +299,6 @@ async fn rooms_lists_what_the_user_may_see_with_online_counts(backend: Backend) 
         )
         .await;
     assert_eq!(r.status(), 201);
-    let mut ann = app.client("ann").await;
     ann.join("pub").await;
     let names = |ack: &Value| -> Vec<String> {
         ack["rooms"]

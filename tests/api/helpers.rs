@@ -162,6 +162,13 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// Makes the app user `sub` (a JWT subject) known to the server, as
+    /// its first connect or request does: only known users may be invited.
+    pub async fn seen(&self, sub: &str) {
+        let r = self.get("/api/rooms", Some(&token(sub, None))).await;
+        assert_eq!(r.status(), 200, "{sub}'s first request");
+    }
+
     /// A connected client for user `sub` (JWT auth, WebSocket).
     pub async fn client(&self, sub: &str) -> TestClient {
         self.connect(Connect::token(token(sub, None)))

@@ -48,6 +48,8 @@ mod keys;
 mod limits;
 mod load_tool;
 mod logs;
+mod manage;
+mod manage_cluster;
 mod members;
 mod metrics;
 mod moderation;

@@ -15,6 +15,7 @@ async fn staff_room(app: &TestApp) -> String {
         )
         .await;
     assert_eq!(r.status(), 201);
+    app.seen("sam").await;
     let r = app
         .post(
             "/api/rooms/staff/members",

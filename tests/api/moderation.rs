@@ -440,6 +440,7 @@ async fn a_ban_removes_the_invitation_to_a_private_room(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 201);
+    let mut sam = user(&app, "sam").await;
     let r = app
         .post(
             "/api/rooms/staff/members",
@@ -448,7 +449,6 @@ async fn a_ban_removes_the_invitation_to_a_private_room(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 201);
-    let mut sam = user(&app, "sam").await;
     sam.join("staff").await;
     let r = app
         .http

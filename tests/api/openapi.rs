@@ -251,6 +251,11 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/a%20b/members/sam", None, o),        // 400
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 204
         (app, "DELETE", "/api/rooms/staff/members/sam", None, o),        // 404
+        (app, "GET", "/api/rooms/staff/members", None, o),               // 200
+        (app, "GET", "/api/rooms/a%20b/members", None, o),               // 400
+        (app, "GET", "/api/rooms/staff/members", None, None),            // 401
+        (app, "GET", "/api/rooms/staff/members", None, s),               // 403, sam removed
+        (app, "GET", "/api/rooms/nowhere/members", None, o),             // 404
         (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": 0})), o),  // 200
         (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": -1})), o), // 400
         (app, "PUT", "/api/rooms/staff/read", Some(json!({"id": 0})), None), // 401
@@ -271,6 +276,8 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "PUT", "/api/rooms/staff/bans/eve", None, s),              // 403
         (app, "PUT", "/api/rooms/nowhere/bans/eve", None, o),            // 404
         (app, "PATCH", "/api/rooms/staff", slow(5), o),                  // 204
+        (app, "PATCH", "/api/rooms/staff", Some(json!({"topic": "Plans"})), o), // 204
+        (app, "PATCH", "/api/rooms/staff", Some(json!({})), o),          // 400
         (app, "PATCH", "/api/rooms/staff", slow(-1), o),                 // 400
         (app, "PATCH", "/api/rooms/staff", slow(5), None),               // 401
         (app, "PATCH", "/api/rooms/staff", slow(5), s),                  // 403
@@ -303,6 +310,12 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "DELETE", "/api/rooms/staff/membership", None, None),      // 401
         (app, "DELETE", "/api/rooms/staff/membership", None, s),         // 404
         (app, "DELETE", "/api/rooms/staff/membership", None, o),         // 204
+        (app, "POST", "/api/rooms", Some(json!({"name": "gone"})), o),   // 201
+        (app, "DELETE", "/api/rooms/gone", None, s),                     // 403
+        (app, "DELETE", "/api/rooms/gone", None, None),                  // 401
+        (app, "DELETE", "/api/rooms/a%20b", None, o),                    // 400
+        (app, "DELETE", "/api/rooms/gone", None, o),                     // 204
+        (app, "DELETE", "/api/rooms/gone", None, o),                     // 404
         (app, "GET", "/healthz", None, None),                            // 200
     ];
     for (server, method, path, body, bearer) in cases {

@@ -30,6 +30,7 @@ async fn private_room(app: &TestApp, owner: &str, room: &str, member: &str) {
         )
         .await;
     assert_eq!(r.status(), 201);
+    app.seen(member).await;
     let r = app
         .post(
             &format!("/api/rooms/{room}/members"),
@@ -370,6 +371,14 @@ async fn removal_reaches_sockets_with_other_names_on_other_nodes() {
         .await
         .expect("create");
     assert_eq!(r.status(), 201);
+    // Mike's first request makes him known, so he may be invited.
+    let r = http
+        .get(format!("http://{addr_a}/api/rooms"))
+        .bearer_auth(token("mike", None))
+        .send()
+        .await
+        .expect("mike's first request");
+    assert_eq!(r.status(), 200);
     let r = http
         .post(format!("http://{addr_a}/api/rooms/staff/members"))
         .bearer_auth(&owner)

@@ -65,6 +65,7 @@ async fn make_room(store: &dyn Store, name: &str) {
         name: name.into(),
         visibility: Visibility::Private,
         owner: "@contract".into(),
+        topic: None,
     };
     match store.create_room(&record).await {
         Ok(()) | Err(StoreError::Conflict) => {}
@@ -115,6 +116,7 @@ fn room(name: &str, visibility: Visibility, owner: &str) -> RoomRecord {
         name: name.into(),
         visibility,
         owner: owner.into(),
+        topic: None,
     }
 }
 

@@ -79,6 +79,7 @@ async fn moderation_story(backend: Backend) {
         name: "hall".into(),
         visibility: Visibility::Public,
         owner: "olga".into(),
+        topic: None,
     };
     s.create_room(&record).await.expect("create");
 
