@@ -23,6 +23,8 @@ async function register(page, name) {
 }
 
 async function shoot(page, name, viewport) {
+  // A tab behind another of its window draws nothing to shoot.
+  await page.bringToFront();
   await page.setViewportSize(viewport);
   await page.screenshot({ path: path.join(shots, name) });
   await page.setViewportSize(DESKTOP);

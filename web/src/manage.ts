@@ -61,6 +61,7 @@ export class Manage {
       byId("delete-confirm").hidden = true;
     }
     this.setTopic(s.topic);
+    byId("about").hidden = false;
     byId("members").hidden = s.dm;
     this.invite.hidden = !(s.visibility === "private" && s.owner === this.me.id);
     const owner = s.owner === this.me.id && !s.dm;
@@ -75,6 +76,8 @@ export class Manage {
   hide(): void {
     this.shown = null;
     this.headerTopic.hidden = true;
+    byId("about").hidden = true;
+    byId("members").hidden = true;
     byId("delete-room").hidden = true;
     byId("delete-confirm").hidden = true;
     this.invite.hidden = true;
