@@ -66,6 +66,7 @@ mod proxies;
 pub(crate) mod py_client;
 pub(crate) mod raw;
 mod reads;
+mod reads_clients;
 mod reads_cluster;
 mod scripts;
 mod security;
