@@ -16,7 +16,10 @@ pub async fn topic_changed(io: &Io, room: &str, topic: &str, by: &User) {
         by,
         ts: now_ms(),
     };
-    let _ = io.to(room.to_owned()).emit(TopicNotice::EVENT, &notice).await;
+    let _ = io
+        .to(room.to_owned())
+        .emit(TopicNotice::EVENT, &notice)
+        .await;
 }
 
 /// After `room` was deleted: `room_deleted` to every socket in it and to

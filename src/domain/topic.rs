@@ -26,14 +26,9 @@ impl Topic {
         Ok(Self(trimmed.to_owned()))
     }
 
-    /// The topic as notices carry it: `""` when cleared.
+    /// The topic as notices and the store take it: `""` when cleared.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The topic as stored: `None` when cleared.
-    pub fn stored(&self) -> Option<&str> {
-        Some(self.0.as_str()).filter(|t| !t.is_empty())
     }
 }
 
@@ -44,13 +39,13 @@ mod tests {
     #[test]
     fn topics_are_trimmed_one_line_and_bounded() {
         assert_eq!(Topic::parse("  plans \t").map(|t| t.0), Ok("plans".into()));
-        assert_eq!(Topic::parse("   ").map(|t| t.stored().is_none()), Ok(true));
+        assert_eq!(Topic::parse("   ").map(|t| t.0), Ok(String::new()));
         assert!(Topic::parse(&"é".repeat(250)).is_ok());
         assert!(Topic::parse(&"é".repeat(251)).is_err());
         assert!(Topic::parse("two\nlines").is_err());
         assert_eq!(Topic::parse("pasted\r\n").map(|t| t.0), Ok("pasted".into()));
         assert!(Topic::parse("tab\tinside").is_err());
         assert!(Topic::parse("bell\u{7}").is_err());
-        assert!(Topic::parse("c1\u{85}").is_err());
+        assert!(Topic::parse("c1\u{85}inside").is_err());
     }
 }

@@ -15,8 +15,8 @@ use crate::domain::{
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
     Credentials, DmOpened, DmWith, EditMessage, Health, Invite, LastMessage, LoggedIn, MemberList,
-    Membership, MessagePage, ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck, ReadUpTo,
-    Registered, RoomList, RoomPatch, RoomView, Status, Up, UserList,
+    Membership, MessagePage, ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck,
+    ReadUpTo, Registered, RoomList, RoomPatch, RoomView, Status, Up, UserList,
 };
 
 #[derive(OpenApi)]

@@ -3,6 +3,7 @@
 mod admin;
 mod changes;
 mod connections;
+mod membership;
 mod mentions;
 mod moderation;
 mod outbox;

@@ -11,8 +11,8 @@ use sqlx::{
 
 use super::changes::{self, MessageRow, select_message};
 use super::connections::Connections;
+use super::membership;
 use super::outbox::{self, Event, HookEvent};
-use super::reads;
 use super::{Credentials, HistoryPage, KeyRecord, Page, Store, StoreError, StoreResult};
 use crate::domain::{Message, RoomName, RoomRecord, User, Visibility, now_ms};
 
@@ -213,15 +213,20 @@ where
 
     async fn add_member(&self, room: &RoomName, user_id: &str) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        reads::add_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberInvited).await?;
+        membership::add_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberInvited)
+            .await?;
         Ok(tx.commit().await?)
     }
 
     async fn remove_member(&self, room: &RoomName, user_id: &str) -> StoreResult<bool> {
         let mut tx = self.pool().begin().await?;
-        let removed =
-            reads::remove_member::<C>(&mut tx, room.as_str(), user_id, HookEvent::MemberRemoved)
-                .await?;
+        let removed = membership::remove_member::<C>(
+            &mut tx,
+            room.as_str(),
+            user_id,
+            HookEvent::MemberRemoved,
+        )
+        .await?;
         tx.commit().await?;
         Ok(removed)
     }

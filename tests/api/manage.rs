@@ -56,7 +56,10 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
     appoint(&olga, "hall", "mia").await;
 
     let ack = olga
-        .ack("topic", json!({"room": "hall", "topic": "  Plans for Friday \t"}))
+        .ack(
+            "topic",
+            json!({"room": "hall", "topic": "  Plans for Friday \t"}),
+        )
         .await;
     assert_eq!(ack, json!({"ok": true}));
     for c in [&mut olga, &mut sam] {
@@ -81,10 +84,26 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
 
     // Refused, each with nothing changed.
     let refusals = [
-        (&sam, json!({"room": "hall", "topic": "mine now"}), "forbidden"),
-        (&olga, json!({"room": "hall", "topic": "é".repeat(251)}), "invalid_payload"),
-        (&olga, json!({"room": "hall", "topic": "two\nlines"}), "invalid_payload"),
-        (&olga, json!({"room": "hall", "topic": 5}), "invalid_payload"),
+        (
+            &sam,
+            json!({"room": "hall", "topic": "mine now"}),
+            "forbidden",
+        ),
+        (
+            &olga,
+            json!({"room": "hall", "topic": "é".repeat(251)}),
+            "invalid_payload",
+        ),
+        (
+            &olga,
+            json!({"room": "hall", "topic": "two\nlines"}),
+            "invalid_payload",
+        ),
+        (
+            &olga,
+            json!({"room": "hall", "topic": 5}),
+            "invalid_payload",
+        ),
         (&olga, json!({"room": "hall"}), "invalid_payload"),
         (&olga, json!({"room": "nowhere", "topic": "x"}), "not_found"),
     ];
@@ -92,7 +111,10 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
         let ack = who.ack("topic", payload.clone()).await;
         assert_eq!(ack["ok"], false, "{payload}: {ack}");
         assert_eq!(ack["error"], code, "{payload}: {ack}");
-        assert!(ack["message"].as_str().is_some_and(|m| !m.is_empty()), "{ack}");
+        assert!(
+            ack["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{ack}"
+        );
     }
     let sams = token("sam", None);
     let both = json!({"slow_mode": 5, "topic": "sam's"});
@@ -127,7 +149,9 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
     assert_eq!(sam.next("moderation").await["action"], "slow_mode");
 
     // `""` clears it: the notice says so, and the room has none any more.
-    let ack = olga.ack("topic", json!({"room": "hall", "topic": " "})).await;
+    let ack = olga
+        .ack("topic", json!({"room": "hall", "topic": " "}))
+        .await;
     assert_eq!(ack["ok"], true, "{ack}");
     assert_eq!(sam.next("topic").await["topic"], "");
     assert!(listed(&sam, "hall").await.get("topic").is_none());
@@ -145,7 +169,9 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
         .await;
     assert_eq!(ack["ok"], true, "{ack}");
     assert_eq!(ann.next("topic").await["topic"], "lunch");
-    let ack = sam.ack("topic", json!({"room": room, "topic": "me too"})).await;
+    let ack = sam
+        .ack("topic", json!({"room": room, "topic": "me too"}))
+        .await;
     assert_eq!(ack["error"], "forbidden", "{ack}");
     let again = ann.ack("dm", json!({"user": "bob"})).await;
     assert_eq!(again["room"]["topic"], "lunch", "{again}");
@@ -174,7 +200,11 @@ async fn members_are_listed_owner_moderators_then_members(backend: Backend) {
     }
     for id in ["zed", "bob", "mia", "amy", "acct:carl"] {
         let r = app
-            .post("/api/rooms/staff/members", json!({"user": id}), Some(&owner))
+            .post(
+                "/api/rooms/staff/members",
+                json!({"user": id}),
+                Some(&owner),
+            )
             .await;
         assert_eq!(r.status(), 201, "invite {id}");
     }
@@ -244,7 +274,14 @@ async fn the_owner_deletes_a_room_and_everyone_with_it_is_told(backend: Backend)
     let url = hooks.url();
     let app = spawn_app_on(backend, |s| {
         let only = ["room.deleted".to_owned()];
-        let endpoint = Endpoint::new("deleted", &url, &secret, Some(&only[..]), true, Origin::File);
+        let endpoint = Endpoint::new(
+            "deleted",
+            &url,
+            &secret,
+            Some(&only[..]),
+            true,
+            Origin::File,
+        );
         s.webhooks = vec![endpoint.expect("endpoint")];
     })
     .await;
@@ -360,10 +397,18 @@ async fn inviting_someone_the_server_does_not_know_is_not_found(backend: Backend
         .await
         .expect("olga");
     app.client("gone").await.close().await;
-    assert!(cli(&app, &["user", "disable", "--app", "gone"], "").await.ok);
+    assert!(
+        cli(&app, &["user", "disable", "--app", "gone"], "")
+            .await
+            .ok
+    );
     for user in ["ghost", "acct:ghost", "gone"] {
         let r = app
-            .post("/api/rooms/staff/members", json!({"user": user}), Some(&owner))
+            .post(
+                "/api/rooms/staff/members",
+                json!({"user": user}),
+                Some(&owner),
+            )
             .await;
         assert_eq!(r.status(), 404, "{user}");
         let body: Value = r.json().await.expect("json");
@@ -378,7 +423,11 @@ async fn inviting_someone_the_server_does_not_know_is_not_found(backend: Backend
     // The ghost, once seen, may be invited.
     app.client("ghost").await.close().await;
     let r = app
-        .post("/api/rooms/staff/members", json!({"user": "ghost"}), Some(&owner))
+        .post(
+            "/api/rooms/staff/members",
+            json!({"user": "ghost"}),
+            Some(&owner),
+        )
         .await;
     assert_eq!(r.status(), 201);
 }

@@ -25,7 +25,11 @@ async fn topic_and_deletion_reach_sockets_on_another_node() {
     assert_eq!(ack["ok"], true, "{ack}");
     let n = sam.next("topic").await;
     assert_eq!(
-        (n["room"].as_str(), n["topic"].as_str(), n["by"]["id"].as_str()),
+        (
+            n["room"].as_str(),
+            n["topic"].as_str(),
+            n["by"]["id"].as_str()
+        ),
         (Some("hall"), Some("from node one"), Some("olga")),
         "{n}"
     );

@@ -237,6 +237,90 @@ async fn rooms_and_members(s: &dyn Store) {
     );
 }
 
+/// `room_members` as "id:Role" strings, and whether there are more.
+async fn member_ids(s: &dyn Store, room: &RoomName, limit: u32) -> (Vec<String>, bool) {
+    let (members, more) = s.room_members(room, limit).await.expect("store call");
+    let ids = members
+        .into_iter()
+        .map(|m| format!("{}:{:?}", m.user.id, m.role))
+        .collect();
+    (ids, more)
+}
+
+/// A room's member list: the owner, moderators, members, each by display
+/// name (any case, byte order on both stores) then id; topics set and
+/// cleared.
+async fn member_lists_and_topics(s: &dyn Store) {
+    let crew = name("crew");
+    s.create_room(&room("crew", Visibility::Public, "olga"))
+        .await
+        .expect("store call");
+    let known = [
+        User::new("zed", "Zed"),
+        User::new("fred", "fred"),
+        User::new("amy2", "Amy"),
+        User::new("amy1", "amy"),
+        // Byte order puts "é" after every ASCII letter; a language
+        // collation would put it with "e", before "fred".
+        User::new("eva", "éva"),
+    ];
+    s.record_app_users(&known).await.expect("store call");
+    s.create_user(&User::new("acct:carla", "carla"), "hash")
+        .await
+        .expect("store call");
+    for id in ["zed", "fred", "amy2", "amy1", "eva", "acct:carla", "nobody"] {
+        s.add_member(&crew, id).await.expect("store call");
+    }
+    for id in ["zed", "fred"] {
+        s.set_moderator(&crew, id, "olga", true)
+            .await
+            .expect("store call");
+    }
+    let everyone = [
+        "olga:Owner",
+        "fred:Moderator",
+        "zed:Moderator",
+        "amy1:Member",
+        "amy2:Member",
+        "acct:carla:Member",
+        // Never seen: named by its id.
+        "nobody:Member",
+        "eva:Member",
+    ];
+    assert_eq!(
+        member_ids(s, &crew, 8).await,
+        (everyone.map(String::from).to_vec(), false)
+    );
+    assert_eq!(
+        member_ids(s, &crew, 3).await,
+        (everyone[..3].iter().map(|s| s.to_string()).collect(), true)
+    );
+    let (members, _) = s.room_members(&crew, 8).await.expect("store call");
+    assert_eq!(members[5].user, User::new("acct:carla", "carla"));
+    assert_eq!(members[6].user, User::new("nobody", "nobody"));
+
+    s.set_topic(&crew, "plans").await.expect("store call");
+    assert_eq!(
+        s.room(&crew)
+            .await
+            .expect("store call")
+            .and_then(|r| r.topic),
+        Some("plans".to_owned())
+    );
+    s.set_topic(&crew, "").await.expect("store call");
+    assert_eq!(
+        s.room(&crew)
+            .await
+            .expect("store call")
+            .and_then(|r| r.topic),
+        None
+    );
+    assert!(matches!(
+        s.set_topic(&name("none"), "x").await,
+        Err(StoreError::NotFound)
+    ));
+}
+
 async fn messages_and_pages(node: &mut Node) {
     let first = node
         .append(vec![
@@ -440,7 +524,9 @@ async fn room_deletion(node: &mut Node, admin: &dyn Admin) {
         "no such room"
     );
     node.append(vec![msg("bobs", "bob", "hello")]).await;
-    admin.delete_room("bobs").await.expect("store call");
+    let mut listed = admin.delete_room("bobs").await.expect("store call");
+    listed.sort();
+    assert_eq!(listed, ["bob", "cat"], "whose list held the room");
     assert_eq!(s.room(&name("bobs")).await.expect("store call"), None);
     assert!(!s.is_member(&name("bobs"), "cat").await.expect("store call"));
     let gone = s.history(&name("bobs"), Page::Latest { limit: 50 }).await;
@@ -483,6 +569,8 @@ async fn story(url: &str) -> Node {
     )
     .await;
     administration(node.store.as_ref(), admin.as_ref()).await;
+    // After `administration`, which lists every account there is.
+    member_lists_and_topics(node.store.as_ref()).await;
     room_deletion(&mut node, admin.as_ref()).await;
     node
 }
