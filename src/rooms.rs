@@ -155,8 +155,8 @@ pub async fn create(
 }
 
 /// The owner of a private room invites `user_id`: a built-in account or
-/// an app user the server has seen, not disabled (`not_found` otherwise,
-/// and nothing is stored).
+/// an app user the server has seen, not disabled, or the bot of a key not
+/// revoked (`not_found` otherwise, and nothing is stored).
 pub async fn invite(
     store: &dyn Store,
     who: &Identity,
@@ -164,7 +164,12 @@ pub async fn invite(
     user_id: &str,
 ) -> Result<(), AppError> {
     owned(store, who, name, user_id).await?;
-    if store.known_users(&[user_id.to_owned()]).await?.is_empty() {
+    // A bot (`bot:` and a key's name) is known while its key is not revoked.
+    let known = match user_id.strip_prefix(crate::domain::BOT_PREFIX) {
+        Some(key) => store.key_names().await?.iter().any(|k| k == key),
+        None => !store.known_users(&[user_id.to_owned()]).await?.is_empty(),
+    };
+    if !known {
         return Err(AppError::NotFound("no such user".into()));
     }
     store.add_member(name, user_id).await?;

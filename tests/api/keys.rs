@@ -277,6 +277,47 @@ async fn a_revoked_key_is_refused_at_once(backend: Backend) {
     );
 }
 
+/// The bot of a key is someone a private room's owner may invite, until the
+/// key is revoked; the invited bot then posts there.
+async fn a_private_rooms_owner_invites_a_bot_while_its_key_lives(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let key = create_key(&app.database_url(), &["--name", "helper-bot"]).await;
+    let owner = token("olga", None);
+    let r = app
+        .post(
+            "/api/rooms",
+            json!({"name": "ops", "visibility": "private"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let invite = |user: &'static str| {
+        app.post(
+            "/api/rooms/ops/members",
+            json!({ "user": user }),
+            Some(&owner),
+        )
+    };
+    assert_eq!(invite("bot:helper-bot").await.status(), 201);
+    assert_eq!(invite("bot:no-such-bot").await.status(), 404);
+    let r = post_as(
+        &app,
+        "/api/rooms/ops/messages",
+        json!({"message": "reporting in"}),
+        &key,
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 201, "the invited bot posts");
+    let out = cli(&app, &["key", "revoke", "helper-bot"], "").await;
+    assert!(out.ok, "{}", out.stderr);
+    let r = app
+        .delete("/api/rooms/ops/members/bot:helper-bot", Some(&owner))
+        .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(invite("bot:helper-bot").await.status(), 404, "revoked");
+}
+
 async fn a_server_key_acts_as_any_user(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
     let server = create_key(&app.database_url(), &["--name", "backend", "--server"]).await;
@@ -467,6 +508,7 @@ on_both_backends!(
     a_key_acts_as_its_bot_on_sockets_and_http,
     a_key_limited_to_a_room_cannot_act_elsewhere,
     a_revoked_key_is_refused_at_once,
+    a_private_rooms_owner_invites_a_bot_while_its_key_lives,
     a_server_key_acts_as_any_user,
     a_server_keys_socket_acts_as_the_user_it_names,
 );
