@@ -1,5 +1,5 @@
 // A room's topic, its members and, for its owner, invitations, removals
-// and deleting the room (docs/protocol.md §4 "Topic, members, deletion"):
+// and deleting the room (docs/protocol.md §4 "Room topic, members, deletion"):
 // the room page's "About" and "Members" panels.
 import type { Socket } from "socket.io-client";
 import { ApiError, type User, api } from "./api";
