@@ -7,6 +7,7 @@ import { byId, clockTime, el, say } from "./dom";
 import { type DeletedNotice, Manage, type TopicNotice } from "./manage";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { Presence } from "./presence";
+import { Search } from "./search";
 import { initPermissionButton, isMuted, notify, setMuted, supported } from "./notify";
 import { YourRooms } from "./rooms";
 import { Ack, call, connect } from "./socket";
@@ -48,6 +49,8 @@ class RoomPage {
   private replyTo: Message | null = null;
   /** Counts the joins begun: one overtaken by a switch of room stops. */
   private generation = 0;
+  /** A message to show once the room being opened has joined (a search result). */
+  private jumpTo: number | null = null;
   /** What was typed and not sent in each room this page showed. */
   private readonly drafts = new Map<string, string>();
 
@@ -80,6 +83,7 @@ class RoomPage {
     this.wireLeave();
     this.wireNotifications();
     this.wireSwitching();
+    new Search(this.socket, (room, id) => void this.openAt(room, id), () => this.room);
     this.label();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) {
@@ -175,6 +179,29 @@ class RoomPage {
     this.label();
     this.updateSend();
     if (this.socket.connected) await this.join();
+  }
+
+  /** Opens `room` (switching to it if need be) at message `id`. */
+  private async openAt(room: string, id: number): Promise<void> {
+    this.showNav(false);
+    if (room !== this.room) {
+      this.jumpTo = id;
+      await this.switchTo(room, true);
+    } else {
+      await this.reveal(id);
+    }
+  }
+
+  /** Loads older pages until message `id` is shown (the history is one
+   * run from the newest back), then scrolls to it. */
+  private async reveal(id: number): Promise<void> {
+    const generation = this.generation;
+    for (let step = 0; step < 400 && !this.timeline.has(id) && this.timeline.more; step++) {
+      if (this.loadingOlder) await new Promise((r) => window.setTimeout(r, 50));
+      else await this.loadOlder();
+      if (generation !== this.generation) return;
+    }
+    if (!this.timeline.reveal(id)) say(this.error, "That message is no longer there.");
   }
 
   /** On a phone the list of rooms is a drawer. */
@@ -374,6 +401,9 @@ class RoomPage {
     if (first && document.activeElement === document.body) this.input.focus();
     this.setState("online", "Connected");
     this.maybeLoadOlder();
+    const jump = this.jumpTo;
+    this.jumpTo = null;
+    if (jump !== null) await this.reveal(jump);
   }
 
   /** After a reconnect, everything created or changed after the highest

@@ -175,14 +175,17 @@ export class Timeline {
     });
   }
 
-  /** Scrolls to message `id` and marks it for a moment (a click on a quote). */
-  private show(id: number): void {
+  /** Scrolls to message `id` and marks it for a moment (a click on a
+   * quote, a search result); false when it is not shown. */
+  reveal(id: number): boolean {
     const target = this.node(id);
-    if (!target) return;
+    if (!target) return false;
+    this.pinned = false;
     target.scrollIntoView({ block: "center", behavior: "smooth" });
     target.classList.add("flash");
     target.focus({ preventScroll: true });
     window.setTimeout(() => target.classList.remove("flash"), 1500);
+    return true;
   }
 
   /** Draws a "New messages" line above the first message after `read`
@@ -283,7 +286,7 @@ export class Timeline {
       " ",
       el("span", { class: r.deleted ? "quote-text deleted" : "quote-text" }, r.deleted ? "message deleted" : (r.excerpt ?? "")),
     );
-    button.addEventListener("click", () => this.show(r.id));
+    button.addEventListener("click", () => this.reveal(r.id));
     return button;
   }
 
