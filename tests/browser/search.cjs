@@ -104,6 +104,15 @@ async function scenario(browser) {
   await bob.locator("#search-results .search-hit", { hasText: "deploying" }).click();
   await bob.waitForURL(`${base}/r/ops`);
   await bob.locator("#messages li.msg", { hasText: "deploying the fix now" }).waitFor();
+  // From the lobby: the result opens the room page at the message.
+  await bob.setViewportSize(DESKTOP);
+  await bob.goto(`${base}/`);
+  await search(bob, "friday");
+  await bob.screenshot({ path: path.join(shots, "search-lobby-desktop.png") });
+  await bob.locator("#search-results .search-hit", { hasText: "Friday" }).click();
+  await bob.waitForURL(`${base}/r/general`);
+  await bob.locator("#messages li.msg.flash", { hasText: "The deploy failed on Friday" }).waitFor();
+  await bob.setViewportSize(PHONE);
   // A query the engine cannot take is said so, in words.
   await bob.getByRole("button", { name: "Your rooms" }).click();
   await bob.getByRole("searchbox", { name: "Search messages" }).fill('"unclosed');

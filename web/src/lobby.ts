@@ -4,6 +4,7 @@ import type { Socket } from "socket.io-client";
 import { ApiError, ListedRoom, Room, User, api } from "./api";
 import { avatar, byId, el, say } from "./dom";
 import { YourRooms } from "./rooms";
+import { Search } from "./search";
 import { initPermissionButton } from "./notify";
 import { call, connect } from "./socket";
 
@@ -95,6 +96,8 @@ export function initLobby(): void {
   const socket = connect();
   const yours = new YourRooms(socket, byId("my-rooms"), byId("my-dms"), null, me);
   initFindPeople(socket, me);
+  // A result opens its room at the message (the room page reads `#m=ID`).
+  new Search(socket, (room, id) => window.location.assign(`/r/${encodeURIComponent(room)}#m=${id}`), () => null);
   initPermissionButton(byId<HTMLButtonElement>("notify-on"));
   yours.onChange = (_mine, all) => showPublic(all);
   socket.on("connect", () => void yours.refresh());

@@ -84,6 +84,12 @@ class RoomPage {
     this.wireNotifications();
     this.wireSwitching();
     new Search(this.socket, (room, id) => void this.openAt(room, id), () => this.room);
+    // Opened from a search in the lobby: `/r/ROOM#m=ID` shows message ID.
+    const wanted = /^#m=(\d+)$/.exec(window.location.hash);
+    if (wanted) {
+      this.jumpTo = Number(wanted[1]);
+      window.history.replaceState({ room: this.room }, "", window.location.pathname);
+    }
     this.label();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) {

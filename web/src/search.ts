@@ -42,8 +42,8 @@ export class Search {
     private readonly socket: Socket,
     /** Opens `room` at message `id`. */
     private readonly open: (room: string, id: number) => void,
-    /** The room the page shows, for "this room" searches. */
-    private readonly current: () => string,
+    /** The room the page shows, for "this room" searches (none in the lobby). */
+    private readonly current: () => string | null,
   ) {
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -71,9 +71,11 @@ export class Search {
     const q = next ? this.query : this.input.value.trim();
     if (!q) return;
     const generation = ++this.generation;
-    const here = byId<HTMLInputElement>("search-here").checked;
+    // The room page offers "Only this room"; the lobby has no room.
+    const here = (document.getElementById("search-here") as HTMLInputElement | null)?.checked === true;
     const payload: Record<string, unknown> = { q, limit: PAGE };
-    if (here) payload.room = this.current();
+    const room = this.current();
+    if (here && room) payload.room = room;
     if (next && this.oldest !== null) payload.before = this.oldest;
     if (!next) {
       this.query = q;
