@@ -16,6 +16,7 @@ mod browser;
 mod browser_a11y;
 mod browser_changes;
 mod browser_manage;
+mod browser_search;
 mod browser_sidebar;
 mod brute_force;
 mod changes;
