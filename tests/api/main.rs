@@ -69,6 +69,7 @@ mod reads;
 mod reads_clients;
 mod reads_cluster;
 mod scripts;
+mod search;
 mod security;
 mod shutdown;
 mod signals;
