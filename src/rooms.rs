@@ -3,6 +3,7 @@
 mod lists;
 mod manage;
 mod moderation;
+mod search;
 
 use crate::auth::Identity;
 use crate::domain::{
@@ -16,6 +17,7 @@ pub use manage::{MEMBERS_LIMIT, Settings, configure, delete, members};
 pub use moderation::{
     Applied, Change, apply, banned, list, may_moderate, moderate, set_slow_mode, standing,
 };
+pub use search::search;
 
 /// The room `who` wants to join, where they stand in it and its
 /// moderators (one read): created public and owned by them when it does

@@ -6,6 +6,7 @@ mod message;
 mod message_text;
 mod moderation;
 mod names;
+mod search;
 mod topic;
 
 pub use emoji::Emoji;
@@ -16,6 +17,7 @@ pub use moderation::{Ban, Member, Mute, Role, Standing};
 pub use names::{
     ACCOUNT_PREFIX, DM_PREFIX, RoomName, SignalType, Username, dm_room, is_account_id, is_dm,
 };
+pub use search::SearchQuery;
 pub use topic::Topic;
 
 use serde::{Deserialize, Serialize};

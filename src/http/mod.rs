@@ -12,6 +12,7 @@ mod manage;
 mod metrics;
 mod moderation;
 mod openapi;
+mod search;
 
 use std::sync::Arc;
 
@@ -62,6 +63,7 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
         .route("/api/rooms/{room}/membership", delete(lists::leave_room))
         .route("/api/dms", post(lists::open_dm))
         .route("/api/users", get(lists::directory))
+        .route("/api/search", get(search::search))
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),

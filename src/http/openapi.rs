@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, changes, lists, manage, moderation};
+use super::{api, changes, lists, manage, moderation, search};
 use crate::domain::{
     Ban, Deletion, Member, Message, Mute, ReactionSummary, ReplyRef, Role, User, Visibility,
 };
@@ -16,7 +16,8 @@ use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
     Credentials, DmOpened, DmWith, EditMessage, Health, Invite, LastMessage, LoggedIn, MemberList,
     Membership, MessagePage, ModerationView, MuteFor, NewRoom, PostEvent, PostMessage, ReadAck,
-    ReadUpTo, Registered, RoomList, RoomPatch, RoomView, Status, Up, UserList,
+    ReadUpTo, Registered, RoomList, RoomPatch, RoomView, SearchHit, SearchResults, Status, Up,
+    UserList,
 };
 
 #[derive(OpenApi)]
@@ -29,14 +30,14 @@ use crate::protocol::{
         moderation::ban, moderation::unban, moderation::patch_room, moderation::list,
         changes::edit, changes::delete, changes::react, changes::unreact,
         lists::read, lists::leave_room, lists::open_dm, lists::directory,
-        manage::members, manage::delete_room,
+        manage::members, manage::delete_room, search::search,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
         Health, Status, Up, Message, User, Visibility, Credentials, NewRoom, PostMessage, PostEvent, Invite,
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
         EditMessage, Deletion, ReplyRef, ReactionSummary, LastMessage, ReadUpTo, ReadAck,
-        DmWith, DmOpened, UserList, MemberList, Member, Role,
+        DmWith, DmOpened, UserList, MemberList, Member, Role, SearchResults, SearchHit,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

@@ -8,6 +8,7 @@ mod api;
 mod fields;
 mod manage;
 mod moderation;
+mod search;
 mod socket;
 
 pub use api::{
@@ -21,6 +22,7 @@ pub use moderation::{
     Action, Appoint, ModerationNotice, ModerationView, MuteFor, MuteUser, Muted, RoomPatch,
     SlowMode, Target, checked_user,
 };
+pub use search::{Search, SearchHit, SearchResults};
 pub use socket::{
     Ack, ActivityNotice, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent,
     ConnectAuth, Delete, Dm, DmOpened, Done, Edit, History, InRoom, Join, JoinNotice, Joined,

@@ -80,6 +80,7 @@ pub enum ClientEvent {
     Topic,
     Members,
     DeleteRoom,
+    Search,
 }
 
 impl ClientEvent {
@@ -109,6 +110,7 @@ impl ClientEvent {
             "topic" => Self::Topic,
             "members" => Self::Members,
             "delete_room" => Self::DeleteRoom,
+            "search" => Self::Search,
             other => return Err(AppError::payload(format!("unknown event {other:?}"))),
         })
     }

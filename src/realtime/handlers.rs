@@ -19,8 +19,8 @@ use crate::domain::{Message, now_ms};
 use crate::error::AppError;
 use crate::protocol::{
     Broadcast, Chat, ClientEvent, Dm, DmOpened, Done, History, InRoom, Join, JoinNotice, Joined,
-    LeaveNotice, MessagePage, Read, ReadAck, ReadNotice, Request, RoomList, Rooms, Signal,
-    SignalNotice, Stored, TypingNotice,
+    LeaveNotice, MessagePage, Read, ReadAck, ReadNotice, Request, RoomList, Rooms, Search,
+    SearchResults, Signal, SignalNotice, Stored, TypingNotice,
 };
 use crate::rooms::{self, Change};
 use crate::store::{NewMessage, Page, StoreError};
@@ -88,6 +88,7 @@ pub(crate) async fn dispatch(conn: &Conn, s: &Sock, ev: Inbound) {
         Ok(ClientEvent::Topic) => reply.send(manage::topic(conn, payload).await),
         Ok(ClientEvent::Members) => reply.send(manage::members(conn, payload).await),
         Ok(ClientEvent::DeleteRoom) => reply.send(manage::delete_room(conn, payload).await),
+        Ok(ClientEvent::Search) => reply.send(search(conn, payload).await),
         Err(e) => reply.send(Err::<Done, _>(e)),
     }
 }
@@ -341,6 +342,12 @@ async fn history(conn: &Conn, payload: Option<Value>) -> Result<MessagePage, App
         messages: h.messages,
         more: h.more,
     })
+}
+
+/// Full-text search over the rooms the socket's user may read.
+async fn search(conn: &Conn, payload: Option<Value>) -> Result<SearchResults, AppError> {
+    let request = Search::parse(payload)?;
+    rooms::search(conn.ctx.store.as_ref(), &conn.identity, &request).await
 }
 
 async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, AppError> {

@@ -22,6 +22,7 @@ impl<C> Admin for C
 where
     // The bounds of `Store` for any `Connections` (`sql.rs`), which `Admin` extends.
     C: Connections,
+    C::Db: sqlx::database::HasStatementCache,
     for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
     <C::Db as Database>::Arguments: IntoArguments<C::Db>,
     for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,

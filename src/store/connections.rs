@@ -6,6 +6,7 @@ use std::ops::DerefMut;
 use sqlx::{Database, Pool};
 
 use super::StoreResult;
+use crate::domain::SearchQuery;
 
 /// Where a backend runs the shared statements, and the text of its sorted
 /// lists. [`Store`](super::Store) (`sql.rs`) and [`Admin`](super::Admin) (`admin.rs`) are
@@ -28,6 +29,18 @@ pub(super) trait Connections: Send + Sync + 'static {
     /// the owner first, then moderators, then members, each by display name
     /// (any case) and id; at most `$2`.
     const MEMBERS: &'static str;
+
+    /// The start of a search (`search.rs`): `SELECT s.id` of the messages
+    /// `s` that match the query bound next (`$1`), so that ` AND ..`
+    /// conditions on `s` may follow.
+    const SEARCH_HITS: &'static str;
+    /// What closes the match after the query.
+    const SEARCH_HITS_END: &'static str;
+    /// The id of a match as the engine orders its matches: FTS5 walks its
+    /// index newest first only by its own rowid, not by `s.id`.
+    const SEARCH_KEY: &'static str;
+    /// The query as this backend's match takes it.
+    fn search_text(query: &SearchQuery) -> String;
 
     /// For writes, lists and transactions.
     fn pool(&self) -> &Pool<Self::Db>;

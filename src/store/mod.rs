@@ -11,6 +11,7 @@ mod people;
 mod postgres;
 mod reads;
 mod restraints;
+mod search;
 mod sql;
 mod sqlite;
 mod sqlite_readers;
@@ -33,6 +34,7 @@ pub use outbox::{Backlog, Delivery, Endpoint, HookEvent, Origin, Webhooks};
 pub use people::{DM_OWNER, People};
 pub use reads::{Latest, Listed, ReadMark, Reads};
 pub use restraints::Restraint;
+pub use search::{Found, Scope, Search};
 pub use sqlite::lock_for_server;
 pub use url::{describe, sqlite_file};
 pub use writer::{Committed, Done, Writer};
@@ -277,7 +279,7 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Moderate + Webhooks + Reads + People + Send + Sync + 'static {
+pub trait Store: Moderate + Webhooks + Reads + People + Search + Send + Sync + 'static {
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

@@ -27,7 +27,7 @@ use super::{
     Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes,
     outbox, restraints, with_refusals,
 };
-use crate::domain::{Message, now_ms};
+use crate::domain::{Message, SearchQuery, now_ms};
 
 pub(super) struct PgStore {
     pool: PgPool,
@@ -247,6 +247,15 @@ impl Connections for PgStore {
     type Reader<'a> = PoolConnection<Postgres>;
 
     connections::sorted_lists!(r#" COLLATE "C""#);
+
+    const SEARCH_HITS: &'static str =
+        "SELECT s.id FROM messages s WHERE s.search @@ to_tsquery('simple', ";
+    const SEARCH_HITS_END: &'static str = ")";
+    const SEARCH_KEY: &'static str = "s.id";
+
+    fn search_text(query: &SearchQuery) -> String {
+        query.tsquery()
+    }
 
     fn pool(&self) -> &PgPool {
         &self.pool

@@ -77,6 +77,7 @@ impl<C> Store for C
 where
     // What the statements bind and decode; the same list as in `admin.rs`.
     C: Connections,
+    C::Db: sqlx::database::HasStatementCache,
     for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
     <C::Db as Database>::Arguments: IntoArguments<C::Db>,
     for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,

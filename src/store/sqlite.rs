@@ -21,7 +21,7 @@ use super::{
     Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes,
     outbox, restraints, with_refusals,
 };
-use crate::domain::{Message, now_ms};
+use crate::domain::{Message, SearchQuery, now_ms};
 
 /// SQLite's bound-parameter limit is 32766; 8 columns a row keeps a chunk well under it.
 const ROWS_PER_INSERT: usize = 500;
@@ -306,6 +306,17 @@ impl Connections for SqliteStore {
 
     // SQLite's default collation compares bytes.
     connections::sorted_lists!("");
+
+    // The index is the outer loop, newest first by its rowid, so a common
+    // word stops at the page; each match is then one lookup by id.
+    const SEARCH_HITS: &'static str = "SELECT s.id FROM messages_fts \
+        JOIN messages s ON s.id = messages_fts.rowid WHERE messages_fts MATCH ";
+    const SEARCH_HITS_END: &'static str = "";
+    const SEARCH_KEY: &'static str = "messages_fts.rowid";
+
+    fn search_text(query: &SearchQuery) -> String {
+        query.fts5()
+    }
 
     fn pool(&self) -> &SqlitePool {
         &self.pool

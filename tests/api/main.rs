@@ -70,6 +70,7 @@ mod reads;
 mod reads_clients;
 mod reads_cluster;
 mod scripts;
+mod search;
 mod security;
 mod shutdown;
 mod signals;
