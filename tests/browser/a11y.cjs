@@ -98,6 +98,10 @@ async function scenario(browser) {
   await send(bob, "while you were away");
   await ann.locator("#my-rooms .count").first().waitFor();
   await everyView(ann, "lobby");
+  await ann.getByRole("searchbox", { name: "Search messages" }).fill("away");
+  await ann.keyboard.press("Enter");
+  await ann.locator("#search-results .search-hit").first().waitFor();
+  await everyView(ann, "lobby (search results)");
   await ann.goto(`${base}/r/general`);
   await h.waitOnline(ann);
   await ann.locator("#messages .new-line").waitFor();
@@ -112,6 +116,12 @@ async function scenario(browser) {
     await audit(ann, "room (phone, people panel)");
     await ann.locator("#people-toggle").click();
   });
+  // Search results over the timeline, and in the lobby.
+  await ann.getByRole("searchbox", { name: "Search messages" }).fill("everyone");
+  await ann.keyboard.press("Enter");
+  await ann.locator("#search-results .search-hit").first().waitFor();
+  await everyView(ann, "room (search results)");
+  await ann.getByRole("button", { name: "Close" }).click();
   // A message's menu open, and a room that does not exist.
   const msg = ann.locator("#messages li.msg").last();
   await msg.focus();

@@ -83,7 +83,7 @@ class RoomPage {
     this.wireLeave();
     this.wireNotifications();
     this.wireSwitching();
-    new Search(this.socket, (room, id) => void this.openAt(room, id), () => this.room);
+    new Search(this.socket, (room, id) => void this.openAt(room, id), () => this.room, () => this.showNav(false));
     // Opened from a search in the lobby: `/r/ROOM#m=ID` shows message ID.
     const wanted = /^#m=(\d+)$/.exec(window.location.hash);
     if (wanted) {

@@ -44,6 +44,8 @@ export class Search {
     private readonly open: (room: string, id: number) => void,
     /** The room the page shows, for "this room" searches (none in the lobby). */
     private readonly current: () => string | null,
+    /** Called as the results show (the room page closes its phone drawer, which would cover them). */
+    private readonly showing: () => void = () => {},
   ) {
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -83,6 +85,7 @@ export class Search {
       this.list.replaceChildren();
     }
     this.panel.hidden = false;
+    this.showing();
     say(this.status, "Searching…");
     this.more.hidden = true;
     const ack = await call(this.socket, "search", payload);
