@@ -13,6 +13,18 @@ pub enum Role {
 }
 
 impl Role {
+    /// `user_id`'s role in a room owned by `owner`, `moderator` saying
+    /// whether they are one of its moderators (the owner is owner first).
+    pub fn of(owner: &str, user_id: &str, moderator: bool) -> Self {
+        if owner == user_id {
+            Self::Owner
+        } else if moderator {
+            Self::Moderator
+        } else {
+            Self::Member
+        }
+    }
+
     /// Owner and moderators moderate, and slow mode does not hold them back.
     pub fn moderates(self) -> bool {
         matches!(self, Self::Owner | Self::Moderator)

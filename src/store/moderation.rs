@@ -139,13 +139,7 @@ where
             .fetch_optional(&mut *self.reader().await?)
             .await?;
         Ok(row.map(|r| Standing {
-            role: if r.owner == user_id {
-                Role::Owner
-            } else if r.moderator > 0 {
-                Role::Moderator
-            } else {
-                Role::Member
-            },
+            role: Role::of(&r.owner, user_id, r.moderator > 0),
             banned: r.banned > 0,
             muted_until: r.muted_until,
             slow_mode: r.slow_mode,
@@ -165,13 +159,7 @@ where
         let Some(r) = rows.into_iter().next() else {
             return Ok(None);
         };
-        let role = if r.owner == user_id {
-            Role::Owner
-        } else if moderators.iter().any(|m| m == user_id) {
-            Role::Moderator
-        } else {
-            Role::Member
-        };
+        let role = Role::of(&r.owner, user_id, moderators.iter().any(|m| m == user_id));
         Ok(Some(Entry {
             room: RoomRecord {
                 name: r.name,
