@@ -116,6 +116,12 @@ async function scenario(browser) {
     await audit(ann, "room (phone, people panel)");
     await ann.locator("#people-toggle").click();
   });
+  // The people `@` offers, open over the composer.
+  await ann.locator("#message").pressSequentially("@b");
+  await ann.getByRole("option", { name: /bob/ }).waitFor();
+  await audit(ann, "room (people to mention)");
+  await ann.keyboard.press("Escape");
+  await ann.locator("#message").fill("");
   // Search results over the timeline, and in the lobby.
   await ann.getByRole("searchbox", { name: "Search messages" }).fill("everyone");
   await ann.keyboard.press("Enter");

@@ -79,6 +79,19 @@ async function scenario(browser) {
   await ann.locator("#people-toggle").click();
   await ann.setViewportSize(DESKTOP);
 
+  // `@` offers the room's people; Tab writes the handle.
+  await ann.locator("#message").pressSequentially("thanks @b");
+  const option = ann.getByRole("option", { name: /bob/ });
+  await option.waitFor();
+  h.assert((await ann.locator("#mention-list [role=option]").count()) === 1, "only bob starts with b (ann is the writer)");
+  await ann.screenshot({ path: path.join(shots, "mention-desktop.png") });
+  await ann.keyboard.press("Tab");
+  h.assert((await ann.locator("#message").inputValue()) === "thanks @bob ", `the handle is written (${await ann.locator("#message").inputValue()})`);
+  h.assert(await ann.locator("#mention-list").isHidden(), "the list closes");
+  await ann.locator("#message").pressSequentially("for the dates");
+  await ann.keyboard.press("Enter");
+  await bob.locator("#messages mark.mention", { hasText: "@bob" }).waitFor();
+
   // Deleting asks first; "Keep" keeps it.
   await ann.getByRole("button", { name: "Delete #plans" }).click();
   await ann.getByRole("button", { name: "Keep" }).click();

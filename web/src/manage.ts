@@ -89,6 +89,11 @@ export class Manage {
     this.refreshTimer = window.setTimeout(() => void this.refresh(), 400);
   }
 
+  /** The members as the page last heard them. */
+  users(): User[] {
+    return this.members.map((m) => m.user);
+  }
+
   /** Whether `id` is in the member list as the page last heard it. */
   isMember(id: string): boolean {
     return this.members.some((m) => m.user.id === id);

@@ -25,6 +25,11 @@ export class Presence {
     return this.here.has(id);
   }
 
+  /** Who is here now. */
+  users(): User[] {
+    return [...this.here.values()].map((e) => e.user);
+  }
+
   nameOf(id: string): string {
     return this.here.get(id)?.user.name ?? id;
   }

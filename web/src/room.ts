@@ -6,6 +6,7 @@ import { type Message, type Room, type User, dmTitle } from "./api";
 import { byId, clockTime, el, say } from "./dom";
 import { type DeletedNotice, Manage, type TopicNotice } from "./manage";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
+import { MentionPicker } from "./mentions";
 import { Presence } from "./presence";
 import { Search } from "./search";
 import { initPermissionButton, isMuted, notify, setMuted, supported } from "./notify";
@@ -30,6 +31,7 @@ class RoomPage {
   private readonly state = byId("composer-state");
   private readonly moderation: Moderation;
   private readonly manage: Manage;
+  private readonly picker: MentionPicker;
   /** Unix ms until which slow mode holds our next message back. */
   private slowUntil = 0;
   private stateTimer = 0;
@@ -76,6 +78,11 @@ class RoomPage {
     this.presence = new Presence(me, byId("people"), byId("online-count"), byId("typing"), (u) =>
       this.moderation.decorate(u),
     );
+    this.picker = new MentionPicker(this.input, byId("mention-list"), () => [
+      ...(this.rooms.get(this.room)?.people ?? []),
+      ...this.presence.users(),
+      ...this.manage.users(),
+    ], me.id);
     this.wireSocket();
     this.wireComposer();
     this.wireScrollBack();
@@ -525,6 +532,11 @@ class RoomPage {
       void this.sendMessage();
     });
     this.input.addEventListener("keydown", (event) => {
+      // The list of people to mention takes its keys first.
+      if (this.picker.key(event)) {
+        event.preventDefault();
+        return;
+      }
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         void this.sendMessage();
