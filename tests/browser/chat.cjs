@@ -67,7 +67,7 @@ async function conversation(ann, bob) {
   await h.waitForMessage(ann, "hello ann");
   // What a screen reader finds: a labelled log of messages and a labelled box.
   await ann.getByRole("log", { name: "Messages in #design" }).getByText("hello ann").waitFor();
-  h.assert(await ann.getByRole("textbox", { name: "Message #design" }).isVisible(), "labelled message box");
+  h.assert(await ann.getByRole("combobox", { name: "Message #design" }).isVisible(), "labelled message box (a combobox: @ offers people)");
   await ann.locator("#typing:empty").waitFor({ state: "attached" });
   h.assert((await bob.locator("#message").inputValue()) === "", "the box is cleared after sending");
 
