@@ -72,11 +72,8 @@ impl Search {
 impl Request for Search {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         let f = Fields::of(payload)?;
-        let limit = match f.get("limit") {
-            None => None,
-            // Not an unsigned integer: 0 stands in for it and is refused.
-            Some(v) => Some(v.as_u64().unwrap_or(0)),
-        };
+        // Not an unsigned integer: 0 stands in for it and is refused.
+        let limit = f.get("limit").map(|v| v.as_u64().unwrap_or(0));
         Self::new(
             &f.string("q")?,
             f.opt_string("room")?,

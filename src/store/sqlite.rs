@@ -310,7 +310,7 @@ impl Connections for SqliteStore {
     // The index is the outer loop, newest first by its rowid, so a common
     // word stops at the page; each match is then one lookup by id.
     const SEARCH_HITS: &'static str = "SELECT s.id FROM messages_fts \
-        JOIN messages s ON s.id = messages_fts.rowid WHERE messages_fts MATCH ";
+        CROSS JOIN messages s ON s.id = messages_fts.rowid WHERE messages_fts MATCH ";
     const SEARCH_HITS_END: &'static str = "";
     const SEARCH_KEY: &'static str = "messages_fts.rowid";
 

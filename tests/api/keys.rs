@@ -14,7 +14,7 @@ use crate::on_both_backends;
 const KEY_REVOKED: &str = "unauthorized: unknown or revoked key";
 
 /// `roomcast key create ARGS` on `database`; returns the printed key.
-async fn create_key(database: &str, args: &[&str]) -> String {
+pub(crate) async fn create_key(database: &str, args: &[&str]) -> String {
     let mut all = vec!["key", "create"];
     all.extend_from_slice(args);
     let out = cli_on(database, &all, "").await;

@@ -306,6 +306,11 @@ async fn every_documented_route_and_status_matches_real_responses() {
         (app, "GET", "/api/users?q=an", None, o),                       // 200
         (app, "GET", "/api/users", None, o),                            // 400
         (app, "GET", "/api/users?q=an", None, None),                    // 401
+        (app, "GET", "/api/search?q=hello", None, o),                   // 200
+        (app, "GET", "/api/search?q=%22hello", None, o),                // 400
+        (app, "GET", "/api/search?q=hello", None, None),                // 401
+        (app, "GET", "/api/search?q=hello&room=staff", None, s),        // 403
+        (app, "GET", "/api/search?q=hello&room=nowhere", None, o),      // 404
         (app, "DELETE", "/api/rooms/a%20b/membership", None, o),         // 400
         (app, "DELETE", "/api/rooms/staff/membership", None, None),      // 401
         (app, "DELETE", "/api/rooms/staff/membership", None, s),         // 404

@@ -355,7 +355,26 @@ async fn http_search_answers_as_the_event(backend: Backend) {
     assert_eq!(app.get("/api/search?q=deploy", None).await.status(), 401);
 }
 
+async fn a_key_limited_to_rooms_searches_only_those(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let s = seed(&app).await;
+    let key = crate::keys::create_key(
+        &app.database_url(),
+        &["--name", "ops-bot", "--rooms", "ops,club"],
+    )
+    .await;
+    let bot = app.connect(Connect::token(key)).await.expect("bot");
+    // Its rooms may be entered (club is private): nothing of lobby, vip,
+    // secret or jail.
+    assert_eq!(hits(&bot, "deploy").await, [s.c1, s.o1]);
+    assert_eq!(
+        code(&bot, json!({"q": "deploy in:lobby"})).await,
+        "forbidden"
+    );
+}
+
 on_both_backends!(
+    a_key_limited_to_rooms_searches_only_those,
     finds_exactly_what_the_searcher_may_read,
     pages_newest_first_with_before,
     edits_and_deletions_are_searched_as_they_are_now,
