@@ -42,13 +42,7 @@ async function everyView(page, what, extra = async () => {}) {
   await page.emulateMedia({ colorScheme: "light" });
 }
 
-async function register(page, name) {
-  await page.goto(`${base}/register`);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL(`${base}/`);
-}
+const register = (page, name) => h.register(page, base, name);
 
 async function send(page, text) {
   await page.locator("#message").fill(text);

@@ -12,13 +12,7 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const problems = [];
 
-async function register(page, name) {
-  await page.goto(`${base}/register`);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL(`${base}/`);
-}
+const register = (page, name) => h.register(page, base, name);
 
 /** The message node showing `text`. */
 function message(page, text) {

@@ -123,4 +123,32 @@ async function post(page, room, messages) {
   );
 }
 
-module.exports = { launch, harnessLines, tell, newPage, assert, shownIds, waitForMessage, waitForCount, waitOnline, createRoom, post, WAIT };
+/** Makes the account `name` on the register page and waits for the lobby. */
+async function register(page, base, name) {
+  await page.goto(`${base}/register`);
+  await page.getByLabel("Username").fill(name);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${base}/`);
+}
+
+/** Runs `scenario(browser)` in Chromium and prints the RESULT line the Rust
+ * side reads (`problems`: CSP reports, script errors, dialogs); a throw
+ * exits non-zero with the error in the result. */
+function run(scenario, problems) {
+  (async () => {
+    const browser = await launch();
+    try {
+      await scenario(browser);
+    } finally {
+      await browser.close();
+    }
+    console.log(`RESULT ${JSON.stringify({ problems })}`);
+  })().catch((e) => {
+    console.error(e);
+    console.log(`RESULT ${JSON.stringify({ problems, error: String(e) })}`);
+    process.exit(1);
+  });
+}
+
+module.exports = { register, run, launch, harnessLines, tell, newPage, assert, shownIds, waitForMessage, waitForCount, waitOnline, createRoom, post, WAIT };

@@ -14,13 +14,7 @@ const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const problems = [];
 
-async function register(page, name) {
-  await page.goto(`${base}/register`);
-  await page.getByLabel("Username").fill(name);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await page.waitForURL(`${base}/`);
-}
+const register = (page, name) => h.register(page, base, name);
 
 async function send(page, text) {
   await page.locator("#message").fill(text);
@@ -223,18 +217,4 @@ async function scenario(browser) {
   await Promise.all([annCtx.close(), bobCtx.close()]);
 }
 
-async function main() {
-  const browser = await h.launch();
-  try {
-    await scenario(browser);
-  } finally {
-    await browser.close();
-  }
-  console.log(`RESULT ${JSON.stringify({ problems })}`);
-}
-
-main().catch((e) => {
-  console.error(e);
-  console.log(`RESULT ${JSON.stringify({ problems, error: String(e) })}`);
-  process.exit(1);
-});
+h.run(scenario, problems);
