@@ -33,12 +33,7 @@ where
     .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    let added = C::affected(&done) > 0;
-    if added {
-        let event = Event::member(kind, room, user_id)?;
-        outbox::record::<C>(&mut *conn, &[event], now_ms()).await?;
-    }
-    Ok(added)
+    owe_hook::<C>(conn, C::affected(&done) > 0, kind, room, user_id).await
 }
 
 /// Takes `user_id` out of `room`'s members inside the caller's
@@ -61,10 +56,27 @@ where
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
-    let removed = C::affected(&done) > 0;
-    if removed {
+    owe_hook::<C>(conn, C::affected(&done) > 0, kind, room, user_id).await
+}
+
+/// When the row `changed`, the webhook `kind` in the same transaction;
+/// returns `changed`.
+async fn owe_hook<C: Connections>(
+    conn: &mut <C::Db as Database>::Connection,
+    changed: bool,
+    kind: HookEvent,
+    room: &str,
+    user_id: &str,
+) -> StoreResult<bool>
+where
+    for<'c> &'c mut <C::Db as Database>::Connection: Executor<'c, Database = C::Db>,
+    <C::Db as Database>::Arguments: IntoArguments<C::Db>,
+    for<'q, 't> &'t str: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> i64: Encode<'r, C::Db> + Type<C::Db>,
+{
+    if changed {
         let event = Event::member(kind, room, user_id)?;
         outbox::record::<C>(&mut *conn, &[event], now_ms()).await?;
     }
-    Ok(removed)
+    Ok(changed)
 }

@@ -181,6 +181,25 @@ impl TestApp {
         TestClient::connect(&format!("http://{}/", self.addr), how).await
     }
 
+    /// The private room `name`, made over HTTP by the app user `owner`,
+    /// who is then connected (not joined): their token and socket.
+    pub async fn private_room(&self, name: &str, owner: &str) -> (String, TestClient) {
+        let token = token(owner, None);
+        let r = self
+            .post(
+                "/api/rooms",
+                json!({"name": name, "visibility": "private"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "create {name}");
+        let socket = self
+            .connect(Connect::token(token.clone()))
+            .await
+            .expect(owner);
+        (token, socket)
+    }
+
     pub async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> reqwest::Response {
         let mut req = self.http.post(self.url(path)).json(&body);
         if let Some(t) = bearer {

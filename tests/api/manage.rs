@@ -179,19 +179,7 @@ async fn a_topic_is_set_shown_and_cleared(backend: Backend) {
 
 async fn members_are_listed_owner_moderators_then_members(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
-    let owner = token("olga", None);
-    let r = app
-        .post(
-            "/api/rooms",
-            json!({"name": "staff", "visibility": "private"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let olga = app
-        .connect(Connect::token(owner.clone()))
-        .await
-        .expect("olga");
+    let (owner, olga) = app.private_room("staff", "olga").await;
     // Known to the server (connected once), then invited.
     let (carl, _) = app.register_and_login("carl").await;
     let mut people = Vec::new();
@@ -383,19 +371,7 @@ async fn the_owner_deletes_a_room_and_everyone_with_it_is_told(backend: Backend)
 
 async fn inviting_someone_the_server_does_not_know_is_not_found(backend: Backend) {
     let app = spawn_app_on(backend, |_| {}).await;
-    let owner = token("olga", None);
-    let r = app
-        .post(
-            "/api/rooms",
-            json!({"name": "staff", "visibility": "private"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let olga = app
-        .connect(Connect::token(owner.clone()))
-        .await
-        .expect("olga");
+    let (owner, olga) = app.private_room("staff", "olga").await;
     app.client("gone").await.close().await;
     assert!(
         cli(&app, &["user", "disable", "--app", "gone"], "")

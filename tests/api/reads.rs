@@ -28,19 +28,7 @@ async fn unread(who: &TestClient, room: &str) -> i64 {
 /// The private room `staff`, made by olga, with her socket in it: her
 /// token and the socket.
 async fn staff_room(app: &TestApp) -> (String, TestClient) {
-    let owner = token("olga", None);
-    let r = app
-        .post(
-            "/api/rooms",
-            json!({"name": "staff", "visibility": "private"}),
-            Some(&owner),
-        )
-        .await;
-    assert_eq!(r.status(), 201);
-    let mut olga = app
-        .connect(Connect::token(owner.clone()))
-        .await
-        .expect("olga");
+    let (owner, mut olga) = app.private_room("staff", "olga").await;
     olga.join("staff").await;
     (owner, olga)
 }
