@@ -110,9 +110,25 @@ pub async fn delisted(io: &Io, room: &str, user_id: &str) {
     }
 }
 
+/// The `rooms` answer for `who`: every room they may see, with the counts
+/// of those in their list. The two reads go to the store at once (on
+/// SQLite, two reader connections; benches/rooms_list.rs).
+pub async fn rooms_of(
+    io: &Io,
+    store: &dyn crate::store::Store,
+    who: &crate::auth::Identity,
+) -> Result<Vec<RoomView>, crate::error::AppError> {
+    let (visible, (listed, people)) = futures_util::future::try_join(
+        crate::rooms::visible(store, who),
+        crate::rooms::listed(store, who),
+    )
+    .await?;
+    Ok(list_views(io, &visible, listed, people).await)
+}
+
 /// The rooms `visible` to a user as payloads show them, with the counts of
 /// those in their list (`listed`, by name).
-pub async fn list_views(
+async fn list_views(
     io: &Io,
     visible: &[RoomRecord],
     listed: Vec<Listed>,

@@ -115,9 +115,7 @@ pub(super) async fn logout(State(st): State<Shared>, headers: HeaderMap) -> ApiR
         (status = 401, description = "No or bad identity", body = ErrorBody),
     ))]
 pub(super) async fn list_rooms(State(st): State<Shared>, Caller(who): Caller) -> ApiResult {
-    let list = rooms::visible(st.store.as_ref(), &who).await?;
-    let (listed, people) = rooms::listed(st.store.as_ref(), &who).await?;
-    let rooms = cluster::list_views(&st.io, &list, listed, people).await;
+    let rooms = cluster::rooms_of(&st.io, st.store.as_ref(), &who).await?;
     Ok(Json(RoomList { rooms }).into_response())
 }
 

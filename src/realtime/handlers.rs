@@ -352,10 +352,8 @@ async fn search(conn: &Conn, payload: Option<Value>) -> Result<SearchResults, Ap
 
 async fn list_rooms(conn: &Conn, payload: Option<Value>) -> Result<RoomList, AppError> {
     Rooms::parse(payload)?;
-    let list = rooms::visible(conn.ctx.store.as_ref(), &conn.identity).await?;
-    let (listed, people) = rooms::listed(conn.ctx.store.as_ref(), &conn.identity).await?;
     Ok(RoomList {
-        rooms: cluster::list_views(&conn.ctx.io, &list, listed, people).await,
+        rooms: cluster::rooms_of(&conn.ctx.io, conn.ctx.store.as_ref(), &conn.identity).await?,
     })
 }
 

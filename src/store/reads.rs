@@ -148,14 +148,17 @@ impl From<ListedRow> for Listed {
 }
 
 /// Each row an index probe or two per room (`messages_room_id`,
-/// `messages_deleted`, `mentions`' key), whatever the room's size.
+/// `messages_deleted`, `mentions`' key), whatever the room's size. Of the
+/// newest message only what its excerpt shows (`excerpt`'s 100 characters,
+/// counted alike by both stores' `substr`) comes back, not up to 4,000.
 const LISTED: &str = "SELECT r.name, r.visibility, r.owner, r.topic, b.read_id, \
        (SELECT n FROM messages WHERE room = b.room ORDER BY id DESC LIMIT 1) AS top, \
        (SELECT n FROM messages WHERE room = b.room AND id <= b.read_id ORDER BY id DESC LIMIT 1) AS base, \
        (SELECT n FROM messages WHERE room = b.room ORDER BY id ASC LIMIT 1) AS first, \
        (SELECT COUNT(*) FROM messages WHERE room = b.room AND id > b.read_id AND deleted_ts IS NOT NULL) AS gone, \
        (SELECT COUNT(*) FROM mentions WHERE user_id = $1 AND room = b.room AND message > b.read_id) AS mentioned, \
-       l.id AS last_id, l.user_id AS last_user, l.user_name AS last_name, l.body AS last_body, l.ts AS last_ts \
+       l.id AS last_id, l.user_id AS last_user, l.user_name AS last_name, \
+       substr(l.body, 1, 100) AS last_body, l.ts AS last_ts \
      FROM members b JOIN rooms r ON r.name = b.room \
      LEFT JOIN messages l ON l.id = (SELECT id FROM messages \
           WHERE room = b.room AND deleted_ts IS NULL ORDER BY id DESC LIMIT 1) \

@@ -235,7 +235,7 @@ where
     async fn rooms_for(&self, user_id: &str) -> StoreResult<Vec<RoomRecord>> {
         let rows: Vec<RoomRow> = sqlx::query_as(C::ROOMS_FOR)
             .bind(user_id)
-            .fetch_all(self.pool())
+            .fetch_all(&mut *self.reader().await?)
             .await?;
         Ok(rows.into_iter().map(RoomRecord::from).collect())
     }
