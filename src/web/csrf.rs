@@ -7,7 +7,10 @@
 //! browser says it comes from another origin (`Origin`, `Sec-Fetch-Site`),
 //! or when it has a body that is not JSON (a cross-site HTML form can only
 //! send form or text bodies). Login and register are covered too, so another
-//! site cannot sign a visitor into its own account (login CSRF).
+//! site cannot sign a visitor into its own account (login CSRF). A file
+//! upload's body is the file: a form's type passes there only with `Origin`,
+//! `Sec-Fetch-Site` or `X-Filename` (which no form can send), any other type
+//! (which another site cannot send without a preflight) as it is.
 //!
 //! Socket.IO requests from another origin are not refused, since apps on
 //! other origins connect with a JWT in the CONNECT packet, which HTTP
@@ -85,6 +88,21 @@ pub fn verdict(method: &Method, path: &str, headers: &HeaderMap, host: &str) -> 
     if foreign {
         return Verdict::Refuse("cross-site request refused");
     }
+    // An upload's body is the file, of any type (docs/protocol.md "Files").
+    // Another site can send only a form's types without a CORS preflight;
+    // such a body passes when the browser vouched for its origin (checked
+    // above) or with `X-Filename`, a header no form can send.
+    if is_upload(path) {
+        let form_type = get(header::CONTENT_TYPE.as_str()).is_none_or(is_form_type);
+        let vouched = [header::ORIGIN.as_str(), "sec-fetch-site", "x-filename"]
+            .iter()
+            .any(|h| headers.contains_key(*h));
+        return if form_type && !vouched {
+            Verdict::Refuse("an upload with the session cookie needs Origin or X-Filename")
+        } else {
+            Verdict::Pass
+        };
+    }
     match get(header::CONTENT_TYPE.as_str()) {
         Some(ct) if !is_json(ct) => Verdict::Refuse("expected Content-Type: application/json"),
         _ => Verdict::Pass,
@@ -97,6 +115,25 @@ fn same_origin(origin: &str, host: &str) -> bool {
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));
     matches!(authority, Some(a) if !host.is_empty() && a.eq_ignore_ascii_case(host))
+}
+
+/// `/api/rooms/{room}/files` (a room name has no `/`).
+fn is_upload(path: &str) -> bool {
+    path.strip_prefix("/api/rooms/")
+        .and_then(|rest| rest.strip_suffix("/files"))
+        .is_some_and(|room| !room.is_empty() && !room.contains('/'))
+}
+
+/// The types an HTML form (or a `fetch` without a preflight) can send.
+fn is_form_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    [
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "text/plain",
+    ]
+    .iter()
+    .any(|t| essence.eq_ignore_ascii_case(t))
 }
 
 fn is_json(content_type: &str) -> bool {
@@ -147,6 +184,58 @@ mod tests {
             verdict(&Method::POST, "/api/rooms", &bearer, HOST),
             Verdict::Pass
         );
+    }
+
+    #[test]
+    fn uploads_pass_from_the_page_and_not_from_a_form_elsewhere() {
+        let path = "/api/rooms/general/files";
+        let page = headers(&[
+            ("sec-fetch-site", "same-origin"),
+            ("content-type", "image/png"),
+            ("x-filename", "a.png"),
+        ]);
+        assert_eq!(verdict(&Method::POST, path, &page, HOST), Verdict::Pass);
+        let form_data = headers(&[
+            ("origin", "http://chat.example:3000"),
+            ("content-type", "multipart/form-data; boundary=x"),
+        ]);
+        assert_eq!(
+            verdict(&Method::POST, path, &form_data, HOST),
+            Verdict::Pass
+        );
+        // What an old browser's cross-site form sends: a form's type, no
+        // Origin, no Sec-Fetch-Site, no custom header.
+        for ct in [
+            "multipart/form-data; boundary=x",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+        ] {
+            let form = headers(&[("content-type", ct)]);
+            assert!(matches!(
+                verdict(&Method::POST, path, &form, HOST),
+                Verdict::Refuse(_)
+            ));
+        }
+        // A type no form can send needs a preflight from another site.
+        let raw = headers(&[("content-type", "application/pdf")]);
+        assert_eq!(verdict(&Method::POST, path, &raw, HOST), Verdict::Pass);
+        let foreign = headers(&[
+            ("origin", "http://evil.example"),
+            ("content-type", "image/png"),
+            ("x-filename", "a.png"),
+        ]);
+        assert!(matches!(
+            verdict(&Method::POST, path, &foreign, HOST),
+            Verdict::Refuse(_)
+        ));
+        // The exception is for uploads only.
+        let elsewhere = headers(&[("content-type", "text/plain"), ("x-filename", "a")]);
+        for other in ["/api/rooms", "/api/rooms/a/b/files", "/api/rooms//files"] {
+            assert!(matches!(
+                verdict(&Method::POST, other, &elsewhere, HOST),
+                Verdict::Refuse(_)
+            ));
+        }
     }
 
     #[test]
