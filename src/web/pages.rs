@@ -12,7 +12,7 @@ use crate::state::Shared;
 /// The policy the pages are written for: no inline script or style, no eval,
 /// sockets only to this origin. Set here so it holds even without a global layer.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; \
+    style-src 'self'; img-src 'self' data: blob:; connect-src 'self' ws: wss:; \
     frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
 
 fn html(status: StatusCode, body: String) -> Response {

@@ -61,6 +61,23 @@ export interface Message {
   reactions?: Reaction[];
   /** User ids its `@name`s mention. */
   mentions?: string[];
+  /** Its files, in the order attached (docs/protocol.md "Files"). */
+  files?: FileView[];
+}
+
+/** A stored file, as an upload's answer and a message carry it. */
+export interface FileView {
+  id: string;
+  /** Where it is served (to those who may read its room). */
+  url: string;
+  name: string;
+  size: number;
+  /** Decided from the bytes for PNG, JPEG, GIF and WebP. */
+  type: string;
+  /** Only for those four image types. */
+  width?: number;
+  height?: number;
+  thumbnail?: string;
 }
 
 /** An `{"error","message"}` answer (or a network failure, code `network`). */

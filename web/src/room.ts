@@ -4,6 +4,7 @@
 import type { Socket } from "socket.io-client";
 import { type Message, type Room, type User, dmTitle } from "./api";
 import { byId, clockTime, el, say } from "./dom";
+import { Tray, Viewer } from "./files";
 import { type DeletedNotice, Manage, type TopicNotice } from "./manage";
 import { Moderation, type ModerationNotice, type Standing } from "./moderation";
 import { MentionPicker } from "./mentions";
@@ -32,6 +33,8 @@ class RoomPage {
   private readonly moderation: Moderation;
   private readonly manage: Manage;
   private readonly picker: MentionPicker;
+  /** The files about to go with the next message. */
+  private readonly tray: Tray;
   /** Unix ms until which slow mode holds our next message back. */
   private slowUntil = 0;
   private stateTimer = 0;
@@ -62,6 +65,9 @@ class RoomPage {
   ) {
     this.timeline = new Timeline(byId<HTMLOListElement>("messages"), byId("timeline"));
     this.timeline.actions = this.actions();
+    this.timeline.viewer = new Viewer();
+    this.tray = new Tray(room, () => this.joined && !this.moderation.muted);
+    this.tray.onChange = () => this.updateSend();
     this.socket = connect();
     this.rooms = new YourRooms(this.socket, byId("nav-rooms"), byId("nav-dms"), room, me.id);
     this.rooms.onChange = () => {
@@ -186,6 +192,7 @@ class RoomPage {
     byId<HTMLInputElement>("notify-room").checked = !isMuted(room);
     say(this.error, "");
     this.input.value = this.drafts.get(room) ?? "";
+    this.tray.switchTo(room);
     this.autosize();
     if (push) window.history.pushState({ room }, "", `/r/${encodeURIComponent(room)}`);
     this.rooms.setCurrent(room, this.rooms.title);
@@ -303,7 +310,7 @@ class RoomPage {
       const added = this.timeline.add([m], m.user.id === this.me.id);
       if (added && document.hidden) this.setUnread(this.unread + 1);
       if (m.user.id !== this.me.id && (m.mentions?.includes(this.me.id) || this.rooms.get(this.room)?.people)) {
-        notify(this.room, m.mentions?.includes(this.me.id) ? `${m.user.name} mentioned you` : m.user.name, m.message);
+        notify(this.room, m.mentions?.includes(this.me.id) ? `${m.user.name} mentioned you` : m.user.name, m.message || (m.files?.length ? `sent ${m.files.length === 1 ? "a file" : `${m.files.length} files`}` : ""));
       }
       // Posting reads the room up to one's own message (the server's rule).
       if (m.user.id === this.me.id) this.readUpTo = Math.max(this.readUpTo, m.id);
@@ -568,10 +575,14 @@ class RoomPage {
     const muted = this.joined && this.moderation.muted;
     const waiting = this.joined && this.moderation.slowed && this.slowUntil > now;
     this.input.disabled = !this.joined || muted;
-    this.send.disabled = !this.joined || muted || waiting || this.input.value.trim() === "";
+    byId<HTMLButtonElement>("attach").disabled = !this.joined || muted;
+    // A message may be files alone; it waits until every upload is stored.
+    const empty = this.input.value.trim() === "" && this.tray.ids.length === 0;
+    this.send.disabled = !this.joined || muted || waiting || empty || this.tray.busy;
     let text = "";
     if (muted) text = `You are muted until ${clockTime(this.moderation.mutedUntil)}.`;
     else if (waiting) text = `Slow mode: you can send again in ${Math.ceil((this.slowUntil - now) / 1000)} s.`;
+    else if (this.joined && this.tray.busy) text = "Uploading… the message can go once the files are stored.";
     else if (this.joined && this.moderation.slowMode > 0) text = `Slow mode: one message every ${this.moderation.slowMode} s.`;
     say(this.state, text);
     if (muted) this.input.placeholder = "You are muted";
@@ -590,14 +601,17 @@ class RoomPage {
 
   private async sendMessage(): Promise<void> {
     const text = this.input.value.trim();
-    if (!text || !this.joined) return;
+    const files = this.tray.ids;
+    if ((!text && files.length === 0) || !this.joined || this.tray.busy) return;
     this.input.value = "";
     this.lastTyping = 0;
     this.updateSend();
     this.autosize();
     const reply = this.replyTo;
     this.setReply(null);
-    const payload = reply ? { room: this.room, message: text, reply_to: reply.id } : { room: this.room, message: text };
+    const payload: { room: string; message: string; reply_to?: number; files?: string[] } = { room: this.room, message: text };
+    if (reply) payload.reply_to = reply.id;
+    if (files.length) payload.files = files;
     const ack = await call(this.socket, "chat", payload);
     if (!ack.ok) {
       if (reply) this.setReply(reply);
@@ -609,6 +623,7 @@ class RoomPage {
       const shown = ack.error === "muted" || ack.retry_after_ms !== undefined;
       say(this.error, shown ? "" : `Not sent: ${ack.message}`);
     } else {
+      this.tray.sent(payload.room, files);
       if (this.moderation.slowed) this.slowUntil = Date.now() + this.moderation.slowMode * 1000;
       this.updateSend();
       say(this.error, "");

@@ -152,7 +152,7 @@ export class YourRooms {
           el("span", { class: "room-link-name" }, title),
           counts ? el("span", { class: "sr-only" }, `(${counts})`) : null,
           r.last
-            ? el("span", { class: "room-last" }, `${r.last.user.name}: ${r.last.excerpt}`)
+            ? el("span", { class: "room-last" }, `${r.last.user.name}: ${r.last.excerpt || "sent a file"}`)
             : null,
         ),
         mentions ? el("span", { class: "count mention", "aria-hidden": "true" }, `@${mentions}`) : null,

@@ -2,6 +2,7 @@
 // it changes), grouped by author, each with its menu of actions.
 import type { Message } from "./api";
 import { avatar, clockTime, dayLabel, el, fullTime, hue } from "./dom";
+import { type Viewer, attachments } from "./files";
 import { rendered } from "./markdown";
 
 /** Consecutive messages of one author closer than this share one header. */
@@ -29,6 +30,8 @@ export class Timeline {
   maxSeq = 0;
   /** Set by the room page. */
   actions: MessageActions | null = null;
+  /** Where an image opens larger; set by the room page. */
+  viewer: Viewer | null = null;
   /** Whether older messages exist on the server. */
   more = false;
 
@@ -255,6 +258,8 @@ export class Timeline {
     const text = m.deleted
       ? el("div", { class: "msg-text deleted" }, "message deleted")
       : el("div", { class: "msg-text" }, ...rendered(m.message, this.actions?.me ?? "", m.mentions ?? []));
+    // A message of files alone has no text to show.
+    if (!m.deleted && m.message === "" && m.files?.length) text.hidden = true;
     if (m.edited && !m.deleted) {
       // At the end of the last paragraph, not on a line of its own.
       const last = text.lastElementChild;
@@ -262,6 +267,7 @@ export class Timeline {
       where.append(" ", el("span", { class: "edited", title: `Edited ${fullTime(m.edited)}` }, "(edited)"));
     }
     main.append(text);
+    if (m.files?.length && !m.deleted && this.viewer) main.append(attachments(m.files, this.viewer));
     if (m.reactions?.length) main.append(this.reactions(m));
     const node = el(
       "li",
@@ -284,7 +290,7 @@ export class Timeline {
       el("span", { class: "sr-only" }, "In reply to "),
       el("span", { class: "quote-author" }, r.user.name),
       " ",
-      el("span", { class: r.deleted ? "quote-text deleted" : "quote-text" }, r.deleted ? "message deleted" : (r.excerpt ?? "")),
+      el("span", { class: r.deleted ? "quote-text deleted" : "quote-text" }, r.deleted ? "message deleted" : r.excerpt || "a file"),
     );
     button.addEventListener("click", () => this.reveal(r.id));
     return button;
