@@ -118,11 +118,18 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .ws_max_frame_size(engine_limit)
         .build_svc();
     let enlister = crate::rooms::Enlister::spawn(store.clone());
+    let files = Arc::new(
+        crate::files::Files::new(&settings, store.clone(), metrics.clone())
+            .await
+            .context("opening the files' storage")?,
+    );
+    files.clone().spawn_sweeper();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
         bus: bus.clone(),
         store,
         writer,
+        files,
         auth,
         enlister,
         auto_create: settings.auto_create,
@@ -162,22 +169,27 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
     let with_metrics = metrics_listener.is_none();
-    let router = http::router(ctx.clone(), http::Edge::new(&settings), with_metrics)
-        .merge(web::router(ctx.clone()))
-        .merge(admin_pages)
-        .route_service("/socket.io/", io_service.clone())
-        .route_service("/socket.io", io_service)
-        .layer(axum::middleware::from_fn_with_state(
-            ctx.origins.clone(),
-            web::csrf::guard,
-        ))
-        .layer(DefaultBodyLimit::max(settings.max_payload))
-        .layer(axum::middleware::map_response(http::security_headers))
-        // Outside the guards, so their refusals are counted too.
-        .layer(axum::middleware::from_fn_with_state(
-            ctx.metrics.clone(),
-            http::track_requests,
-        ));
+    let edge = http::Edge::new(&settings);
+    let router =
+        http::router(ctx.clone(), edge.clone(), with_metrics)
+            .merge(web::router(ctx.clone()))
+            .merge(admin_pages)
+            .route_service("/socket.io/", io_service.clone())
+            .route_service("/socket.io", io_service)
+            .layer(axum::middleware::from_fn_with_state(
+                ctx.origins.clone(),
+                web::csrf::guard,
+            ))
+            .merge(http::upload_router(ctx.clone(), edge).layer(
+                axum::middleware::from_fn_with_state(ctx.origins.clone(), upload_guard),
+            ))
+            .layer(DefaultBodyLimit::max(settings.max_payload))
+            .layer(axum::middleware::map_response(http::security_headers))
+            // Outside the guards, so their refusals are counted too.
+            .layer(axum::middleware::from_fn_with_state(
+                ctx.metrics.clone(),
+                http::track_requests,
+            ));
     // Outermost, so preflight requests are answered before anything else.
     let router = match ctx.origins.cors() {
         Some(cors) => router.layer(cors),
@@ -312,6 +324,66 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// The CSRF guard of file uploads, whose bodies are never JSON: the pages'
+/// guard (`web::csrf`) asked as if the body were, so a bearer token passes
+/// and a cookie request another site sent is refused. A cross-site form
+/// can post a multipart or `text/plain` body with the cookie, and only an
+/// old browser sends it without `Origin` and `Sec-Fetch-Site` (which the
+/// pages' guard reads): such a body must come with `X-Filename`, which no
+/// form can send.
+async fn upload_guard(
+    axum::extract::State(origins): axum::extract::State<Origins>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    if origins.lists(req.headers()) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let mut as_json = headers.clone();
+    as_json.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let refuse = |why: &str| crate::error::AppError::Forbidden(why.into()).into_response();
+    if let web::csrf::Verdict::Refuse(why) =
+        web::csrf::verdict(req.method(), req.uri().path(), &as_json, host)
+    {
+        return refuse(why);
+    }
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_none_or(|t| {
+            matches!(
+                t.as_str(),
+                "multipart/form-data" | "application/x-www-form-urlencoded" | "text/plain"
+            )
+        });
+    let vouched = headers.contains_key(header::AUTHORIZATION)
+        || headers.contains_key(header::ORIGIN)
+        || headers.contains_key("sec-fetch-site")
+        || headers.contains_key(http::FILENAME_HEADER);
+    if form_type && !vouched {
+        return refuse("an upload with the session cookie needs Origin or X-Filename");
+    }
+    next.run(req).await
 }
 
 /// How soon a revoked key's open sockets are disconnected, at most.

@@ -42,6 +42,11 @@ pub(super) trait Connections: Send + Sync + 'static {
     /// The query as this backend's match takes it.
     fn search_text(query: &SearchQuery) -> String;
 
+    /// What a `SELECT` ends with to lock the rows it reads until the
+    /// transaction ends: ` FOR UPDATE` on PostgreSQL; nothing on SQLite,
+    /// whose writer holds the whole database (`BEGIN IMMEDIATE`).
+    const LOCK_ROWS: &'static str;
+
     /// For writes, lists and transactions.
     fn pool(&self) -> &Pool<Self::Db>;
     fn reader(&self) -> impl Future<Output = StoreResult<Self::Reader<'_>>> + Send;

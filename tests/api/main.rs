@@ -40,6 +40,7 @@ pub(crate) mod examples;
 mod examples_backend;
 mod examples_page;
 mod examples_webhooks;
+pub(crate) mod files;
 mod helpers;
 mod http;
 mod injection;
