@@ -391,7 +391,7 @@ async fn files_are_served_with_exact_headers() {
 }
 
 /// A PNG header (IHDR) for `w` x `h` and one empty IDAT: a few dozen bytes.
-fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+pub fn png_header_only(w: u32, h: u32) -> Vec<u8> {
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());
         let start = out.len();
