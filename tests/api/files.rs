@@ -684,3 +684,201 @@ async fn deleting_a_message_or_its_room_removes_its_files(backend: Backend) {
     );
     assert_eq!(rows(&app, "files").await, 0);
 }
+
+/// `roomcast serve` on the SQLite file `db` (and `extra` flags), as a child.
+async fn start_child(db: &std::path::Path, extra: &[&str]) -> (tokio::process::Child, String) {
+    start_roomcast(
+        roomcast_command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
+            .arg("--database")
+            .arg(format!("sqlite://{}", db.display()))
+            .args(extra),
+    )
+    .await
+}
+
+/// Killed (`kill -9`) with an upload's body half sent, the server keeps
+/// nothing of it; what a crash mid-write would leave (a temporary file, or
+/// chunks no row names) is gone once it starts again.
+async fn a_killed_upload_leaves_nothing(files_dir: bool) {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("k.db");
+    let store = dir.path().join("files");
+    let store_arg = store.display().to_string();
+    let extra: Vec<&str> = if files_dir {
+        vec!["--files-dir", &store_arg]
+    } else {
+        vec![]
+    };
+    let (mut server, addr) = start_child(&db, &extra).await;
+    let ann = token("ann", None);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("http://{addr}/api/rooms"))
+        .bearer_auth(&ann)
+        .json(&json!({"name": "r"}))
+        .send()
+        .await
+        .expect("room");
+    assert_eq!(r.status(), 201);
+    let mut tcp = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/rooms/r/files HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {ann}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: 200000\r\n\r\n"
+    );
+    tcp.write_all(head.as_bytes()).await.expect("head");
+    tcp.write_all(&[1u8; 100_000]).await.expect("half the body");
+    tcp.flush().await.expect("flush");
+    server.start_kill().expect("kill -9");
+    server.wait().await.expect("reaped");
+    drop(tcp);
+    // What a kill between writing the bytes and committing the row leaves.
+    let stray = "d".repeat(26);
+    if files_dir {
+        std::fs::write(store.join(format!("{stray}.tmp")), b"half").expect("temp file");
+        std::fs::write(store.join(&stray), b"whole, no row").expect("orphan");
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+            .await
+            .expect("db");
+        sqlx::query(
+            "INSERT INTO file_chunks (file, part, n, data, created_at) VALUES ($1, 0, 0, $2, 0)",
+        )
+        .bind(&stray)
+        .bind(&b"half"[..])
+        .execute(&pool)
+        .await
+        .expect("orphan chunk");
+        pool.close().await;
+    }
+    let (_server, addr) = start_child(&db, &extra).await;
+    let r = http
+        .get(format!("http://{addr}/files/{stray}/x"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .expect("db");
+    for table in ["files", "file_chunks"] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+        assert_eq!(n, 0, "{table}");
+    }
+    if files_dir {
+        let left: Vec<_> = std::fs::read_dir(&store).expect("dir").collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_killed_upload_leaves_nothing_in_the_database() {
+    a_killed_upload_leaves_nothing(false).await;
+}
+
+#[tokio::test]
+async fn a_killed_upload_leaves_nothing_in_the_files_dir() {
+    a_killed_upload_leaves_nothing(true).await;
+}
+
+/// Two nodes on one PostgreSQL and Redis: uploaded and attached on one,
+/// served whole by the other.
+#[tokio::test]
+async fn a_file_uploaded_on_one_node_is_served_by_another() {
+    let cluster = crate::cluster_support::Cluster::start(2).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let ann = token("ann", None);
+    let http = reqwest::Client::new();
+    let mut on_a = a.client("ann").await;
+    on_a.join("hall").await;
+    let mut on_b = b.client("bob").await;
+    on_b.join("hall").await;
+    let bytes = jpeg_with_exif(2000, 1500, 1);
+    let r = http
+        .post(format!("http://{}/api/rooms/hall/files", a.addr))
+        .bearer_auth(&ann)
+        .header("content-type", "image/jpeg")
+        .header("x-filename", "big.jpg")
+        .body(bytes)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), 201);
+    let f: Value = r.json().await.expect("view");
+    on_a.ack("chat", json!({"room": "hall", "files": [f["id"]]}))
+        .await;
+    let live = on_b.next("chat").await;
+    assert_eq!(live["files"][0], f);
+    let bob = token("bob", None);
+    for path in [&f["url"], &f["thumbnail"]] {
+        let r = http
+            .get(format!("http://{}{}", b.addr, path.as_str().expect("path")))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200);
+        let len: usize = r.headers()["content-length"]
+            .to_str()
+            .expect("len")
+            .parse()
+            .expect("n");
+        assert_eq!(r.bytes().await.expect("body").len(), len);
+    }
+}
+
+/// With the session cookie an upload passes the same-origin checks of
+/// every cookie write, and a form another site could post is refused.
+#[tokio::test]
+async fn cookie_uploads_are_guarded_against_forgery() {
+    let app = spawn_app().await;
+    let (bearer, cookie) = app.register_and_login("ann").await;
+    open_room(&app, "lobby", &bearer).await;
+    let post = |kind: &'static str| {
+        app.http
+            .post(app.url("/api/rooms/lobby/files"))
+            .header("cookie", cookie.clone())
+            .header("content-type", kind)
+            .body(b"hello".to_vec())
+    };
+    let own = format!("http://{}", app.addr);
+    let r = post("text/plain")
+        .header("origin", own.clone())
+        .send()
+        .await
+        .expect("same origin");
+    assert_eq!(r.status(), 201);
+    let r = post("text/plain")
+        .header("x-filename", "a.txt")
+        .send()
+        .await
+        .expect("x-filename");
+    assert_eq!(r.status(), 201);
+    let r = post("image/png")
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(r.status(), 403);
+    let r = post("text/plain")
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(r.status(), 403);
+    // A form from an old browser: no Origin, no Sec-Fetch-Site, no X-Filename.
+    let r = post("multipart/form-data; boundary=x")
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), 403);
+    assert_eq!(rows(&app, "files").await, 2);
+}

@@ -15,6 +15,7 @@ mod backup;
 mod browser;
 mod browser_a11y;
 mod browser_changes;
+mod browser_files;
 mod browser_manage;
 mod browser_search;
 mod browser_sidebar;

@@ -358,7 +358,9 @@ async fn every_documented_route_and_status_matches_real_responses() {
     let png = crate::files::png(2, 2);
     let bomb = crate::files::png_header_only(10_000, 10_000);
     let up = "/api/rooms/{room}/files";
-    let r = upload(o, "staff", "image/png", png.clone()).await.expect("upload");
+    let r = upload(o, "staff", "image/png", png.clone())
+        .await
+        .expect("upload");
     let r_json = r.text().await.expect("body");
     let file: Value = serde_json::from_str(&r_json).expect("file view");
     c.seen.insert((up.into(), "post".into(), "201".into()));
