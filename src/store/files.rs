@@ -156,6 +156,7 @@ where
         data: &[u8],
         ts: i64,
     ) -> StoreResult<()> {
+        let _turn = self.write_turn().await;
         sqlx::query(
             "INSERT INTO file_chunks (file, part, n, data, created_at) VALUES ($1, $2, $3, $4, $5)",
         )

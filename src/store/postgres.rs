@@ -276,6 +276,10 @@ impl Connections for PgStore {
         Ok(self.pool.acquire().await?)
     }
 
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
     fn affected(done: &PgQueryResult) -> u64 {
         done.rows_affected()
     }

@@ -38,6 +38,9 @@ pub(super) struct SqliteStore {
     appender: Mutex<Appender>,
     /// Whether batches owe webhooks (any endpoint at all).
     hooks: outbox::Gate,
+    /// Taken by the writer for each batch and by each bulk write (see
+    /// `Connections::write_turn`).
+    turn: Mutex<()>,
     _checkpointer: AbortOnDrop,
 }
 
@@ -110,6 +113,7 @@ impl SqliteStore {
             readers,
             appender: Mutex::new(appender),
             hooks: outbox::Gate::default(),
+            turn: Mutex::new(()),
             _checkpointer: AbortOnDrop(checkpointer),
         })
     }
@@ -327,6 +331,10 @@ impl Connections for SqliteStore {
         Ok(self.readers.get().await)
     }
 
+    async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        Some(self.turn.lock().await)
+    }
+
     fn affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
     }
@@ -335,6 +343,7 @@ impl Connections for SqliteStore {
 #[async_trait]
 impl Append for SqliteStore {
     async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
+        let _turn = self.turn.lock().await;
         let mut appender = self.appender.lock().await;
         let Appender {
             conn,

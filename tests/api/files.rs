@@ -586,6 +586,21 @@ async fn uploads_past_the_quota_are_refused() {
     )
     .await;
     assert_eq!(rows(&app, "files").await, 3);
+    let text = app
+        .get("/metrics", None)
+        .await
+        .text()
+        .await
+        .expect("metrics");
+    for line in [
+        "roomcast_file_uploads_total{result=\"stored\"} 3",
+        "roomcast_file_uploads_total{result=\"refused\"} 1",
+        "roomcast_file_upload_bytes_total 3000",
+        "roomcast_files_stored 3",
+        "roomcast_files_stored_bytes 3000",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
 }
 
 /// Polls `check` until it holds, failing after [`WAIT`].
@@ -881,4 +896,89 @@ async fn cookie_uploads_are_guarded_against_forgery() {
         .expect("form");
     assert_eq!(r.status(), 403);
     assert_eq!(rows(&app, "files").await, 2);
+}
+
+/// Measurements (not a check): a 10 MiB upload's latency, a 12 MP JPEG's
+/// preparation, and chat acks on SQLite while 10 MiB uploads are stored.
+/// `cargo test --test api files::measure -- --ignored --nocapture`
+#[tokio::test]
+#[ignore]
+async fn measure() {
+    let app = spawn_app_with(|s| s.max_file_size = 16 * 1024 * 1024).await;
+    let ann = token("ann", None);
+    let mut a = app.client("ann").await;
+    a.join("lobby").await;
+    let blob: Vec<u8> = (0..10 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(7919) >> 3) as u8)
+        .collect();
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        stored(
+            &app,
+            "lobby",
+            &ann,
+            "application/octet-stream",
+            "b",
+            blob.clone(),
+        )
+        .await;
+        println!("10 MiB upload: {:?}", t.elapsed());
+    }
+    let photo = DynamicImage::ImageRgb8(image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    }));
+    let jpeg = encoded(&photo, ImageFormat::Jpeg);
+    println!("12 MP JPEG: {} bytes", jpeg.len());
+    for _ in 0..2 {
+        let t = std::time::Instant::now();
+        stored(&app, "lobby", &ann, "image/jpeg", "p.jpg", jpeg.clone()).await;
+        println!(
+            "12 MP JPEG upload (decode, strip, thumbnail, store): {:?}",
+            t.elapsed()
+        );
+    }
+    async fn acks(a: &TestClient, n: usize) -> Vec<Duration> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = std::time::Instant::now();
+            a.chat("lobby", &format!("m{i}")).await;
+            out.push(t.elapsed());
+        }
+        out.sort();
+        out
+    }
+    let show = |what: &str, v: &[Duration]| {
+        println!(
+            "{what}: p50 {:?} p99 {:?} max {:?}",
+            v[v.len() / 2],
+            v[v.len() * 99 / 100],
+            v[v.len() - 1]
+        );
+    };
+    show("chat acks alone", &acks(&a, 300).await);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (app2, ann2, blob2, stop2) = (&app, &ann, &blob, stop.clone());
+    let uploads = async move {
+        let mut n = 0;
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            stored(
+                app2,
+                "lobby",
+                ann2,
+                "application/octet-stream",
+                "b",
+                blob2.clone(),
+            )
+            .await;
+            n += 1;
+        }
+        n
+    };
+    let chats = async {
+        let v = acks(&a, 300).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        v
+    };
+    let (v, n) = tokio::join!(chats, uploads);
+    show(&format!("chat acks during {n} 10 MiB uploads"), &v);
 }
