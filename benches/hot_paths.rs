@@ -62,6 +62,7 @@ fn report(name: &str, ops: usize, unit: &str, times: &[Duration]) {
 fn message(len: usize) -> Message {
     Message {
         mentions: Vec::new(),
+        files: Vec::new(),
         id: 123_456,
         seq: 123_456,
         room: "general".into(),
@@ -145,6 +146,7 @@ fn new_message(i: usize) -> NewMessage {
         user: User::new(format!("user-{}", i % 64), "Bench User"),
         message: format!("bench message number {i} with a little text"),
         reply_to: None,
+        files: Vec::new(),
     }
 }
 

@@ -118,11 +118,18 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         .ws_max_frame_size(engine_limit)
         .build_svc();
     let enlister = crate::rooms::Enlister::spawn(store.clone());
+    let files = Arc::new(
+        crate::files::Files::new(&settings, store.clone(), metrics.clone())
+            .await
+            .context("opening the files' storage")?,
+    );
+    files.clone().spawn_sweeper();
     let ctx = Arc::new(Ctx {
         io: io.clone(),
         bus: bus.clone(),
         store,
         writer,
+        files,
         auth,
         enlister,
         auto_create: settings.auto_create,
@@ -162,11 +169,13 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // Socket.IO owns exactly /socket.io/; the client bundle below it is an
     // ordinary route (socketioxide's layer would swallow every /socket.io* path).
     let with_metrics = metrics_listener.is_none();
-    let router = http::router(ctx.clone(), http::Edge::new(&settings), with_metrics)
+    let edge = http::Edge::new(&settings);
+    let router = http::router(ctx.clone(), edge.clone(), with_metrics)
         .merge(web::router(ctx.clone()))
         .merge(admin_pages)
         .route_service("/socket.io/", io_service.clone())
         .route_service("/socket.io", io_service)
+        .merge(http::upload_router(ctx.clone(), edge))
         .layer(axum::middleware::from_fn_with_state(
             ctx.origins.clone(),
             web::csrf::guard,

@@ -250,6 +250,7 @@ impl From<StoreError> for AppError {
                 "a message has at most {} distinct reactions",
                 crate::store::MAX_REACTIONS
             )),
+            StoreError::NoSuchFile => Self::InvalidPayload("no such file".into()),
             StoreError::Restrained(r) => r.into(),
             StoreError::Unavailable(cause) => {
                 // The cause is for the operator's log, never for the client.

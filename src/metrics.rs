@@ -38,6 +38,11 @@ pub struct Metrics {
     logins: IntCounterVec,
     webhook_events: IntGaugeVec,
     webhook_attempts: IntCounterVec,
+    file_uploads: IntCounterVec,
+    file_upload_bytes: IntCounter,
+    pub files_served: IntCounter,
+    files_stored: IntGauge,
+    files_stored_bytes: IntGauge,
     process: process::Process,
 }
 
@@ -142,6 +147,30 @@ impl Metrics {
             &["outcome"],
         )?;
         registry.register(Box::new(webhook_attempts.clone()))?;
+        let file_uploads = IntCounterVec::new(
+            Opts::new(
+                "file_uploads_total",
+                "File uploads this node answered, by result (stored, refused)",
+            ),
+            &["result"],
+        )?;
+        registry.register(Box::new(file_uploads.clone()))?;
+        let file_upload_bytes = counter(
+            "file_upload_bytes_total",
+            "Bytes of the uploads this node stored, as received",
+        )?;
+        let files_served = counter(
+            "files_served_total",
+            "Files and thumbnails this node began to send",
+        )?;
+        let files_stored = gauge(
+            "files_stored",
+            "Files stored (attached or not); read from the database at each scrape",
+        )?;
+        let files_stored_bytes = gauge(
+            "files_stored_bytes",
+            "Bytes of the files stored, thumbnails included; read from the database at each scrape",
+        )?;
         let process = process::Process::register(&registry)?;
         Ok(Arc::new(Self {
             registry,
@@ -161,6 +190,11 @@ impl Metrics {
             logins,
             webhook_events,
             webhook_attempts,
+            file_uploads,
+            file_upload_bytes,
+            files_served,
+            files_stored,
+            files_stored_bytes,
             process,
         }))
     }
@@ -205,6 +239,23 @@ impl Metrics {
         self.webhook_attempts
             .with_label_values(&[if ok { "ok" } else { "error" }])
             .inc();
+    }
+
+    /// Counts an upload stored, of `bytes` as received.
+    pub fn file_uploaded(&self, bytes: u64) {
+        self.file_uploads.with_label_values(&["stored"]).inc();
+        self.file_upload_bytes.inc_by(bytes);
+    }
+
+    /// Counts an upload refused (whatever the reason).
+    pub fn file_refused(&self) {
+        self.file_uploads.with_label_values(&["refused"]).inc();
+    }
+
+    /// Sets the files stored and their bytes, as the database counts them.
+    pub fn set_files_stored(&self, files: i64, bytes: i64) {
+        self.files_stored.set(files);
+        self.files_stored_bytes.set(bytes);
     }
 
     /// Records how many keys each limiter remembers now.

@@ -1,5 +1,6 @@
 //! Who may see and join which room (PROTOCOL §3), shared by sockets and HTTP.
 
+mod files;
 mod lists;
 mod manage;
 mod moderation;
@@ -12,6 +13,7 @@ use crate::domain::{
 use crate::error::AppError;
 use crate::store::{Entry, HistoryPage, Page, Store, StoreError};
 
+pub use files::{may_read_file, open_for_upload};
 pub use lists::{DM_MAX_OTHERS, Enlister, leave_for_good, listed, mark_read, open_dm};
 pub use manage::{MEMBERS_LIMIT, Settings, configure, delete, members};
 pub use moderation::{

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::{Auth, Origins};
 use crate::cluster::{Bus, Io};
+use crate::files::Files;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
@@ -22,6 +23,8 @@ pub struct Ctx {
     pub bus: Bus,
     pub store: Arc<dyn Store>,
     pub writer: Writer,
+    /// Uploads' bytes, their limits and the work on them.
+    pub files: Arc<Files>,
     pub auth: Auth,
     /// First joins into users' lists of rooms, batched.
     pub enlister: Enlister,

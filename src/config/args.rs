@@ -209,6 +209,29 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub webhook_attempts: Option<u32>,
 
+    /// Largest file upload (`POST /api/rooms/{room}/files`), in bytes; a
+    /// larger one gets 413 `too_large` and nothing is kept. Not bound by
+    /// `--max-payload`. [default: 10485760]
+    #[arg(long, env = "ROOMCAST_MAX_FILE_SIZE",
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_file_size: Option<u64>,
+
+    /// Bytes of files one user may keep, all rooms together; an upload
+    /// past it gets 413 `too_large`. [default: 1073741824]
+    #[arg(long, env = "ROOMCAST_FILES_QUOTA")]
+    pub files_quota: Option<u64>,
+
+    /// Seconds an upload may wait for a message to attach it before it is
+    /// removed. [default: 3600]
+    #[arg(long, env = "ROOMCAST_FILES_UNATTACHED_TTL",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub files_unattached_ttl: Option<u64>,
+
+    /// Keep files' bytes in this directory instead of the database (one
+    /// node only: the directory is not shared). [default: in the database]
+    #[arg(long, env = "ROOMCAST_FILES_DIR")]
+    pub files_dir: Option<PathBuf>,
+
     /// Webhook endpoints (settings file only: `[[webhooks]]` tables).
     #[arg(skip)]
     pub webhooks: Option<Vec<WebhookSetting>>,

@@ -116,6 +116,14 @@ pub struct Settings {
     pub webhook_timeout: Duration,
     pub webhook_backoff_max: Duration,
     pub webhook_attempts: u32,
+    /// Largest file upload, in bytes.
+    pub max_file_size: u64,
+    /// The bytes of files one user may keep, all rooms together.
+    pub files_quota: u64,
+    /// An upload no message attaches within this is removed.
+    pub files_unattached_ttl: Duration,
+    /// Files' bytes in this directory (one node) instead of the database.
+    pub files_dir: Option<std::path::PathBuf>,
 }
 
 /// An address or CIDR block of trusted reverse proxies (`10.0.0.5`, `10.0.0.0/8`, `::1`).
@@ -201,6 +209,10 @@ impl Settings {
             webhook_timeout: Duration::from_secs(10),
             webhook_backoff_max: Duration::from_secs(3600),
             webhook_attempts: 48,
+            max_file_size: 10 * 1024 * 1024,
+            files_quota: 1024 * 1024 * 1024,
+            files_unattached_ttl: Duration::from_secs(3600),
+            files_dir: None,
         }
     }
 
@@ -253,6 +265,10 @@ impl Settings {
             webhook_timeout,
             webhook_backoff_max,
             webhook_attempts,
+            max_file_size,
+            files_quota,
+            files_unattached_ttl,
+            files_dir,
             webhooks,
         } = layer;
         let millis = |ms: Option<u64>| ms.map(Duration::from_millis);
@@ -287,6 +303,13 @@ impl Settings {
         set(&mut self.webhook_timeout, millis(webhook_timeout));
         set(&mut self.webhook_backoff_max, millis(webhook_backoff_max));
         set(&mut self.webhook_attempts, webhook_attempts);
+        set(&mut self.max_file_size, max_file_size);
+        set(&mut self.files_quota, files_quota);
+        set(
+            &mut self.files_unattached_ttl,
+            files_unattached_ttl.map(Duration::from_secs),
+        );
+        set(&mut self.files_dir, files_dir.map(Some));
         if let Some(list) = webhooks {
             self.webhooks = webhook_endpoints(&list)?;
         }
@@ -323,6 +346,14 @@ impl Settings {
         anyhow::ensure!(
             self.registration_rate >= 1,
             "registration-rate must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_file_size >= 1024,
+            "max-file-size must be at least 1024 bytes"
+        );
+        anyhow::ensure!(
+            self.files_unattached_ttl >= Duration::from_secs(1),
+            "files-unattached-ttl must be at least 1 second"
         );
         self.timeouts.validate()
     }

@@ -16,6 +16,10 @@ pub struct Timeouts {
     /// From a request head to the end of its body (polling POSTs included):
     /// a body not complete by then gets 408 and the connection closes.
     pub http_body: Duration,
+    /// The same for a file upload (`POST /api/rooms/{room}/files`): long
+    /// enough for `--max-file-size` over a slow uplink (10 MiB in five
+    /// minutes is 280 kbit/s).
+    pub http_upload: Duration,
     /// How long a write to a client that does not read may stay pending
     /// before the HTTP connection is closed.
     pub write_stall: Duration,
@@ -30,6 +34,7 @@ impl Default for Timeouts {
             ping_interval: Duration::from_secs(25),
             ping_timeout: Duration::from_secs(20),
             http_body: Duration::from_secs(30),
+            http_upload: Duration::from_secs(300),
             write_stall: Duration::from_secs(30),
         }
     }

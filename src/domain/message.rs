@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::User;
+use super::{FileView, User};
 
 /// A stored chat message as every payload shows it: its current text,
 /// edit, deletion, reply and reactions. Absent parts are left out of the
@@ -37,6 +37,10 @@ pub struct Message {
     /// author left out); absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// The files it carries, in the order attached; absent when none (and
+    /// on a deleted message, whose files are gone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileView>,
 }
 
 /// Who deleted a message, and when (unix ms).

@@ -1,6 +1,7 @@
 //! Values parsed from client input: once built, they are valid. No I/O here.
 
 mod emoji;
+mod file;
 mod mentions;
 mod message;
 mod message_text;
@@ -10,6 +11,10 @@ mod search;
 mod topic;
 
 pub use emoji::Emoji;
+pub use file::{
+    FileView, MAX_FILES, THUMBNAIL, file_name, is_file_id, new_file_id, percent_decode,
+    percent_encode,
+};
 pub use mentions::{MAX_MENTIONS, candidate_ids, mentioned_names};
 pub use message::{Deletion, Message, ReactionSummary, ReplyRef, excerpt};
 pub use message_text::MessageText;

@@ -187,7 +187,7 @@ pub(super) async fn room_messages(
     request_body = PostMessage,
     responses(
         (status = 201, description = "Stored durably, and delivered like a socket `chat`", body = Message),
-        (status = 400, description = "Bad room name, message or JSON", body = ErrorBody),
+        (status = 400, description = "Bad room name, message, files or JSON; `no such file` for a file that is not the caller's unattached upload to this room", body = ErrorBody),
         (status = 401, description = "No or bad identity", body = ErrorBody),
         (status = 403, description = "Private room, banned, or `muted` (with `until`)", body = ErrorBody),
         (status = 404, description = "No such room", body = ErrorBody),
@@ -204,6 +204,7 @@ pub(super) async fn post_message(
     let ApiJson(PostMessage {
         message: text,
         reply_to,
+        files,
     }) = body?;
     rooms::open_for_read(st.store.as_ref(), &who, &name).await?;
     st.limits.message(&who.user.id)?;
@@ -216,8 +217,9 @@ pub(super) async fn post_message(
     let message = NewMessage {
         room: name,
         user: who.user,
-        message: text.into_string(),
+        message: text,
         reply_to,
+        files,
     };
     st.writer
         .submit(message, Box::new(move |r| drop(tx.send(r.cloned()))))

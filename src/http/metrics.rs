@@ -24,6 +24,12 @@ pub(super) async fn metrics(State(st): State<Shared>) -> impl IntoResponse {
         .map(|r| r.iter().filter(|r| cluster::is_chat_room(r)).count())
         .unwrap_or(0);
     st.metrics.set_limiter_keys(&st.limits.tracked_keys());
+    // Two aggregates over the files' rows (no bytes are read); a database
+    // that does not answer leaves the last values.
+    match st.files.totals().await {
+        Ok((files, bytes)) => st.metrics.set_files_stored(files, bytes),
+        Err(e) => tracing::warn!(error = %e, "could not count the stored files"),
+    }
     (
         [(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)],
         st.metrics.render(rooms),

@@ -4,6 +4,7 @@ mod api;
 mod changes;
 mod client;
 mod client_js;
+mod files;
 mod headers;
 mod identity;
 mod json;
@@ -64,6 +65,8 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
         .route("/api/dms", post(lists::open_dm))
         .route("/api/users", get(lists::directory))
         .route("/api/search", get(search::search))
+        .route("/files/{id}/thumbnail", get(files::thumbnail))
+        .route("/files/{id}/{name}", get(files::file))
         .route(
             "/api/rooms/{room}/members/{user}",
             delete(api::remove_member),
@@ -94,6 +97,20 @@ pub fn router(state: Shared, edge: Arc<Edge>, with_metrics: bool) -> Router {
     };
     routes.layer(axum::Extension(edge)).with_state(state)
 }
+
+/// `POST /api/rooms/{room}/files`, apart from [`router`]: an upload's body
+/// is not JSON, so `app` puts it behind a CSRF guard of its own, and its
+/// size is `--max-file-size`'s to bound, not `--max-payload`'s.
+pub fn upload_router(state: Shared, edge: Arc<Edge>) -> Router {
+    Router::new()
+        .route("/api/rooms/{room}/files", post(files::upload))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::Extension(edge))
+        .with_state(state)
+}
+
+/// The header a raw upload names its file in (which `web::csrf` also reads).
+pub(crate) use files::FILENAME as FILENAME_HEADER;
 
 /// `/metrics` alone, for `--metrics-listen`.
 pub fn metrics_router(state: Shared) -> Router {

@@ -8,9 +8,10 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, changes, lists, manage, moderation, search};
+use super::{api, changes, files, lists, manage, moderation, search};
 use crate::domain::{
-    Ban, Deletion, Member, Message, Mute, ReactionSummary, ReplyRef, Role, User, Visibility,
+    Ban, Deletion, FileView, Member, Message, Mute, ReactionSummary, ReplyRef, Role, User,
+    Visibility,
 };
 use crate::error::{ErrorBody, ErrorCode};
 use crate::protocol::{
@@ -31,6 +32,7 @@ use crate::protocol::{
         changes::edit, changes::delete, changes::react, changes::unreact,
         lists::read, lists::leave_room, lists::open_dm, lists::directory,
         manage::members, manage::delete_room, search::search,
+        files::upload, files::file, files::thumbnail,
     ),
     components(schemas(
         RoomView, RoomList, MessagePage, ErrorBody, ErrorCode, LoggedIn, Registered, Membership,
@@ -38,6 +40,7 @@ use crate::protocol::{
         Mute, Ban, MuteFor, RoomPatch, ModerationView,
         EditMessage, Deletion, ReplyRef, ReactionSummary, LastMessage, ReadUpTo, ReadAck,
         DmWith, DmOpened, UserList, MemberList, Member, Role, SearchResults, SearchHit,
+        FileView,
     )),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),

@@ -29,11 +29,14 @@ pub struct NewRoom {
 /// `POST /api/rooms/{room}/messages`.
 #[derive(Debug, ToSchema)]
 pub struct PostMessage {
-    /// 1 to 4000 characters after trimming.
-    #[schema(value_type = String)]
-    pub message: MessageText,
+    /// 1 to 4000 characters after trimming; with `files`, may be missing or empty.
+    #[schema(value_type = Option<String>)]
+    pub message: String,
     /// The id of the message of the same room this one answers.
     pub reply_to: Option<i64>,
+    /// Up to 10 ids of the caller's uploads to this room that no message carries yet.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub files: Vec<String>,
 }
 
 /// `PATCH /api/rooms/{room}/messages/{id}`.
@@ -119,9 +122,11 @@ impl Request for NewRoom {
 impl Request for PostMessage {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         let f = Fields::of(payload)?;
+        let (message, files) = f.post()?;
         Ok(Self {
-            message: f.message()?,
+            message,
             reply_to: f.opt_id("reply_to")?,
+            files,
         })
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{Emoji, MessageText, RoomName, SignalType, Topic};
+use crate::domain::{Emoji, MAX_FILES, MessageText, RoomName, SignalType, Topic, is_file_id};
 use crate::error::AppError;
 
 /// A request: parsed once from the event's argument or the HTTP body,
@@ -54,6 +54,48 @@ impl Fields {
             Some(_) => Err(AppError::InvalidMessage("message must be a string".into())),
             None => Err(AppError::payload("message is required")),
         }
+    }
+
+    /// A post's text and files: `message` as [`Fields::message`] takes it,
+    /// but with at least one file it may be missing or empty (stored as
+    /// `""`); `files` an array of at most [`MAX_FILES`] distinct file ids
+    /// (absent or `null`: none). An id that cannot be one is "no such
+    /// file", as the writer says of ids it does not find.
+    pub fn post(&self) -> Result<(String, Vec<String>), AppError> {
+        let files = match self.get("files") {
+            None => Vec::new(),
+            Some(Value::Array(ids)) => {
+                if ids.len() > MAX_FILES {
+                    return Err(AppError::payload(format!(
+                        "a message carries at most {MAX_FILES} files"
+                    )));
+                }
+                let mut out: Vec<String> = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let Value::String(id) = id else {
+                        return Err(AppError::payload("files must be an array of file ids"));
+                    };
+                    if !is_file_id(id) {
+                        return Err(AppError::payload("no such file"));
+                    }
+                    if out.contains(id) {
+                        return Err(AppError::payload("files names a file twice"));
+                    }
+                    out.push(id.clone());
+                }
+                out
+            }
+            Some(_) => return Err(AppError::payload("files must be an array of file ids")),
+        };
+        let blank = match self.get("message") {
+            None => true,
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        };
+        if !files.is_empty() && blank {
+            return Ok((String::new(), files));
+        }
+        Ok((self.message()?.into_string(), files))
     }
 
     /// The required `type` of a signal: missing or not a string is

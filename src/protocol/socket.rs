@@ -134,13 +134,16 @@ pub struct InRoom {
     pub room: RoomName,
 }
 
-/// `chat {room, message, reply_to?}`.
+/// `chat {room, message?, reply_to?, files?}`.
 #[derive(Debug)]
 pub struct Chat {
     pub room: RoomName,
-    pub message: MessageText,
+    /// Trimmed; empty only when the post carries files.
+    pub message: String,
     /// The id of the message of the same room this one answers.
     pub reply_to: Option<i64>,
+    /// The ids of the caller's uploads to the room it attaches.
+    pub files: Vec<String>,
 }
 
 /// `edit {room, id, message}`.
@@ -230,10 +233,13 @@ impl Request for InRoom {
 impl Request for Chat {
     fn parse(payload: Option<Value>) -> Result<Self, AppError> {
         let f = Fields::of(payload)?;
+        let room = f.room()?;
+        let (message, files) = f.post()?;
         Ok(Self {
-            room: f.room()?,
-            message: f.message()?,
+            room,
+            message,
             reply_to: f.opt_id("reply_to")?,
+            files,
         })
     }
 }

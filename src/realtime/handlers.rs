@@ -225,8 +225,9 @@ async fn chat(conn: &Conn, s: &Sock, payload: Option<Value>, reply: Reply<'_>) {
     let message = NewMessage {
         room: chat.room,
         user: conn.identity.user.clone(),
-        message: chat.message.into_string(),
+        message: chat.message,
         reply_to,
+        files: chat.files,
     };
     let Reply {
         s, ack, received, ..

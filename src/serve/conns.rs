@@ -56,6 +56,9 @@ pub(crate) struct ConnEntry {
     /// pending; 0 while writes go through.
     write_blocked_since: AtomicU64,
     body_timed_out: std::sync::atomic::AtomicBool,
+    /// How long the current request's body may take, in milliseconds
+    /// (uploads have longer than other requests).
+    body_limit_ms: AtomicU64,
     /// Wakes the connection task to drop (close) the connection.
     pub(crate) kill: Notify,
 }
@@ -74,9 +77,14 @@ impl ConnEntry {
         self.phase.store(phase as u8, Ordering::Relaxed);
     }
 
-    /// A request head arrived; its body is complete already or not.
-    pub(crate) fn begin_request(&self, body_complete: bool) {
+    /// A request head arrived; its body is complete already or must be
+    /// within `limit`.
+    pub(crate) fn begin_request(&self, body_complete: bool, limit: Duration) {
         self.body_timed_out.store(false, Ordering::Relaxed);
+        self.body_limit_ms.store(
+            u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
         self.set_phase(if body_complete {
             Phase::Busy
         } else {
@@ -109,10 +117,6 @@ impl ConnEntry {
 pub(crate) struct SweepLimits {
     /// A write pending this long closes the connection.
     pub(crate) write_stall: Duration,
-    /// A body still incomplete this long after its head closes the
-    /// connection, should the handler have stopped reading it (the body's
-    /// own deadline answers 408 when the handler reads).
-    pub(crate) body: Duration,
 }
 
 /// Every open connection of one server, and the budget they share.
@@ -177,6 +181,7 @@ impl Conns {
             phase_since: AtomicU64::new(self.now_ms()),
             write_blocked_since: AtomicU64::new(0),
             body_timed_out: std::sync::atomic::AtomicBool::new(false),
+            body_limit_ms: AtomicU64::new(0),
             kill: Notify::new(),
         });
         self.lock().insert(entry.id, entry.clone());
@@ -256,18 +261,16 @@ impl Conns {
         }
     }
 
-    /// Closes connections past a deadline only a sweep can see; runs every
+    /// Closes connections past a deadline only a sweep can see (a write
+    /// stalled; a body still incomplete a second past its request's body
+    /// deadline, should the handler have stopped reading it: the body's own
+    /// timer answers 408 when the handler reads); runs every
     /// `tick` until the table is dropped. One task per server, whatever the
     /// number of connections: no timer per connection.
     pub(crate) async fn sweep(self: Arc<Self>, limits: SweepLimits, tick: Duration) {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let stall_ms = u64::try_from(limits.write_stall.as_millis()).unwrap_or(u64::MAX);
-        // A second past the body deadline, so the body's own timer answers
-        // 408 first when the handler still reads.
-        let body_ms = u64::try_from(limits.body.as_millis())
-            .unwrap_or(u64::MAX)
-            .saturating_add(1000);
         loop {
             interval.tick().await;
             let now = self.now_ms();
@@ -279,7 +282,9 @@ impl Conns {
                         let blocked = e.write_blocked_since.load(Ordering::Relaxed);
                         let since = e.phase_since.load(Ordering::Relaxed);
                         (blocked != 0 && now.saturating_sub(blocked - 1) >= stall_ms)
-                            || (e.phase() == Phase::Body && now.saturating_sub(since) >= body_ms)
+                            || (e.phase() == Phase::Body
+                                && now.saturating_sub(since)
+                                    >= e.body_limit_ms.load(Ordering::Relaxed).saturating_add(1000))
                     })
                     .map(|e| e.id)
                     .collect();

@@ -64,7 +64,6 @@ pub async fn serve(
     );
     let limits = SweepLimits {
         write_stall: timeouts.write_stall,
-        body: timeouts.http_body,
     };
     let tick = (timeouts.write_stall.min(timeouts.http_body) / 4)
         .clamp(Duration::from_millis(50), Duration::from_secs(1));
@@ -134,9 +133,14 @@ impl Conn {
         conns: Arc<Conns>,
     ) {
         let router = self.router.clone();
-        let body_timeout = self.timeouts.http_body;
+        let timeouts = self.timeouts;
         let request_entry = entry.clone();
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let body_timeout = if is_upload(&req) {
+                timeouts.http_upload
+            } else {
+                timeouts.http_body
+            };
             handle(
                 router.clone(),
                 req,
@@ -188,7 +192,7 @@ async fn handle(
     let (mut head, body) = req.into_parts();
     detach_head(&mut head);
     head.extensions.insert(ConnectInfo(addr));
-    entry.begin_request(body.is_end_stream());
+    entry.begin_request(body.is_end_stream(), body_timeout);
     let deadline = tokio::time::Instant::now() + body_timeout;
     let body = DeadlineBody::new(body, deadline, entry.clone());
     let req = Request::from_parts(head, axum::body::Body::new(body));
@@ -207,6 +211,15 @@ async fn handle(
         entry.set_phase(Phase::Head);
     }
     Ok(response)
+}
+
+/// Whether a request is a file upload (`POST /api/rooms/{room}/files`),
+/// whose body has the longer deadline.
+fn is_upload<B>(req: &Request<B>) -> bool {
+    let path = req.uri().path();
+    req.method() == axum::http::Method::POST
+        && path.starts_with("/api/rooms/")
+        && path.ends_with("/files")
 }
 
 /// Gives the request head its own copy of the URI and header values.

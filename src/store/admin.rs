@@ -31,6 +31,10 @@ where
     for<'r> i64: Encode<'r, C::Db> + Decode<'r, C::Db> + Type<C::Db>,
     for<'r> i32: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
+    for<'q, 't> &'t [u8]: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> Vec<u8>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<i64>: Encode<'r, C::Db>,
+    for<'r> Option<&'r str>: Encode<'r, C::Db>,
 {
     async fn users(&self) -> StoreResult<Vec<Account>> {
         let rows: Vec<(String, String, i64, i64)> =

@@ -20,7 +20,7 @@ macro_rules! select_message {
     ($rest:literal) => {
         concat!(
             "SELECT m.id, m.seq, m.room, m.user_id, m.user_name, m.body, m.ts, m.edited, \
-             m.deleted_by, m.deleted_ts, m.reactions, m.mentions, m.reply_to, \
+             m.deleted_by, m.deleted_ts, m.reactions, m.mentions, m.files, m.reply_to, \
              p.user_id AS parent_user_id, p.user_name AS parent_user_name, \
              p.body AS parent_body, p.deleted_ts AS parent_deleted_ts \
              FROM messages m LEFT JOIN messages p ON p.id = m.reply_to ",
@@ -45,6 +45,7 @@ pub(super) struct MessageRow {
     deleted_ts: Option<i64>,
     reactions: Option<String>,
     mentions: Option<String>,
+    files: Option<String>,
     reply_to: Option<i64>,
     parent_user_id: Option<String>,
     parent_user_name: Option<String>,
@@ -86,6 +87,12 @@ impl From<MessageRow> for Message {
             .as_deref()
             .and_then(|j| serde_json::from_str(j).ok())
             .unwrap_or_default();
+        // Written only by `files::attach`, as the reactions are.
+        let files = r
+            .files
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default();
         Message {
             id: r.id,
             seq: r.seq,
@@ -98,6 +105,7 @@ impl From<MessageRow> for Message {
             reply_to,
             reactions,
             mentions,
+            files,
         }
     }
 }
@@ -165,7 +173,7 @@ where
         Change::Delete { room, id, by, any } => {
             let done = sqlx::query(
                 "UPDATE messages SET body = '', edited = NULL, reply_to = NULL, reactions = NULL, \
-                 deleted_by = $1, deleted_ts = $2, seq = $3 \
+                 files = NULL, deleted_by = $1, deleted_ts = $2, seq = $3 \
                  WHERE id = $4 AND room = $5 AND deleted_ts IS NULL AND (user_id = $1 OR $6 = 1)",
             )
             .bind(by.id.as_str())
@@ -179,10 +187,14 @@ where
             if C::affected(&done) == 0 {
                 return refusal::<C>(conn, room.as_str(), id).await;
             }
-            sqlx::query("DELETE FROM reactions WHERE message = $1")
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            // Its files go with it: their rows now (their URLs answer 404
+            // from this commit on), their chunks at the next sweep.
+            for sql in [
+                "DELETE FROM reactions WHERE message = $1",
+                "DELETE FROM files WHERE message = $1",
+            ] {
+                sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+            }
             mentions::store::<C>(conn, id, room.as_str(), &[], true).await?;
             (Happened::Deleted, id)
         }

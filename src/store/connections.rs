@@ -42,6 +42,19 @@ pub(super) trait Connections: Send + Sync + 'static {
     /// The query as this backend's match takes it.
     fn search_text(query: &SearchQuery) -> String;
 
+    /// What a `SELECT` ends with to lock the rows it reads until the
+    /// transaction ends: ` FOR UPDATE` on PostgreSQL; nothing on SQLite,
+    /// whose writer holds the whole database (`BEGIN IMMEDIATE`).
+    const LOCK_ROWS: &'static str;
+
+    /// A turn at writing bulk (a file's chunk) between the writer's
+    /// batches: SQLite has one write lock, and a statement that finds it
+    /// taken sleeps and retries with growing waits (its busy handler), so
+    /// the writer queued behind a stream of chunk writes waited hundreds
+    /// of ms; taking turns in a FIFO queue, it waits for at most the chunks
+    /// already in line. `None` on PostgreSQL, whose rows lock one by one.
+    fn write_turn(&self) -> impl Future<Output = Option<tokio::sync::MutexGuard<'_, ()>>> + Send;
+
     /// For writes, lists and transactions.
     fn pool(&self) -> &Pool<Self::Db>;
     fn reader(&self) -> impl Future<Output = StoreResult<Self::Reader<'_>>> + Send;

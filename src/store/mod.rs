@@ -3,6 +3,7 @@
 mod admin;
 mod changes;
 mod connections;
+mod files;
 mod membership;
 mod mentions;
 mod moderation;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Message, ReplyRef, RoomName, RoomRecord, User};
 use postgres::RoomLocks;
 
+pub use files::{CHUNK_BYTES, FileRecord, Files, Part};
 pub use moderation::{Entry, Moderate, Moderation};
 pub use outbox::{Backlog, Delivery, Endpoint, HookEvent, Origin, Webhooks};
 pub use people::{DM_OWNER, People};
@@ -53,6 +55,10 @@ pub enum StoreError {
     /// A reaction past [`MAX_REACTIONS`] distinct emoji on one message.
     #[error("too many reactions")]
     TooManyReactions,
+    /// A post named a file that is not its author's unattached upload to
+    /// its room (or named one twice): which of these is never said.
+    #[error("no such file")]
+    NoSuchFile,
     /// A ban, a mute or slow mode held the item back, as the writer found
     /// them in its batch (or the room is gone).
     #[error("restrained: {0:?}")]
@@ -71,6 +77,9 @@ pub struct NewMessage {
     pub message: String,
     /// The parent it answers, read (and found in the same room) by the caller.
     pub reply_to: Option<ReplyRef>,
+    /// The ids of the uploads it attaches (at most `MAX_FILES`), checked
+    /// and attached by the writer in its transaction.
+    pub files: Vec<String>,
 }
 
 impl NewMessage {
@@ -88,6 +97,8 @@ impl NewMessage {
             reply_to: self.reply_to,
             reactions: Vec::new(),
             mentions: Vec::new(),
+            // Filled in by the writer from the rows it attaches.
+            files: Vec::new(),
         }
     }
 }
@@ -279,7 +290,9 @@ pub struct KeyRecord {
 /// [`Writer`]'s). Implementations translate their database errors into
 /// [`StoreError`] so no caller ever sees a driver type.
 #[async_trait]
-pub trait Store: Moderate + Webhooks + Reads + People + Search + Send + Sync + 'static {
+pub trait Store:
+    Moderate + Webhooks + Reads + People + Search + Files + Send + Sync + 'static
+{
     /// Stores `value` under `key` unless a value is already there; returns the stored value.
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String>;
 

@@ -24,7 +24,7 @@ use super::connections::{self, Connections};
 use super::mentions;
 use super::reads::Ordinals;
 use super::{
-    Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes,
+    Append, Batch, Change, Item, Order, Outcome, StoreError, StoreResult, assemble, changes, files,
     outbox, restraints, with_refusals,
 };
 use crate::domain::{Message, SearchQuery, now_ms};
@@ -162,6 +162,11 @@ async fn apply_batch(
     // between this screen and the commit.
     let screened = restraints::screen::<PgStore>(&mut tx, &batch, ts).await?;
     let (batch, refused) = restraints::split(batch, screened.refusals);
+    let files::Screened {
+        kept: batch,
+        refused: unfiled,
+        files: mut attached,
+    } = files::screen::<PgStore>(&mut tx, batch).await?;
     let mut ids: Vec<i64> =
         sqlx::query_scalar("SELECT nextval('message_ids') FROM generate_series(1, $1)")
             .bind(batch.len() as i64)
@@ -172,7 +177,11 @@ async fn apply_batch(
     let mut changes = Vec::new();
     for (k, (seq, change)) in ids.into_iter().zip(batch).enumerate() {
         match change {
-            Change::Post(m) => items.push(Item::Posted(m.stored(seq, ts))),
+            Change::Post(m) => {
+                let mut stored = m.stored(seq, ts);
+                stored.files = std::mem::take(&mut attached[k]);
+                items.push(Item::Posted(stored));
+            }
             change => {
                 changes.push((k, seq, change));
                 items.push(Item::Waiting);
@@ -231,6 +240,7 @@ async fn apply_batch(
     }
     drop(stored);
     mentions::of_posts::<PgStore>(&mut *tx, &mut items).await?;
+    files::attach::<PgStore>(&mut *tx, &items).await?;
     restraints::record_slowed::<PgStore>(&mut tx, &screened.slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<PgStore>(&mut *tx, change, seq, ts).await?);
@@ -239,7 +249,7 @@ async fn apply_batch(
         outbox::record::<PgStore>(&mut *tx, &outbox::events_of(&items)?, ts).await?;
     }
     tx.commit().await?;
-    Ok(with_refusals(items, refused))
+    Ok(with_refusals(with_refusals(items, unfiled), refused))
 }
 
 impl Connections for PgStore {
@@ -252,6 +262,7 @@ impl Connections for PgStore {
         "SELECT s.id FROM messages s WHERE s.search @@ to_tsquery('simple', ";
     const SEARCH_HITS_END: &'static str = ")";
     const SEARCH_KEY: &'static str = "s.id";
+    const LOCK_ROWS: &'static str = " FOR UPDATE";
 
     fn search_text(query: &SearchQuery) -> String {
         query.tsquery()
@@ -263,6 +274,10 @@ impl Connections for PgStore {
 
     async fn reader(&self) -> StoreResult<Self::Reader<'_>> {
         Ok(self.pool.acquire().await?)
+    }
+
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
     }
 
     fn affected(done: &PgQueryResult) -> u64 {

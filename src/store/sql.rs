@@ -88,6 +88,10 @@ where
     for<'r> String: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> Option<i64>: Decode<'r, C::Db> + Type<C::Db>,
     for<'r> Option<String>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'q, 't> &'t [u8]: Encode<'q, C::Db> + Type<C::Db>,
+    for<'r> Vec<u8>: Decode<'r, C::Db> + Type<C::Db>,
+    for<'r> Option<i64>: Encode<'r, C::Db>,
+    for<'r> Option<&'r str>: Encode<'r, C::Db>,
 {
     async fn setting_or_insert(&self, key: &str, value: &str) -> StoreResult<String> {
         sqlx::query(
@@ -257,11 +261,13 @@ where
             return Err(StoreError::NotFound);
         }
         // Moderators, mutes and bans go by cascade; messages (their
-        // mentions by cascade from them) and slow mode's times name the
-        // room without a foreign key.
+        // mentions by cascade from them), slow mode's times and files
+        // (their chunks at the next sweep) name the room without a
+        // foreign key.
         for sql in [
             "DELETE FROM messages WHERE room = $1",
             "DELETE FROM slow_posts WHERE room = $1",
+            "DELETE FROM files WHERE room = $1",
         ] {
             sqlx::query(sql).bind(name).execute(&mut *tx).await?;
         }

@@ -18,7 +18,7 @@ use super::mentions;
 use super::reads::{Drawn, Ordinals};
 use super::sqlite_readers::Readers;
 use super::{
-    Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes,
+    Append, Batch, Change, Item, Order, Outcome, SqliteSync, StoreResult, assemble, changes, files,
     outbox, restraints, with_refusals,
 };
 use crate::domain::{Message, SearchQuery, now_ms};
@@ -38,6 +38,9 @@ pub(super) struct SqliteStore {
     appender: Mutex<Appender>,
     /// Whether batches owe webhooks (any endpoint at all).
     hooks: outbox::Gate,
+    /// Taken by the writer for each batch and by each bulk write (see
+    /// `Connections::write_turn`).
+    turn: Mutex<()>,
     _checkpointer: AbortOnDrop,
 }
 
@@ -110,6 +113,7 @@ impl SqliteStore {
             readers,
             appender: Mutex::new(appender),
             hooks: outbox::Gate::default(),
+            turn: Mutex::new(()),
             _checkpointer: AbortOnDrop(checkpointer),
         })
     }
@@ -313,6 +317,7 @@ impl Connections for SqliteStore {
         CROSS JOIN messages s ON s.id = messages_fts.rowid WHERE messages_fts MATCH ";
     const SEARCH_HITS_END: &'static str = "";
     const SEARCH_KEY: &'static str = "messages_fts.rowid";
+    const LOCK_ROWS: &'static str = "";
 
     fn search_text(query: &SearchQuery) -> String {
         query.fts5()
@@ -326,6 +331,10 @@ impl Connections for SqliteStore {
         Ok(self.readers.get().await)
     }
 
+    async fn write_turn(&self) -> Option<MutexGuard<'_, ()>> {
+        Some(self.turn.lock().await)
+    }
+
     fn affected(done: &SqliteQueryResult) -> u64 {
         done.rows_affected()
     }
@@ -334,6 +343,7 @@ impl Connections for SqliteStore {
 #[async_trait]
 impl Append for SqliteStore {
     async fn apply(&self, batch: Vec<Change>) -> StoreResult<(Vec<Outcome>, Batch)> {
+        let _turn = self.turn.lock().await;
         let mut appender = self.appender.lock().await;
         let Appender {
             conn,
@@ -363,6 +373,7 @@ impl Append for SqliteStore {
             && posts.len() == batch.len()
             && !posts.iter().any(|(_, m)| mentions::may_mention(&m.message))
             && posts.len() <= ROWS_PER_INSERT
+            && posts.iter().all(|(_, m)| m.files.is_empty())
             && slowed.is_empty();
         let inserted = if fast {
             let first = *next;
@@ -449,13 +460,24 @@ async fn in_transaction(
     slowed: &[(String, String)],
     hooks: bool,
 ) -> StoreResult<(Vec<Item>, i64, Drawn)> {
+    // Inside the transaction: the files a post attaches are screened and
+    // attached with no other writer in between.
+    let files::Screened {
+        kept: batch,
+        refused,
+        files: mut attached,
+    } = files::screen::<SqliteStore>(conn, batch).await?;
     let last: i64 = sqlx::query_scalar(LAST).fetch_one(&mut *conn).await?;
     let n = batch.len() as i64;
     let mut items = Vec::with_capacity(batch.len());
     let mut changes = Vec::new();
     for (k, (seq, change)) in (last + 1..).zip(batch).enumerate() {
         match change {
-            Change::Post(m) => items.push(Item::Posted(m.stored(seq, ts))),
+            Change::Post(m) => {
+                let mut stored = m.stored(seq, ts);
+                stored.files = std::mem::take(&mut attached[k]);
+                items.push(Item::Posted(stored));
+            }
             change => {
                 changes.push((k, seq, change));
                 items.push(Item::Waiting);
@@ -477,6 +499,7 @@ async fn in_transaction(
     }
     drop(numbered);
     mentions::of_posts::<SqliteStore>(&mut *conn, &mut items).await?;
+    files::attach::<SqliteStore>(&mut *conn, &items).await?;
     restraints::record_slowed::<SqliteStore>(&mut *conn, slowed, ts).await?;
     for (k, seq, change) in changes {
         items[k] = Item::Step(changes::apply::<SqliteStore>(&mut *conn, change, seq, ts).await?);
@@ -488,7 +511,7 @@ async fn in_transaction(
         .bind(last + n)
         .execute(&mut *conn)
         .await?;
-    Ok((items, last + n, drawn))
+    Ok((with_refusals(items, refused), last + n, drawn))
 }
 
 /// Turns SQLite's `secure_delete` fully on for a batch with changes (what

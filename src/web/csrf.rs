@@ -94,9 +94,13 @@ pub fn verdict(method: &Method, path: &str, headers: &HeaderMap, host: &str) -> 
     // above) or with `X-Filename`, a header no form can send.
     if is_upload(path) {
         let form_type = get(header::CONTENT_TYPE.as_str()).is_none_or(is_form_type);
-        let vouched = [header::ORIGIN.as_str(), "sec-fetch-site", "x-filename"]
-            .iter()
-            .any(|h| headers.contains_key(*h));
+        let vouched = [
+            header::ORIGIN.as_str(),
+            "sec-fetch-site",
+            crate::http::FILENAME_HEADER,
+        ]
+        .iter()
+        .any(|h| headers.contains_key(*h));
         return if form_type && !vouched {
             Verdict::Refuse("an upload with the session cookie needs Origin or X-Filename")
         } else {

@@ -57,6 +57,7 @@ fn post(room: &str, who: &str, text: &str) -> Change {
         user: user(who),
         message: text.into(),
         reply_to: None,
+        files: Vec::new(),
     })
 }
 

@@ -46,7 +46,13 @@ impl Checker {
             "{method} {template} {status} is not documented: {text}"
         );
         let schema = &documented["content"]["application/json"]["schema"];
-        if text.is_empty() {
+        // A served file: bytes of a documented type other than JSON.
+        let bytes = documented["content"]
+            .as_object()
+            .is_some_and(|c| !c.is_empty() && !c.contains_key("application/json"));
+        if bytes {
+            assert!(!text.is_empty(), "{method} {template} {status}: no bytes");
+        } else if text.is_empty() {
             assert!(
                 schema.is_null(),
                 "{method} {template} {status}: documented with a body"
@@ -336,6 +342,50 @@ async fn every_documented_route_and_status_matches_real_responses() {
         let r = req.send().await.expect("request");
         let template = template_of(&c.doc, path);
         c.check(&method.to_lowercase(), &template, r).await;
+    }
+    // Files: raw bodies up, bytes down.
+    let upload = |bearer: Option<&str>, room: &str, kind: &str, body: Vec<u8>| {
+        let mut req = app
+            .http
+            .post(app.url(&format!("/api/rooms/{room}/files")))
+            .header("content-type", kind)
+            .body(body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t.to_owned());
+        }
+        req.send()
+    };
+    let png = crate::files::png(2, 2);
+    let bomb = crate::files::png_header_only(10_000, 10_000);
+    let up = "/api/rooms/{room}/files";
+    let r = upload(o, "staff", "image/png", png.clone())
+        .await
+        .expect("upload");
+    let r_json = r.text().await.expect("body");
+    let file: Value = serde_json::from_str(&r_json).expect("file view");
+    c.seen.insert((up.into(), "post".into(), "201".into()));
+    assert!(file["id"].is_string(), "{r_json}");
+    for (bearer, room, kind, body) in [
+        (o, "staff", "image/png", b"not png".to_vec()),
+        (None, "staff", "application/octet-stream", b"x".to_vec()),
+        (s, "staff", "text/plain", b"x".to_vec()),
+        (o, "nowhere", "text/plain", b"x".to_vec()),
+        (o, "staff", "image/png", bomb),
+    ] {
+        let r = upload(bearer, room, kind, body).await.expect("upload");
+        c.check("post", up, r).await;
+    }
+    let url = file["url"].as_str().expect("url").to_owned();
+    let thumbnail = file["thumbnail"].as_str().expect("thumbnail").to_owned();
+    for path in [&url, &thumbnail] {
+        for bearer in [o, None, s] {
+            let mut req = app.http.get(app.url(path));
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            let r = req.send().await.expect("file");
+            c.check("get", &template_of(&c.doc, path), r).await;
+        }
     }
     let missing: Vec<_> = c.documented().difference(&c.seen).cloned().collect();
     assert!(

@@ -126,6 +126,7 @@ fn msg(room: &str, who: &str, text: &str) -> NewMessage {
         user: user(who),
         message: text.into(),
         reply_to: None,
+        files: Vec::new(),
     }
 }
 

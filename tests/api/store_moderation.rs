@@ -18,6 +18,7 @@ fn post(room: &RoomName, user: &str, text: &str) -> store::Change {
         user: User::new(user, user),
         message: text.into(),
         reply_to: None,
+        files: Vec::new(),
     })
 }
 
