@@ -155,6 +155,10 @@ impl Metrics {
             &["result"],
         )?;
         registry.register(Box::new(file_uploads.clone()))?;
+        // Both series from the start, so a rate over them is 0 rather than absent.
+        for result in ["stored", "refused"] {
+            file_uploads.with_label_values(&[result]);
+        }
         let file_upload_bytes = counter(
             "file_upload_bytes_total",
             "Bytes of the uploads this node stored, as received",

@@ -86,9 +86,12 @@ async function scenario(ann, bob) {
   // The reply's quote follows its parent's edit.
   await message(bob, "Yes, the usual place").locator(".quote-text", { hasText: "Lunch at 12:30?" }).waitFor();
   // Escape cancels an edit; the keyboard reaches the menu too.
-  // Shift+Tab from the composer reaches the last message, whose menu opens.
+  // Shift+Tab from the composer (past its attach button) reaches the last
+  // message, whose menu opens.
   const mine = message(bob, "Yes, the usual place");
   await bob.locator("#message").focus();
+  await bob.keyboard.press("Shift+Tab");
+  h.assert(await bob.locator("#attach").evaluate((b) => b === document.activeElement), "the attach button comes first");
   await bob.keyboard.press("Shift+Tab");
   h.assert(await mine.evaluate((n) => n.contains(document.activeElement)), "the focus is in the last message");
   await mine.locator(".msg-actions").waitFor();
