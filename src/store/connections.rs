@@ -46,6 +46,11 @@ pub(super) trait Connections: Send + Sync + 'static {
     /// transaction ends: ` FOR UPDATE` on PostgreSQL; nothing on SQLite,
     /// whose writer holds the whole database (`BEGIN IMMEDIATE`).
     const LOCK_ROWS: &'static str;
+    /// A statement that makes the transaction wait for any other holding
+    /// uploader `$1`'s lock, so the sums of two uploads at once are taken
+    /// one after the other (`Files::record_file`'s quota). Empty on SQLite,
+    /// where each write statement already holds the whole database.
+    const LOCK_UPLOADER: &'static str;
 
     /// A turn at writing bulk (a file's chunk) between the writer's
     /// batches: SQLite has one write lock, and a statement that finds it

@@ -100,8 +100,9 @@ pub trait Files: Send + Sync {
     ) -> StoreResult<()>;
     /// Records an upload whose bytes are stored, unless its uploader's
     /// files would then pass `quota` bytes: `false` then, and nothing is
-    /// recorded. One statement, so on SQLite (one writer) two uploads
-    /// cannot both pass; on PostgreSQL two at the same instant may.
+    /// recorded. The sum is taken under the uploader's lock
+    /// (`C::LOCK_UPLOADER`; on SQLite the statement's own hold of the
+    /// database), so two uploads at the same instant cannot both pass.
     async fn record_file(&self, file: &FileRecord, quota: i64) -> StoreResult<bool>;
     /// Removes the chunks of an upload that was not recorded.
     async fn discard_chunks(&self, id: &str) -> StoreResult<()>;
@@ -171,6 +172,13 @@ where
     }
 
     async fn record_file(&self, f: &FileRecord, quota: i64) -> StoreResult<bool> {
+        let mut tx = self.pool().begin().await?;
+        if !C::LOCK_UPLOADER.is_empty() {
+            sqlx::query(C::LOCK_UPLOADER)
+                .bind(f.uploader.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let done = sqlx::query(
             "INSERT INTO files (id, room, uploader, name, type, size, width, height, \
                thumb_type, thumb_size, created_at) \
@@ -189,8 +197,9 @@ where
         .bind(f.thumb_size)
         .bind(f.created_at)
         .bind(quota)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(C::affected(&done) == 1)
     }
 

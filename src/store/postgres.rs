@@ -263,6 +263,9 @@ impl Connections for PgStore {
     const SEARCH_HITS_END: &'static str = ")";
     const SEARCH_KEY: &'static str = "s.id";
     const LOCK_ROWS: &'static str = " FOR UPDATE";
+    // The schema in the key: advisory locks are database-wide (see `schema`).
+    const LOCK_UPLOADER: &'static str = "SELECT pg_advisory_xact_lock(hashtextextended(\
+        current_schema() || '/uploader/' || $1, 0))";
 
     fn search_text(query: &SearchQuery) -> String {
         query.tsquery()

@@ -318,6 +318,7 @@ impl Connections for SqliteStore {
     const SEARCH_HITS_END: &'static str = "";
     const SEARCH_KEY: &'static str = "messages_fts.rowid";
     const LOCK_ROWS: &'static str = "";
+    const LOCK_UPLOADER: &'static str = "";
 
     fn search_text(query: &SearchQuery) -> String {
         query.fts5()

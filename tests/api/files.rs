@@ -274,6 +274,7 @@ on_both_backends!(
     files_not_the_senders_are_refused_alike,
     deleting_a_message_or_its_room_removes_its_files,
     unattached_uploads_are_swept,
+    concurrent_uploads_share_one_quota,
 );
 
 #[tokio::test]
@@ -601,6 +602,34 @@ async fn uploads_past_the_quota_are_refused() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
+}
+
+/// Uploads racing past one user's quota: exactly those that fit are kept
+/// (on PostgreSQL each insert checks the sum under a lock of the user's).
+async fn concurrent_uploads_share_one_quota(backend: Backend) {
+    let app = spawn_app_on(backend, |s| s.files_quota = 2500).await;
+    let ann = token("ann", None);
+    open_room(&app, "lobby", &ann).await;
+    let racing = (0..8).map(|i| {
+        let (app, ann) = (&app, &ann);
+        async move {
+            upload(
+                app,
+                "lobby",
+                ann,
+                "text/plain",
+                &format!("f{i}"),
+                vec![1; 1000],
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    });
+    let mut codes = futures_util::future::join_all(racing).await;
+    codes.sort_unstable();
+    assert_eq!(codes, [201, 201, 413, 413, 413, 413, 413, 413]);
+    assert_eq!(rows(&app, "files").await, 2);
 }
 
 /// Polls `check` until it holds, failing after [`WAIT`].
