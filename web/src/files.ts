@@ -207,6 +207,9 @@ export class Tray {
     const name = p.file.name || "file";
     const state = p.failed ? "failed" : p.view ? "stored" : "uploading";
     p.node.dataset.state = state;
+    // Drawn once per state: a redraw while uploading would reset its bar.
+    if (p.node.dataset.drawn === state) return;
+    p.node.dataset.drawn = state;
     const thumb = p.preview
       ? el("img", { class: "attachment-thumb", src: p.preview, alt: "" })
       : el("span", { class: "attachment-icon", "aria-hidden": "true" }, "📄");
@@ -226,9 +229,6 @@ export class Tray {
     const x = el("button", { type: "button", class: "ghost small attachment-x", "aria-label": `${verb} ${name}`, title: verb }, "✕");
     x.addEventListener("click", () => this.remove(p));
     parts.push(x);
-    // Keep the bar's progress while it uploads: only redraw what changed state.
-    if (p.node.dataset.drawn === state && state === "uploading") return;
-    p.node.dataset.drawn = state;
     p.node.replaceChildren(...parts);
   }
 
