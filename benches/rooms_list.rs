@@ -80,11 +80,14 @@ fn seed(rooms: i64, per_room: i64, postgres: bool) -> Vec<String> {
              SELECT '{USER}', {}, s.i FROM {series} WHERE s.i % 100 = 0",
             name("s.i")
         ),
-        // Even rooms: nothing read. Odd rooms: read up to their middle post.
+        // Even rooms: nothing read (no post number: the list looks up the
+        // room's first). Odd rooms: read up to their middle post, with its
+        // number, as `read` writes it.
         format!(
-            "INSERT INTO members (room, user_id, read_id) \
+            "INSERT INTO members (room, user_id, read_id, read_n) \
              SELECT {}, '{USER}', CASE WHEN (s.i - 1) % 2 = 0 THEN 0 \
-                                       ELSE (({per_room} / 2) - 1) * {rooms} + s.i END \
+                                       ELSE (({per_room} / 2) - 1) * {rooms} + s.i END, \
+                    CASE WHEN (s.i - 1) % 2 = 0 THEN NULL ELSE {per_room} / 2 END \
              FROM {series} WHERE s.i <= {rooms}",
             name("s.i")
         ),

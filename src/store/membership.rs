@@ -9,9 +9,10 @@ use super::connections::Connections;
 use super::outbox::{self, Event, HookEvent};
 use crate::domain::now_ms;
 
-/// Puts `user_id` in `room`'s members (read up to its newest message)
-/// inside the caller's transaction, with the webhook `kind` when the row is
-/// new; `true` then. One text for invitations and first joins.
+/// Puts `user_id` in `room`'s members (read up to its newest message, with
+/// that post's number: migrations/*/0013) inside the caller's transaction,
+/// with the webhook `kind` when the row is new; `true` then. One text for
+/// invitations and first joins.
 pub(super) async fn add_member<C: Connections>(
     conn: &mut <C::Db as Database>::Connection,
     room: &str,
@@ -25,8 +26,9 @@ where
     for<'r> i64: Encode<'r, C::Db> + Type<C::Db>,
 {
     let done = sqlx::query(
-        "INSERT INTO members (room, user_id, read_id) \
-         VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0)) \
+        "INSERT INTO members (room, user_id, read_id, read_n) \
+         VALUES ($1, $2, COALESCE((SELECT MAX(id) FROM messages WHERE room = $1), 0), \
+                 (SELECT n FROM messages WHERE room = $1 ORDER BY id DESC LIMIT 1)) \
          ON CONFLICT DO NOTHING",
     )
     .bind(room)

@@ -102,15 +102,14 @@ struct ListedRow {
     #[sqlx(flatten)]
     room: RoomRow,
     read_id: i64,
-    /// The number (`messages.n`) of the newest message, of the newest one
-    /// read, and of the first one.
-    top: Option<i64>,
+    /// The number (`messages.n`) of the newest post read, or (none read)
+    /// of the one before the room's first.
     base: Option<i64>,
-    first: Option<i64>,
-    /// Deleted messages after the read position.
+    /// Deleted messages after the read position, before the newest live one.
     gone: i64,
     mentioned: i64,
     last_id: Option<i64>,
+    last_n: Option<i64>,
     last_user: Option<String>,
     last_name: Option<String>,
     last_body: Option<String>,
@@ -120,13 +119,12 @@ struct ListedRow {
 impl From<ListedRow> for Listed {
     fn from(r: ListedRow) -> Self {
         // Posts are numbered 1, 2, 3.. in each room (in a room deleted and
-        // made again, from where the old one stopped: only differences count).
-        let unread = match r.top {
-            None => 0,
-            Some(top) => {
-                let read = r.base.or(r.first.map(|f| f - 1)).unwrap_or(0);
-                (top - read - r.gone).max(0)
-            }
+        // made again, from where the old one stopped: only differences
+        // count). Every post after the newest live one is deleted, so the
+        // unread ones are those up to it, less the deletions among them.
+        let unread = match (r.last_id, r.last_n) {
+            (Some(id), Some(n)) if id > r.read_id => (n - r.base.unwrap_or(0) - r.gone).max(0),
+            _ => 0,
         };
         let last = match (r.last_id, r.last_user, r.last_name, r.last_body, r.last_ts) {
             (Some(id), Some(user), Some(name), Some(body), Some(ts)) => Some(Latest {
@@ -147,17 +145,20 @@ impl From<ListedRow> for Listed {
     }
 }
 
-/// Each row an index probe or two per room (`messages_room_id`,
-/// `messages_deleted`, `mentions`' key), whatever the room's size. Of the
-/// newest message only what its excerpt shows (`excerpt`'s 100 characters,
-/// counted alike by both stores' `substr`) comes back, not up to 4,000.
+/// Per room: the newest live message (a probe of `messages_room_id` and
+/// its row), the deletions and the mentions after the read position (a
+/// probe each, of `messages_deleted` and `mentions`' key); the read
+/// position's post number is beside it (`members.read_n`), and only when
+/// nothing at or before it exists is the room's first post looked up.
+/// Of the newest message only what its excerpt shows (`excerpt`'s 100
+/// characters, counted alike by both stores' `substr`) comes back, not up
+/// to 4,000. Both stores' COALESCE stop at the first value that is not NULL.
 const LISTED: &str = "SELECT r.name, r.visibility, r.owner, r.topic, b.read_id, \
-       (SELECT n FROM messages WHERE room = b.room ORDER BY id DESC LIMIT 1) AS top, \
-       (SELECT n FROM messages WHERE room = b.room AND id <= b.read_id ORDER BY id DESC LIMIT 1) AS base, \
-       (SELECT n FROM messages WHERE room = b.room ORDER BY id ASC LIMIT 1) AS first, \
-       (SELECT COUNT(*) FROM messages WHERE room = b.room AND id > b.read_id AND deleted_ts IS NOT NULL) AS gone, \
+       COALESCE(b.read_n, (SELECT n - 1 FROM messages WHERE room = b.room ORDER BY id ASC LIMIT 1)) AS base, \
+       (SELECT COUNT(*) FROM messages WHERE room = b.room AND id > b.read_id AND id < l.id \
+          AND deleted_ts IS NOT NULL) AS gone, \
        (SELECT COUNT(*) FROM mentions WHERE user_id = $1 AND room = b.room AND message > b.read_id) AS mentioned, \
-       l.id AS last_id, l.user_id AS last_user, l.user_name AS last_name, \
+       l.id AS last_id, l.n AS last_n, l.user_id AS last_user, l.user_name AS last_name, \
        substr(l.body, 1, 100) AS last_body, l.ts AS last_ts \
      FROM members b JOIN rooms r ON r.name = b.room \
      LEFT JOIN messages l ON l.id = (SELECT id FROM messages \
@@ -219,8 +220,11 @@ where
         if id > newest {
             return Ok(ReadMark::PastNewest(newest));
         }
+        // With the number of the newest post at or before it (NULL: none).
         sqlx::query(
-            "UPDATE members SET read_id = $3 WHERE room = $1 AND user_id = $2 AND read_id < $3",
+            "UPDATE members SET read_id = $3, read_n = (SELECT n FROM messages \
+               WHERE room = $1 AND id <= $3 ORDER BY id DESC LIMIT 1) \
+             WHERE room = $1 AND user_id = $2 AND read_id < $3",
         )
         .bind(room.as_str())
         .bind(user_id)

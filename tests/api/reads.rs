@@ -445,6 +445,76 @@ async fn mentions_are_counted_and_follow_edits(backend: Backend) {
     assert!(page["messages"][0].get("mentions").is_none(), "{page}");
 }
 
+/// Counts stay exact where the post numbers do not start at 1 or end with
+/// deletions: a room deleted and made again under its name (the writer may
+/// number on from where the old one stopped), a member added before its
+/// first post, reads between posts and deletions after the newest read.
+async fn counts_in_a_room_made_again(backend: Backend) {
+    let app = spawn_app_on(backend, |_| {}).await;
+    let (owner, mut olga) = app.private_room("again", "olga").await;
+    olga.join("again").await;
+    for i in 0..3 {
+        olga.chat("again", &format!("old {i}")).await;
+    }
+    let ack = olga.ack("delete_room", json!({"room": "again"})).await;
+    assert_eq!(ack, json!({"ok": true}));
+    olga.next("room_deleted").await;
+    // Made again by her: the same bearer token.
+    let mut olga = app.private_room("again", "olga").await.1;
+    // Sam is invited while the new room is still empty.
+    let mut sam = app.client("sam").await;
+    let r = app
+        .post(
+            "/api/rooms/again/members",
+            json!({"user": "sam"}),
+            Some(&owner),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(unread(&sam, "again").await, 0);
+    olga.join("again").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(id(&olga.chat("again", &format!("new {i}")).await));
+    }
+    assert_eq!(unread(&sam, "again").await, 5);
+    // Deleting the newest: one fewer, and the latest is the one before.
+    let ack = olga
+        .ack("delete", json!({"room": "again", "id": ids[4]}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let entry = listed(&sam, "again").await;
+    assert_eq!(entry["unread"], 4, "{entry}");
+    assert_eq!(entry["last"]["id"], ids[3], "{entry}");
+    // Read up to the second; the third deleted: one left unread.
+    let ack = sam
+        .ack("read", json!({"room": "again", "id": ids[1]}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    assert_eq!(unread(&sam, "again").await, 2);
+    let ack = olga
+        .ack("delete", json!({"room": "again", "id": ids[2]}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    assert_eq!(unread(&sam, "again").await, 1);
+    // Everything after the read position deleted: nothing unread.
+    let ack = olga
+        .ack("delete", json!({"room": "again", "id": ids[3]}))
+        .await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let entry = listed(&sam, "again").await;
+    assert_eq!(entry["unread"], 0, "{entry}");
+    assert_eq!(entry["last"]["id"], ids[1], "{entry}");
+    // A new post counts from there, and sam's own post reads it all.
+    olga.chat("again", "after all that").await;
+    assert_eq!(unread(&sam, "again").await, 1);
+    sam.join("again").await;
+    sam.chat("again", "read").await;
+    assert_eq!(unread(&sam, "again").await, 0);
+    olga.chat("again", "one more").await;
+    assert_eq!(unread(&sam, "again").await, 1);
+}
+
 /// An acked `read` survives `kill -9`, and posts numbered after a restart
 /// go on from the stored numbers: the counts stay exact.
 #[tokio::test]
@@ -494,6 +564,7 @@ async fn an_acked_read_survives_sigkill_and_counts_go_on() {
 on_both_backends!(
     mentions_are_counted_and_follow_edits,
     counts_are_exact,
+    counts_in_a_room_made_again,
     reads_reach_the_users_other_sockets,
     activity_reaches_sockets_not_in_the_room,
     leaving_a_room_for_good,
