@@ -133,6 +133,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         auth,
         enlister,
         auto_create: settings.auto_create,
+        online_names: settings.online_names,
         limits: Limits::new(&settings),
         gate: Gate::default(),
         metrics: metrics.clone(),

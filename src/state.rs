@@ -30,6 +30,8 @@ pub struct Ctx {
     pub enlister: Enlister,
     /// `join` of a missing room creates it (`--no-auto-create` turns it off).
     pub auto_create: bool,
+    /// The most users a `join` ack names (`--online-names`).
+    pub online_names: usize,
     pub limits: Arc<Limits>,
     /// Closed by graceful shutdown (see `app::App::run`).
     pub gate: Gate,

@@ -54,8 +54,7 @@ pub async fn drop_revoked_keys(io: &Io, store: &dyn crate::store::Store) {
 
 /// A room as payloads show it, with its live `online` count (all nodes).
 pub async fn room_view(io: &Io, room: &RoomRecord) -> RoomView {
-    let online = presence::online(io, &room.name).await.len();
-    view(room, online)
+    view(room, presence::count(io, &room.name).await)
 }
 
 /// [`room_view`] of each room, asked of the nodes concurrently.

@@ -227,6 +227,14 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub files_unattached_ttl: Option<u64>,
 
+    /// At most this many users are named in a `join` ack's `online` list;
+    /// the room's `online` count still counts all of them. Naming every
+    /// user of a big room in every join made a join cost the room
+    /// O(members). [default: 100]
+    #[arg(long, env = "ROOMCAST_ONLINE_NAMES",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub online_names: Option<u32>,
+
     /// Keep files' bytes in this directory instead of the database (one
     /// node only: the directory is not shared). [default: in the database]
     #[arg(long, env = "ROOMCAST_FILES_DIR")]

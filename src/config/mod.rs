@@ -122,6 +122,8 @@ pub struct Settings {
     pub files_quota: u64,
     /// An upload no message attaches within this is removed.
     pub files_unattached_ttl: Duration,
+    /// The most users a `join` ack's `online` list names.
+    pub online_names: usize,
     /// Files' bytes in this directory (one node) instead of the database.
     pub files_dir: Option<std::path::PathBuf>,
 }
@@ -212,6 +214,7 @@ impl Settings {
             max_file_size: 10 * 1024 * 1024,
             files_quota: 1024 * 1024 * 1024,
             files_unattached_ttl: Duration::from_secs(3600),
+            online_names: 100,
             files_dir: None,
         }
     }
@@ -268,6 +271,7 @@ impl Settings {
             max_file_size,
             files_quota,
             files_unattached_ttl,
+            online_names,
             files_dir,
             webhooks,
         } = layer;
@@ -309,6 +313,7 @@ impl Settings {
             &mut self.files_unattached_ttl,
             files_unattached_ttl.map(Duration::from_secs),
         );
+        set(&mut self.online_names, online_names.map(|n| n as usize));
         set(&mut self.files_dir, files_dir.map(Some));
         if let Some(list) = webhooks {
             self.webhooks = webhook_endpoints(&list)?;

@@ -157,9 +157,16 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
     }
     // One census of the room (a request to every node with Redis) for both
     // the room's count and the list.
-    let online = presence::online(&ctx.io, name.as_str()).await;
+    let mut census = presence::census(&ctx.io, name.as_str(), ctx.online_names).await;
+    // The joiner is named whatever the limit.
+    let me = &conn.identity.user;
+    if census.users.len() >= ctx.online_names && !census.users.iter().any(|u| u.id == me.id) {
+        census.users.pop();
+        census.users.push(me.clone());
+    }
+    let online = census.users;
     Ok(Joined {
-        room: cluster::view(&entry.room, online.len()),
+        room: cluster::view(&entry.room, census.count),
         history: history.messages,
         more: history.more,
         online,

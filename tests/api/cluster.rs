@@ -66,6 +66,7 @@ async fn three_nodes_deliver_every_chat_to_every_member_once_in_id_order() {
     // `online` counts the members on every node.
     let last = clients[29].ack("join", json!({"room": "hall"})).await;
     assert_eq!(last["online"].as_array().map(Vec::len), Some(30), "{last}");
+    assert_eq!(last["room"]["online"], 30, "{last}");
 
     let acked = chat_all(&clients, "hall", 5, "m").await;
     assert_eq!(acked.len(), 150);

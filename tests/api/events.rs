@@ -46,6 +46,42 @@ async fn join_ack_has_room_history_more_and_online(backend: Backend) {
     assert_eq!(bob.next("join").await["user"]["id"], "bob");
 }
 
+/// A big room's join ack names at most `--online-names` users, the joiner
+/// always among them, and still counts them all; one user's two sockets
+/// count once; someone leaving counts out.
+async fn a_big_rooms_join_names_some_and_counts_all(backend: Backend) {
+    let app = spawn_app_on(backend, |s| s.online_names = 3).await;
+    let mut people = Vec::new();
+    for i in 0..6 {
+        let mut c = app.client(&format!("u{i}")).await;
+        let ack = c.join("big").await;
+        let named = ack["online"].as_array().expect("online");
+        assert_eq!(named.len(), (i + 1).min(3), "{ack}");
+        assert!(
+            named.iter().any(|u| u["id"] == format!("u{i}")),
+            "the joiner: {ack}"
+        );
+        assert_eq!(ack["room"]["online"], i + 1, "{ack}");
+        people.push(c);
+    }
+    let mut again = app.client("u0").await;
+    let ack = again.join("big").await;
+    assert_eq!(ack["room"]["online"], 6, "{ack}");
+    assert_eq!(ack["online"].as_array().map(Vec::len), Some(3), "{ack}");
+    let ack = people[5].ack("leave", json!({"room": "big"})).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    let ack = people[4].join("big").await;
+    assert_eq!(ack["room"]["online"], 5, "{ack}");
+    let r = app.get("/api/rooms", Some(&token("u1", None))).await;
+    let body: Value = r.json().await.expect("json");
+    let big = body["rooms"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "big"))
+        .cloned()
+        .expect("big");
+    assert_eq!(big["online"], 5, "{big}");
+}
+
 #[tokio::test]
 async fn joining_again_is_not_announced_again() {
     let app = spawn_app().await;
@@ -460,6 +496,7 @@ async fn many_clients_that_join_right_after_connecting_are_all_answered() {
 
 crate::on_both_backends!(
     join_ack_has_room_history_more_and_online,
+    a_big_rooms_join_names_some_and_counts_all,
     history_pages_backwards,
     join_since_replays_what_was_missed,
     rooms_lists_what_the_user_may_see_with_online_counts,

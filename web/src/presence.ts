@@ -9,6 +9,8 @@ export class Presence {
   /** User id → the user and how many of their sockets we know are here. */
   private readonly here = new Map<string, { user: User; sockets: number }>();
   private readonly typists = new Map<string, { user: User; timer: number }>();
+  /** Users here whom the join ack did not name (a big room: `--online-names`). */
+  private others = 0;
 
   constructor(
     private readonly me: User,
@@ -39,10 +41,14 @@ export class Presence {
     this.render();
   }
 
-  /** The `online` list of a join ack: the truth at that moment. */
-  reset(users: User[]): void {
+  /**
+   * The `online` list of a join ack and the room's `online` count: the
+   * truth at that moment. In a big room the list names only some of them.
+   */
+  reset(users: User[], total: number = users.length): void {
     this.here.clear();
     for (const user of users) this.here.set(user.id, { user, sockets: 1 });
+    this.others = Math.max(0, total - this.here.size);
     this.render();
   }
 
@@ -55,6 +61,7 @@ export class Presence {
 
   left(user: User): void {
     const entry = this.here.get(user.id);
+    if (!entry && this.others > 0) this.others -= 1;
     if (entry && --entry.sockets <= 0) this.here.delete(user.id);
     this.stopTyping(user.id);
     this.render();
@@ -97,8 +104,9 @@ export class Presence {
           ...this.decorate(u),
         ),
       ),
+      ...(this.others > 0 ? [el("li", { class: "person muted small", "data-others": String(this.others) }, `and ${this.others} more`)] : []),
     );
-    this.count.textContent = String(people.length);
+    this.count.textContent = String(people.length + this.others);
   }
 
   private renderTyping(): void {

@@ -394,7 +394,7 @@ class RoomPage {
         ? j.history
         : j.history.filter((m) => m.id > oldest || this.timeline.has(m.id));
       this.timeline.add(shown, first);
-      this.presence.reset(j.online);
+      this.presence.reset(j.online, j.room.online);
       for (const u of j.online) this.announced.add(u.id);
       this.showRoom(j.room);
       this.manage.show({
