@@ -14,7 +14,7 @@ use socketioxide_redis::{RedisAdapterConfig, RedisAdapterCtr};
 use tokio::net::TcpListener;
 
 use crate::auth::{Auth, Origins};
-use crate::cluster::{Adapter, Bus};
+use crate::cluster::{Adapter, Bus, Crowds};
 use crate::config::{AdminUiMode, Settings, Timeouts};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -134,6 +134,7 @@ pub async fn build(settings: Settings) -> anyhow::Result<App> {
         enlister,
         auto_create: settings.auto_create,
         online_names: settings.online_names,
+        crowds: Crowds::new(io.clone(), settings.presence_batch_above),
         limits: Limits::new(&settings),
         gate: Gate::default(),
         metrics: metrics.clone(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::auth::{Auth, Origins};
-use crate::cluster::{Bus, Io};
+use crate::cluster::{Bus, Crowds, Io};
 use crate::files::Files;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -32,6 +32,8 @@ pub struct Ctx {
     pub auto_create: bool,
     /// The most users a `join` ack names (`--online-names`).
     pub online_names: usize,
+    /// Big rooms' joins and leaves, coalesced (`--presence-batch-above`).
+    pub crowds: Arc<Crowds>,
     pub limits: Arc<Limits>,
     /// Closed by graceful shutdown (see `app::App::run`).
     pub gate: Gate,

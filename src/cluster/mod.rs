@@ -3,6 +3,7 @@
 //! node. Used by the socket events and the HTTP routes alike.
 
 mod bus;
+mod crowds;
 mod manage;
 pub mod presence;
 
@@ -16,6 +17,7 @@ use crate::rooms::Applied;
 use crate::store::Listed;
 
 pub use bus::{Adapter, Bus, Io, Sock};
+pub use crowds::Crowds;
 pub use manage::{room_deleted, topic_changed};
 pub use presence::is_chat_room;
 

@@ -235,6 +235,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub online_names: Option<u32>,
 
+    /// In a room with more users online than this, each node sends its
+    /// sockets' joins and leaves as one `presence` notice every 200 ms
+    /// instead of a `join` or `leave` each. [default: 100]
+    #[arg(long, env = "ROOMCAST_PRESENCE_BATCH_ABOVE")]
+    pub presence_batch_above: Option<u32>,
+
     /// Keep files' bytes in this directory instead of the database (one
     /// node only: the directory is not shared). [default: in the database]
     #[arg(long, env = "ROOMCAST_FILES_DIR")]

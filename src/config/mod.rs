@@ -124,6 +124,8 @@ pub struct Settings {
     pub files_unattached_ttl: Duration,
     /// The most users a `join` ack's `online` list names.
     pub online_names: usize,
+    /// Rooms with more users online get `presence` batches.
+    pub presence_batch_above: usize,
     /// Files' bytes in this directory (one node) instead of the database.
     pub files_dir: Option<std::path::PathBuf>,
 }
@@ -215,6 +217,7 @@ impl Settings {
             files_quota: 1024 * 1024 * 1024,
             files_unattached_ttl: Duration::from_secs(3600),
             online_names: 100,
+            presence_batch_above: 100,
             files_dir: None,
         }
     }
@@ -272,6 +275,7 @@ impl Settings {
             files_quota,
             files_unattached_ttl,
             online_names,
+            presence_batch_above,
             files_dir,
             webhooks,
         } = layer;
@@ -314,6 +318,10 @@ impl Settings {
             files_unattached_ttl.map(Duration::from_secs),
         );
         set(&mut self.online_names, online_names.map(|n| n as usize));
+        set(
+            &mut self.presence_batch_above,
+            presence_batch_above.map(|n| n as usize),
+        );
         set(&mut self.files_dir, files_dir.map(Some));
         if let Some(list) = webhooks {
             self.webhooks = webhook_endpoints(&list)?;

@@ -529,6 +529,25 @@ pub struct LeaveNotice<'a> {
     pub reason: Option<LeaveReason>,
 }
 
+/// `presence` to a big room: the joins and leaves of some 200 ms, in order.
+#[derive(Debug, Serialize)]
+pub struct PresenceNotice<'a> {
+    pub room: &'a str,
+    pub changes: &'a [PresenceChange],
+    pub ts: i64,
+}
+
+/// One socket of `user` joined the room (`joined`) or left it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PresenceChange {
+    pub user: User,
+    pub joined: bool,
+}
+
+impl Broadcast for PresenceNotice<'_> {
+    const EVENT: &'static str = "presence";
+}
+
 /// `typing` to the rest of a room.
 #[derive(Debug, Serialize)]
 pub struct TypingNotice<'a> {

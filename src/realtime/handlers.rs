@@ -142,24 +142,27 @@ async fn join(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Joined, A
         }
         return Err(AppError::Unavailable("socket disconnected".into()));
     }
+    // One census of the room (a request to every node with Redis) for the
+    // room's count, the list, and whether the room is big enough for its
+    // notices to be gathered (`cluster::Crowds`).
+    let mut census = presence::census(&ctx.io, name.as_str(), ctx.online_names).await;
+    let me = &conn.identity.user;
     if !already {
         ctx.monitor.joined(s.ns(), name.as_str(), &s.id.to_string());
-        let notice = JoinNotice {
-            room: name.as_str(),
-            user: &conn.identity.user,
-            ts: now_ms(),
-        };
-        let _ = ctx
-            .io
-            .to(name.to_string())
-            .emit(JoinNotice::EVENT, &notice)
-            .await;
+        if !ctx.crowds.joined(name.as_str(), me, census.count) {
+            let notice = JoinNotice {
+                room: name.as_str(),
+                user: me,
+                ts: now_ms(),
+            };
+            let _ = ctx
+                .io
+                .to(name.to_string())
+                .emit(JoinNotice::EVENT, &notice)
+                .await;
+        }
     }
-    // One census of the room (a request to every node with Redis) for both
-    // the room's count and the list.
-    let mut census = presence::census(&ctx.io, name.as_str(), ctx.online_names).await;
     // The joiner is named whatever the limit.
-    let me = &conn.identity.user;
     if census.users.len() >= ctx.online_names && !census.users.iter().any(|u| u.id == me.id) {
         census.users.pop();
         census.users.push(me.clone());
@@ -194,6 +197,9 @@ async fn leave(conn: &Conn, s: &Sock, payload: Option<Value>) -> Result<Done, Ap
         .await?
     {
         s.join(presence::list_room(name.as_str()));
+    }
+    if conn.ctx.crowds.left(name.as_str(), &conn.identity.user) {
+        return Ok(Done {});
     }
     let notice = LeaveNotice {
         room: name.as_str(),

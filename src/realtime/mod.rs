@@ -64,6 +64,9 @@ impl Conn {
     async fn announce_left(&self, s: &Sock, rooms: Vec<socketioxide_core::adapter::Room>) {
         let ts = now_ms();
         for room in rooms.into_iter().filter(|r| presence::is_chat_room(r)) {
+            if self.ctx.crowds.left(&room, &self.identity.user) {
+                continue;
+            }
             let notice = LeaveNotice {
                 room: &room,
                 user: &self.identity.user,

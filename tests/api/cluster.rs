@@ -59,6 +59,50 @@ fn assert_once_in_order(got: &[i64], acked: &BTreeSet<i64>, who: &str) {
     assert_eq!(got, want.as_slice(), "{who}: every chat once, in id order");
 }
 
+/// A big room's `presence` batches cross nodes: each node gathers its own
+/// sockets' joins and leaves and sends them to the room everywhere, and the
+/// census that makes a room big counts every node.
+#[tokio::test]
+async fn a_big_rooms_presence_batches_reach_every_node() {
+    let cluster = Cluster::start_with(2, &["--presence-batch-above", "2"]).await;
+    let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
+    let mut ann = a.client("ann").await;
+    ann.join("big").await;
+    let mut bob = b.client("bob").await;
+    bob.join("big").await;
+    assert_eq!(ann.next("join").await["user"]["id"], "ann");
+    assert_eq!(ann.next("join").await["user"]["id"], "bob");
+    // Third in the room, counted across both nodes: gathered on node B.
+    let mut cat = b.client("cat").await;
+    let ack = cat.join("big").await;
+    assert_eq!(ack["room"]["online"], 3, "{ack}");
+    let batch = ann
+        .none_before("join", "presence", |p| p["room"] == "big")
+        .await;
+    assert_eq!(batch["changes"][0]["user"]["id"], "cat", "{batch}");
+    assert_eq!(batch["changes"][0]["joined"], true, "{batch}");
+    assert_eq!(bob.next("presence").await["changes"], batch["changes"]);
+    assert_eq!(cat.next("presence").await["changes"], batch["changes"]);
+    // Node A gathers once one of its joins counted the room big: dan's
+    // join and then ann's leave reach node B gathered, in order.
+    let mut dan = a.client("dan").await;
+    dan.join("big").await;
+    ann.ack("leave", json!({"room": "big"})).await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let p = cat
+            .none_before("leave", "presence", |p| p["room"] == "big")
+            .await;
+        for c in p["changes"].as_array().expect("changes") {
+            got.push((c["user"]["id"].clone(), c["joined"].clone()));
+        }
+    }
+    assert_eq!(
+        got,
+        [(json!("dan"), json!(true)), (json!("ann"), json!(false))]
+    );
+}
+
 #[tokio::test]
 async fn three_nodes_deliver_every_chat_to_every_member_once_in_id_order() {
     let cluster = Cluster::start(3).await;

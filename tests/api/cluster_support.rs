@@ -156,12 +156,17 @@ impl Cluster {
     }
 
     pub async fn start(n: usize) -> Self {
+        Self::start_with(n, &[]).await
+    }
+
+    /// `n` nodes, each with `extra` flags after the usual ones.
+    pub async fn start_with(n: usize, extra: &[&str]) -> Self {
         let schema = PgSchema::create().await;
         let redis = RedisServer::start().await;
         // The first node migrates the schema; the others then find it done.
-        let mut nodes = vec![Node::start(&schema.url, &redis.url()).await];
+        let mut nodes = vec![Node::start_with(&schema.url, &redis.url(), extra).await];
         for _ in 1..n {
-            nodes.push(Node::start(&schema.url, &redis.url()).await);
+            nodes.push(Node::start_with(&schema.url, &redis.url(), extra).await);
         }
         Self {
             nodes,

@@ -82,6 +82,86 @@ async fn a_big_rooms_join_names_some_and_counts_all(backend: Backend) {
     assert_eq!(big["online"], 5, "{big}");
 }
 
+/// Who changed in one `presence` notice, in order: (user id, joined).
+fn changes(notice: &Value) -> Vec<(String, bool)> {
+    notice["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["user"]["id"].as_str().expect("id").to_owned(),
+                c["joined"].as_bool().expect("joined"),
+            )
+        })
+        .collect()
+}
+
+/// Past `--presence-batch-above` users online, joins and leaves go out as
+/// `presence` batches, in order, instead of one `join` or `leave` each; a
+/// room that shrinks back gets them one by one again.
+async fn a_big_rooms_joins_and_leaves_come_in_batches(backend: Backend) {
+    let app = spawn_app_on(backend, |s| s.presence_batch_above = 2).await;
+    let mut ann = app.client("ann").await;
+    let mut bob = app.client("bob").await;
+    ann.join("big").await;
+    bob.join("big").await;
+    assert_eq!(ann.next("join").await["user"]["id"], "ann");
+    assert_eq!(ann.next("join").await["user"]["id"], "bob");
+
+    // The third and fourth are gathered; the leave after them too, in order.
+    let mut cat = app.client("cat").await;
+    let mut dan = app.client("dan").await;
+    let ack = cat.join("big").await;
+    assert_eq!(ack["room"]["online"], 3, "{ack}");
+    dan.join("big").await;
+    let ack = dan.ack("leave", json!({"room": "big"})).await;
+    assert_eq!(ack["ok"], true, "{ack}");
+    // No `join` or `leave` before the batch (it is sent after them all).
+    let batch = ann
+        .none_before("join", "presence", |p| p["room"] == "big")
+        .await;
+    assert!(ann.drain("leave").is_empty());
+    let mut got = changes(&batch);
+    if got.len() < 3 {
+        // The window closed between them: the rest come in the next batch.
+        got.extend(changes(&ann.next("presence").await));
+    }
+    assert_eq!(
+        got,
+        [
+            ("cat".to_owned(), true),
+            ("dan".to_owned(), true),
+            ("dan".to_owned(), false)
+        ]
+    );
+    assert!(batch["ts"].is_i64(), "{batch}");
+    // The joiner hears of itself in the batch too.
+    let own = cat.next("presence").await;
+    assert_eq!(changes(&own)[0], ("cat".to_owned(), true));
+
+    // A socket that goes away in the big room: gathered as well.
+    cat.close().await;
+    let gone = ann.next("presence").await;
+    assert_eq!(changes(&gone), [("cat".to_owned(), false)]);
+
+    // Down to one: the room is still big until a join counts it, so
+    // bob's leave is gathered; the next join's census says small, and from
+    // there on it is `join` and `leave`.
+    bob.ack("leave", json!({"room": "big"})).await;
+    assert_eq!(changes(&ann.next("presence").await), [("bob".to_owned(), false)]);
+    dan.join("big").await;
+    let joined = ann
+        .none_before("presence", "join", |j| j["room"] == "big")
+        .await;
+    assert_eq!(joined["user"]["id"], "dan");
+    dan.ack("leave", json!({"room": "big"})).await;
+    let left = ann
+        .none_before("presence", "leave", |j| j["room"] == "big")
+        .await;
+    assert_eq!(left["user"]["id"], "dan");
+}
+
 #[tokio::test]
 async fn joining_again_is_not_announced_again() {
     let app = spawn_app().await;
@@ -497,6 +577,7 @@ async fn many_clients_that_join_right_after_connecting_are_all_answered() {
 crate::on_both_backends!(
     join_ack_has_room_history_more_and_online,
     a_big_rooms_join_names_some_and_counts_all,
+    a_big_rooms_joins_and_leaves_come_in_batches,
     history_pages_backwards,
     join_since_replays_what_was_missed,
     rooms_lists_what_the_user_may_see_with_online_counts,

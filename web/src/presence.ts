@@ -53,18 +53,35 @@ export class Presence {
   }
 
   joined(user: User): void {
-    const entry = this.here.get(user.id);
-    if (entry) entry.sockets += 1;
-    else this.here.set(user.id, { user, sockets: 1 });
+    this.come(user);
     this.render();
   }
 
   left(user: User): void {
+    this.go(user);
+    this.render();
+  }
+
+  /** A `presence` batch's changes, in order, drawn once. */
+  changed(changes: { user: User; joined: boolean }[]): void {
+    for (const c of changes) {
+      if (c.joined) this.come(c.user);
+      else this.go(c.user);
+    }
+    this.render();
+  }
+
+  private come(user: User): void {
+    const entry = this.here.get(user.id);
+    if (entry) entry.sockets += 1;
+    else this.here.set(user.id, { user, sockets: 1 });
+  }
+
+  private go(user: User): void {
     const entry = this.here.get(user.id);
     if (!entry && this.others > 0) this.others -= 1;
     if (entry && --entry.sockets <= 0) this.here.delete(user.id);
     this.stopTyping(user.id);
-    this.render();
   }
 
   typing(user: User): void {

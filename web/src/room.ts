@@ -17,6 +17,8 @@ import { type MessageActions, Timeline } from "./timeline";
 
 type JoinAck = { ok: true; room: Room; history: Message[]; more: boolean; online: User[] } & Standing;
 type Event = { room: string; user: User; ts: number; reason?: string };
+/** A big room's joins and leaves of a moment, in order (docs/protocol.md `presence`). */
+type PresenceBatch = { room: string; changes: { user: User; joined: boolean }[]; ts: number };
 
 /** At most one `typing` signal per this many ms while someone types. */
 const TYPING_EVERY_MS = 2_000;
@@ -346,6 +348,15 @@ class RoomPage {
       if (e.user.id !== this.me.id && !this.presence.has(e.user.id) && this.announced.delete(e.user.id)) {
         this.timeline.notice(`${e.user.name} left`, e.ts);
       }
+    });
+    // A big room's comings and goings: the online list follows them, and
+    // the timeline does not announce each of hundreds of people.
+    s.on("presence", (b: PresenceBatch) => {
+      if (b.room !== this.room) return;
+      this.presence.changed(b.changes);
+      const come = b.changes.filter((c) => c.joined);
+      for (const c of come) this.announced.add(c.user.id);
+      if (come.some((c) => !this.manage.isMember(c.user.id))) this.manage.soon();
     });
     s.on("moderation", (n: ModerationNotice) => {
       if (n.room !== this.room) return;
