@@ -26,7 +26,7 @@ pub use search::{Search, SearchHit, SearchResults};
 pub use socket::{
     Ack, ActivityNotice, Broadcast, CHAT_EVENT, ChangePayload, Changed, Chat, ClientEvent,
     ConnectAuth, Delete, Dm, DmOpened, Done, Edit, History, InRoom, Join, JoinNotice, Joined,
-    LastMessage, LeaveNotice, LeaveReason, PresenceChange, PresenceNotice, MessagePage, React, ReactionNote, Read, ReadAck,
-    ReadNotice, RoomList, RoomView, Rooms, Signal, SignalNotice, Stored, TypingNotice,
-    change_event,
+    LastMessage, LeaveNotice, LeaveReason, MessagePage, PresenceChange, PresenceNotice, React,
+    ReactionNote, Read, ReadAck, ReadNotice, RoomList, RoomView, Rooms, Signal, SignalNotice,
+    Stored, TypingNotice, change_event,
 };

@@ -149,7 +149,10 @@ async fn a_big_rooms_joins_and_leaves_come_in_batches(backend: Backend) {
     // bob's leave is gathered; the next join's census says small, and from
     // there on it is `join` and `leave`.
     bob.ack("leave", json!({"room": "big"})).await;
-    assert_eq!(changes(&ann.next("presence").await), [("bob".to_owned(), false)]);
+    assert_eq!(
+        changes(&ann.next("presence").await),
+        [("bob".to_owned(), false)]
+    );
     dan.join("big").await;
     let joined = ann
         .none_before("presence", "join", |j| j["room"] == "big")
