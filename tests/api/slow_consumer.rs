@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use roomcast::wire_client::ws::{self, Message};
+use serde_json::Value;
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
@@ -93,8 +94,7 @@ async fn reader(
                 max_latency = Duration::ZERO;
             }
         } else if let Some(left) = &left
-            && text.starts_with(r#"42["leave""#)
-            && text.contains(r#""id":"stalled""#)
+            && stalled_left(&text)
         {
             let _ = left.send(());
         }
@@ -216,6 +216,29 @@ impl std::fmt::Display for Summary {
             self.median, self.worst, self.worst_latency
         )
     }
+}
+
+/// Whether a frame says the stalled reader left: a `leave`, or (the room
+/// is big: more than 100 online) a `presence` batch with its leaving.
+fn stalled_left(text: &str) -> bool {
+    if text.starts_with(r#"42["leave""#) {
+        return text.contains(r#""id":"stalled""#);
+    }
+    let Some(json) = text
+        .strip_prefix("42")
+        .filter(|t| t.starts_with(r#"["presence""#))
+    else {
+        return false;
+    };
+    let Ok(Value::Array(args)) = serde_json::from_str::<Value>(json) else {
+        return false;
+    };
+    args.get(1)
+        .and_then(|n| n["changes"].as_array())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["user"]["id"] == "stalled" && c["joined"] == false)
+        })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
