@@ -371,48 +371,10 @@ async fn a_moderator_mutes_and_bans_in_chromium() {
 /// right and a partly named list says how many more (tests/browser/crowd.cjs).
 #[tokio::test]
 async fn a_big_rooms_online_list_follows_presence_batches() {
-    assert!(
-        Path::new(CHROMIUM).exists(),
-        "{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does)"
-    );
-    let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("crowd.db");
-    let (mut server, addr) = start_roomcast(
-        roomcast_command()
-            .args(["serve", "--listen", "127.0.0.1:0", "--jwt-secret", SECRET])
-            .args(["--presence-batch-above", "1", "--online-names", "2"])
-            .arg("--database")
-            .arg(format!("sqlite://{}", db.display())),
-    )
+    let app = spawn_app_with(|s| {
+        s.presence_batch_above = 1;
+        s.online_names = 2;
+    })
     .await;
-    let root = env!("CARGO_MANIFEST_DIR");
-    let run = Command::new("node")
-        .arg(format!("{root}/tests/browser/crowd.cjs"))
-        .arg(format!("http://{addr}"))
-        .arg(format!("{root}/target/screenshots"))
-        .env("NODE_PATH", format!("{root}/web/node_modules"))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(SCENARIO, run)
-        .await
-        .expect("the crowd scenario finished in time")
-        .expect("run node (Node.js is needed for the tests)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "crowd scenario failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: Value = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .map(|j| serde_json::from_str(j).expect("json"))
-        .expect("the script reports");
-    assert_eq!(
-        result["problems"],
-        json!([]),
-        "CSP violations, script errors or dialogs"
-    );
-    stop(&mut server).await;
+    crate::browser_changes::run_page_script(&app, "crowd.cjs").await;
 }
