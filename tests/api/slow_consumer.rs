@@ -94,7 +94,7 @@ async fn reader(
                 max_latency = Duration::ZERO;
             }
         } else if let Some(left) = &left
-            && stalled_left(&text)
+            && stalled_left(text)
         {
             let _ = left.send(());
         }
