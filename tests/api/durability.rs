@@ -14,6 +14,21 @@ pub(crate) async fn start_binary(db: &Path, secret: Option<&str>) -> (Child, Str
 
 /// [`start_binary`] with `--sqlite-sync SYNC`.
 async fn start_binary_with(db: &Path, secret: Option<&str>, sync: &str) -> (Child, String) {
+    start_roomcast(&mut binary_command(db, secret, sync)).await
+}
+
+/// [`start_binary`] with the server's log (stderr) written to `log`.
+pub(crate) async fn start_binary_logged(
+    db: &Path,
+    secret: Option<&str>,
+    log: &Path,
+) -> (Child, String) {
+    let mut cmd = binary_command(db, secret, "full");
+    cmd.stderr(std::fs::File::create(log).expect("log file"));
+    start_roomcast(&mut cmd).await
+}
+
+fn binary_command(db: &Path, secret: Option<&str>, sync: &str) -> tokio::process::Command {
     let mut cmd = roomcast_command();
     cmd.arg("serve")
         .arg("--listen")
@@ -27,7 +42,7 @@ async fn start_binary_with(db: &Path, secret: Option<&str>, sync: &str) -> (Chil
     if let Some(s) = secret {
         cmd.arg("--jwt-secret").arg(s);
     }
-    start_roomcast(&mut cmd).await
+    cmd
 }
 
 /// SIGKILLs `server`, starts a new one on the same file, and connects to it as ann.

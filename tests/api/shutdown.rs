@@ -9,7 +9,7 @@ use roomcast::wire_client::ws::Message;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::durability::{start_binary, whole_history};
+use crate::durability::{start_binary, start_binary_logged, whole_history};
 use crate::helpers::*;
 
 /// What one client saw: ids of `ok` acks, and how many acks were errors.
@@ -69,7 +69,8 @@ async fn chatter(ws: crate::raw::RawWs, user: &str, room: &str) -> Seen {
 async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("term.db");
-    let (mut server, addr) = start_binary(&db, Some(SECRET)).await;
+    let log = dir.path().join("term.log");
+    let (mut server, addr) = start_binary_logged(&db, Some(SECRET), &log).await;
     let addr: std::net::SocketAddr = addr.parse().expect("addr");
     // Every chatter is connected before any chat is counted: a client still
     // in its handshake when SIGTERM comes would be refused, which is right
@@ -95,6 +96,13 @@ async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
         .expect("exits after SIGTERM")
         .expect("wait");
     assert_eq!(exit.code(), Some(0), "graceful exit status");
+    // Batches committed as the sockets close are still handed to delivery:
+    // once, that panicked on the namespace socketioxide had taken away.
+    let logged = std::fs::read_to_string(&log).expect("server log");
+    assert!(
+        !logged.contains("panicked"),
+        "the server panicked: {logged}"
+    );
 
     let mut acked = Vec::new();
     for c in clients {
@@ -145,4 +153,71 @@ async fn sigterm_right_after_the_address_line_exits_zero() {
             .expect("reaped");
         assert!(status.success(), "round {round}: {status:?}");
     }
+}
+
+/// A message posted over HTTP as the server shuts down (its request still
+/// open when the sockets are closed) is stored, answered 201, and handed
+/// to delivery with no socket left: once, that panicked in socketioxide
+/// (the closed server had no namespace to broadcast to).
+#[tokio::test]
+async fn a_message_posted_while_the_sockets_close_is_stored_without_a_panic() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("late.db");
+    let log = dir.path().join("late.log");
+    let (mut server, addr) = start_binary_logged(&db, Some(SECRET), &log).await;
+    let addr: std::net::SocketAddr = addr.parse().expect("addr");
+    let mut ws = crate::raw::raw_connect(addr, "ann").await;
+    let join = packet::event(Some(1), "join", &[serde_json::json!({"room": "late"})]);
+    let joined = roomcast::wire_client::ws::call(&mut ws, &join, 1, WAIT)
+        .await
+        .expect("join");
+    assert_eq!(joined["ok"], true, "{joined}");
+
+    // The request head and half the body, before SIGTERM.
+    let body = br#"{"message":"posted as the server closes"}"#;
+    let (first, rest) = body.split_at(10);
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp");
+    let head = format!(
+        "POST /api/rooms/late/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        token("bob", None),
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.expect("head");
+    tcp.write_all(first).await.expect("first half");
+    sigterm(&server);
+    // The barrier: the socket is closed once the server closed every socket.
+    assert!(
+        roomcast::wire_client::ws::closed_by_server(&mut ws, WAIT).await,
+        "the server closed the socket"
+    );
+    tcp.write_all(rest).await.expect("the rest of the body");
+    let mut answer = String::new();
+    tokio::time::timeout(WAIT, tcp.read_to_string(&mut answer))
+        .await
+        .expect("answered")
+        .expect("read");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let exit = tokio::time::timeout(WAIT * 2, server.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert_eq!(exit.code(), Some(0), "graceful exit status");
+    let logged = std::fs::read_to_string(&log).expect("server log");
+    assert!(
+        !logged.contains("panicked"),
+        "the server panicked: {logged}"
+    );
+
+    let (_server, addr) = start_binary(&db, Some(SECRET)).await;
+    let c = TestClient::connect(
+        &format!("http://{addr}/"),
+        Connect::token(token("ann", None)),
+    )
+    .await
+    .expect("reconnect");
+    let stored = whole_history(&c, "late").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["message"], "posted as the server closes");
 }

@@ -197,7 +197,10 @@ impl<A: Adapter> Client<A> {
     pub(crate) async fn close(&self) {
         #[cfg(feature = "tracing")]
         tracing::debug!("closing all namespaces");
-        let ns = { std::mem::take(&mut *self.nsps.write().unwrap()) };
+        // roomcast: the namespaces stay in the map, closed and empty. Taken
+        // out, every later `io.to(..)`/`io.local()` (a batch committed as the
+        // server closes, a task still running) panicked in `get_default_op`.
+        let ns = { self.nsps.read().unwrap().clone() };
         futures_util::future::join_all(
             ns.values()
                 .map(|ns| ns.close(DisconnectReason::ClosingServer)),
