@@ -51,8 +51,7 @@ pub struct App {
 pub async fn build(settings: Settings) -> anyhow::Result<App> {
     // First, before anything is made on disk: a server that cannot listen
     // must not leave a new database (and its secret) behind.
-    let listener = TcpListener::bind(settings.listen)
-        .await
+    let listener = crate::serve::bind(settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let metrics_listener = match settings.metrics_listen {
         Some(addr) => Some(

@@ -41,6 +41,25 @@ use conns::{ConnEntry, Conns, Phase, SweepLimits, TrackedIo};
 /// browsers with many cookies send a few KiB.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// Connections the kernel queues before `accept` (capped by
+/// `net.core.somaxconn`, 4096 on current Linux). tokio's `bind` asks for
+/// 1,024: in a restart storm the SYNs beyond it were dropped, and each
+/// dropped client waited a second for its SYN to be sent again (issue 17).
+const BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with [`BACKLOG`] (and `SO_REUSEADDR`, as tokio's
+/// `bind`: a restarted server binds the address its predecessor left).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `router` on `listener` until `stop` completes, then stops
 /// accepting, asks every connection to finish its request and close, and
 /// returns once all have. `timeouts.http_head` bounds how long a connection
@@ -106,12 +125,17 @@ pub async fn serve(
     sweeper.abort();
 }
 
+/// The most descriptors kept back from connections.
+const RESERVE_MAX: usize = 512;
+
 /// Connections the server may hold: the descriptor limit less a reserve
-/// for the database, Redis, logs and the runtime. With the usual 1024 soft
-/// limit raised to a hard limit of 20,000 or more, the reserve is 5%.
+/// for the database, Redis, logs and the runtime: 64 + 5%, at most 512.
+/// An idle server holds about 30 descriptors; 512 leaves room for uploads
+/// and webhook connections, and a hard limit of 20,000 serves 19,488
+/// sockets (a restart storm of 19,000 clients, issue 17).
 fn connection_budget(nofile: u64) -> usize {
     let limit = usize::try_from(nofile).unwrap_or(usize::MAX);
-    let reserve = 64 + limit / 20;
+    let reserve = (64 + limit / 20).min(RESERVE_MAX);
     let budget = limit.saturating_sub(reserve).max(16);
     tracing::info!(nofile, budget, "connection budget");
     budget
