@@ -89,7 +89,10 @@ impl SqliteStore {
             // 1000 pages: that would stall the writer for the copy and the
             // fsyncs several times a second under load (p99 of the 200-room
             // benchmark 2.5 ms instead of 1). A task of its own does it.
-            .pragma("wal_autocheckpoint", "0");
+            .pragma("wal_autocheckpoint", "0")
+            // A WAL that grew in a burst shrinks back to 64 MiB when it
+            // starts over (see `checkpoint_loop`).
+            .pragma("journal_size_limit", "67108864");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             // An in-process connection to a local file cannot have gone away
@@ -198,20 +201,43 @@ pub fn lock_for_server(url: &str) -> anyhow::Result<Option<std::fs::File>> {
     }
 }
 
+/// Frames in the WAL (4 KiB pages) past which a checkpoint also starts the
+/// WAL over: 16 MiB.
+const RESTART_ABOVE: i64 = 4096;
+
 /// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on a
 /// connection (and so a thread) of its own. PASSIVE never waits for the
-/// writer or readers: frames still in use are left for the next round, and
-/// SQLite restarts the WAL from its beginning once all are copied.
+/// writer or readers: frames still in use are left for the next round.
+///
+/// SQLite starts the WAL over only when a commit finds every frame copied,
+/// and under steady writes some commit always lands during the copy: in a
+/// restart storm the WAL grew to 211 MB beside a 7 MB database, and every
+/// read and every start (which rebuilds the WAL's index) paid for it. Past
+/// [`RESTART_ABOVE`] frames, a RESTART follows: it copies what was
+/// committed since the PASSIVE one, holding commits off for that short copy,
+/// waits for readers to leave the WAL, and the next commit writes from its
+/// start (`journal_size_limit` then trims the file).
 async fn checkpoint_loop(mut conn: SqliteConnection) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
+        let frames = match sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&mut conn)
             .await
         {
-            tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+            Ok((_, frames, _)) => frames,
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite WAL checkpoint failed; retrying");
+                continue;
+            }
+        };
+        if frames > RESTART_ABOVE
+            && let Err(e) = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
+                .execute(&mut conn)
+                .await
+        {
+            tracing::warn!(error = %e, "SQLite WAL restart failed; retrying");
         }
     }
 }
