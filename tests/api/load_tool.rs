@@ -112,6 +112,103 @@ async fn load_tool_against_roomcast_reports_every_chat_delivered() {
     assert!(j["rss_joined_kib"].as_u64() > Some(0), "{j}");
 }
 
+/// The restart storm (`--restart-cmd`, issue 17): the real binary on a
+/// database file, restarted by `bench/restart.sh` while 200 clients
+/// receive and 20 send. Every client must come back with socket.io-client's
+/// back-off and rejoin with `since`; what early ones sent while late ones
+/// were away reaches the late ones in their replay, and nothing acked is
+/// lost or delivered twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_tool_restart_storm_brings_every_client_back_caught_up() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("storm.db");
+    let serve = |listen: &str| -> Vec<String> {
+        [
+            env!("CARGO_BIN_EXE_roomcast"),
+            "serve",
+            "--listen",
+            listen,
+            "--database",
+            &format!("sqlite://{}", db.display()),
+            "--jwt-secret",
+            SECRET,
+            "--message-rate",
+            "1000000",
+            "--message-burst",
+            "1000000",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let mut first = tokio::process::Command::new(&serve("127.0.0.1:0")[0]);
+    first
+        .args(&serve("127.0.0.1:0")[1..])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let (mut server, addr) = crate::helpers::start_roomcast(&mut first).await;
+    let pidfile = dir.path().join("pid");
+    let pid = server.id().expect("pid").to_string();
+    std::fs::write(&pidfile, &pid).expect("pidfile");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/restart.sh");
+    let log = dir.path().join("restarted");
+    let quote = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let mut restart = vec![
+        quote(script),
+        quote(&pidfile.display().to_string()),
+        quote(&addr),
+        quote(&log.display().to_string()),
+        "--".to_owned(),
+    ];
+    restart.extend(serve(&addr).iter().map(|a| quote(a)));
+    let run = load(
+        addr.parse().expect("addr"),
+        &[
+            "--clients",
+            "200",
+            "--rooms",
+            "20",
+            "--senders",
+            "1",
+            "--rate",
+            "10",
+            "--warmup",
+            "1",
+            "--duration",
+            "1",
+            "--jwt-secret",
+            SECRET,
+            "--pid",
+            &pid,
+            "--storm-timeout",
+            "30",
+            "--restart-cmd",
+            &restart.join(" "),
+        ],
+    )
+    .await;
+    // The first server exited at the restart; the second is no child.
+    let _ = server.wait().await;
+    let second = std::fs::read_to_string(&pidfile).expect("pidfile");
+    let _ = std::process::Command::new("kill")
+        .arg(second.trim())
+        .status();
+    let j = &run.json;
+    let storm = &j["storm"];
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert_ne!(second.trim(), pid, "a new server");
+    assert_eq!(n(&j["joined"]), 200, "{j}");
+    assert_eq!(n(&storm["not_back"]), 0, "{j}");
+    assert_eq!(n(&storm["reconnects"]), 200, "{j}");
+    assert!(storm["back_ms"]["max"].as_f64().is_some(), "{j}");
+    // Senders back first sent while the others were away: replayed.
+    assert!(n(&storm["replayed"]) > 0, "{j}");
+    assert!(n(&j["acked_ok"]) > 0, "{j}");
+    assert_eq!(n(&j["lost"]), 0, "{j}");
+    assert_eq!(n(&j["duplicates"]), 0, "{j}");
+    assert_eq!(n(&j["foreign"]), 0, "{j}");
+}
+
 /// `--changes N` mixes an edit and a reaction after every Nth acked chat
 /// into the load: each is acked, and each reaches every member of the room
 /// as its `edit` or `reaction` broadcast, counted apart from the chats.

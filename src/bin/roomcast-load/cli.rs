@@ -98,6 +98,26 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) threads: Option<usize>,
 
+    /// Restart storm: after the warm-up, run this shell command, which must
+    /// stop the server (SIGTERM), start it again on the same database and
+    /// address, and exit once the new process listens, printing its pid as
+    /// its last line. Every client reconnects as socket.io-client does
+    /// (1 s first delay, doubling to 5 s, ±50 % jitter) and rejoins with
+    /// `since` its last message id; the run reports how soon every client
+    /// was back and caught up after the command exited.
+    #[arg(long)]
+    pub(crate) restart_cmd: Option<String>,
+
+    /// Restart storm against a server whose message ids do not survive a
+    /// restart (the Node reference): rejoin without `since`, keep every
+    /// chat (messages sent while a client was away are lost there).
+    #[arg(long)]
+    pub(crate) no_since: bool,
+
+    /// Restart storm: longest wait for every client to be back (seconds).
+    #[arg(long, default_value = "60.0", value_parser = secs)]
+    pub(crate) storm_timeout: Duration,
+
     /// Label copied into the JSON line (e.g. the server's name).
     #[arg(long, default_value = "")]
     pub(crate) label: String,
@@ -129,6 +149,14 @@ impl Args {
         }
         if self.connect_concurrency == 0 {
             return Err("--connect-concurrency must be at least 1".into());
+        }
+        if self.restart_cmd.is_some() && self.changes > 0 {
+            // A replay's edits carry old ids: the id order the storm's
+            // deduplication relies on holds for chats only.
+            return Err("--restart-cmd and --changes do not go together".into());
+        }
+        if self.restart_cmd.is_some() && self.senders == 0 {
+            return Err("--restart-cmd needs --senders of at least 1".into());
         }
         if !(self.url.starts_with("http://") || self.url.starts_with("ws://")) {
             return Err("--url must start with http:// or ws:// (TLS is not supported)".into());

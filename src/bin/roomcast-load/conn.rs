@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use roomcast::wire_client::packet::{self, Incoming};
 use roomcast::wire_client::ws::{self, JOIN_ACK, Message as Ws, WsStream};
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) epoch: Instant,
     pub(crate) measuring: AtomicBool,
     pub(crate) sent: AtomicU64,
+    /// Chats in flight when their connection was lost: no ack will come.
+    pub(crate) abandoned: AtomicU64,
     pub(crate) acked_ok: AtomicU64,
     pub(crate) acked_err: AtomicU64,
     pub(crate) deliveries: AtomicU64,
@@ -49,6 +52,9 @@ pub(crate) struct Shared {
     /// How many rooms: a chat's sender index says which room it belongs to.
     pub(crate) rooms: usize,
     pub(crate) setup: Semaphore,
+    /// Restart storm: each client that got back in, and when (its rejoin
+    /// answered, every page of what it missed read).
+    pub(crate) rejoined: Option<mpsc::UnboundedSender<(usize, Instant)>>,
 }
 
 /// Who one client is and what it does.
@@ -69,6 +75,11 @@ pub(crate) struct Plan {
     pub(crate) padding: Arc<str>,
     /// `--changes`: edit and react to every Nth acked chat; 0 = never.
     pub(crate) changes: u64,
+    /// Restart storm: reconnect when the connection is lost and rejoin
+    /// with `since`, as an application on socket.io-client does.
+    pub(crate) reconnect: bool,
+    /// `--no-since`: rejoin without `since`, never drop a chat by its id.
+    pub(crate) no_since: bool,
 }
 
 /// Ack ids of changes start here, far above any chat's (`seq + 2`).
@@ -81,7 +92,7 @@ const LATENCY_BATCH: usize = 256;
 pub(crate) async fn client(
     plan: Plan,
     shared: Arc<Shared>,
-    phase: watch::Receiver<Phase>,
+    mut phase: watch::Receiver<Phase>,
     setup: mpsc::UnboundedSender<bool>,
 ) -> ClientReport {
     let mut c = Client {
@@ -94,46 +105,102 @@ pub(crate) async fn client(
         next_seq: 0,
         next_change: CHANGE_ACK,
         samples: Vec::new(),
+        last_id: None,
+        kicked: false,
         shared,
         plan,
     };
-    let ws = {
-        let _permit = c.shared.setup.acquire().await;
-        // Each step has its own timeout, which says which step stalled.
-        connect(&c.plan).await
+    let first = {
+        let shared = c.shared.clone();
+        let _permit = shared.setup.acquire().await;
+        c.connect().await
     };
-    match ws {
+    let mut ws = match first {
         Ok(ws) => {
             c.report.joined = true;
             let _ = setup.send(true);
-            if let Err(e) = c.run(ws, phase).await {
-                c.report.failure = Some(e);
-            }
+            ws
         }
         Err(e) => {
             c.report.failure = Some(e);
             let _ = setup.send(false);
+            return c.report;
+        }
+    };
+    loop {
+        let Err(cut) = c.run(ws, &mut phase).await else {
+            break;
+        };
+        // socket.io-client reconnects after a lost transport, not after
+        // the server's own DISCONNECT.
+        if !c.plan.reconnect || c.kicked || *phase.borrow() == Phase::Done {
+            c.report.failure = Some(cut);
+            break;
+        }
+        // Acks of the lost connection never come.
+        c.shared.abandoned.fetch_add(c.in_flight, Ordering::Relaxed);
+        c.in_flight = 0;
+        match c.reconnect(&mut phase).await {
+            Some(again) => {
+                ws = again;
+                c.report.reconnects += 1;
+                if let Some(tx) = &c.shared.rejoined {
+                    let _ = tx.send((c.plan.index, Instant::now()));
+                }
+            }
+            None => {
+                c.report.failure = Some(cut);
+                break;
+            }
         }
     }
     c.shared.latencies.merge(&mut c.samples);
     c.report
 }
 
-async fn connect(plan: &Plan) -> Result<WsStream, String> {
-    let mut ws = tokio::time::timeout(
-        plan.connect_timeout,
-        ws::open(plan.url.as_str(), plan.server, plan.source),
-    )
-    .await
-    .map_err(|_| "TCP connect + WebSocket upgrade timed out".to_string())??;
-    ws::handshake_and_join(
-        &mut ws,
-        plan.token.as_deref(),
-        &plan.room_name,
-        plan.connect_timeout,
-    )
-    .await?;
-    Ok(ws)
+/// socket.io-client's reconnection delay before attempt `attempt` (0, 1,
+/// ..): `reconnectionDelay` 1 s doubled per attempt, jittered by
+/// `randomizationFactor` 0.5, capped at `reconnectionDelayMax` 5 s, as its
+/// `backo2` computes it.
+fn backoff(attempt: u32, rand: f64) -> Duration {
+    let ms = 1000.0 * 2f64.powi(attempt.min(16) as i32);
+    let deviation = (rand * 0.5 * ms).floor();
+    let ms = if ((rand * 10.0).floor() as u64) & 1 == 0 {
+        ms - deviation
+    } else {
+        ms + deviation
+    };
+    Duration::from_millis(ms.min(5000.0) as u64)
+}
+
+/// Resolves once the runner says `Done`.
+async fn done(phase: &mut watch::Receiver<Phase>) {
+    let _ = phase.wait_for(|p| *p == Phase::Done).await;
+}
+
+/// A `join` with the position to replay from.
+#[derive(Serialize)]
+struct JoinSince<'a> {
+    room: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<i64>,
+}
+
+/// What a rejoin needs of the join ack (roomcast's; other servers send
+/// neither field).
+#[derive(Deserialize, Default)]
+struct JoinPage {
+    #[serde(default)]
+    history: Vec<Replayed>,
+    #[serde(default)]
+    more: bool,
+}
+
+#[derive(Deserialize)]
+struct Replayed {
+    id: i64,
+    #[serde(default)]
+    message: String,
 }
 
 struct Client {
@@ -144,13 +211,144 @@ struct Client {
     next_seq: u64,
     next_change: u64,
     samples: Vec<u64>,
+    /// Reconnecting clients: the newest message id of the room taken in,
+    /// where a rejoin's replay starts; chats at or below it are the
+    /// documented overlap of a join and are dropped.
+    last_id: Option<i64>,
+    /// The server sent DISCONNECT: no reconnecting.
+    kicked: bool,
 }
 
 impl Client {
+    /// Connect, CONNECT and join (each step with its own timeout, which
+    /// says which step stalled).
+    async fn connect(&mut self) -> Result<WsStream, String> {
+        let plan = &self.plan;
+        let mut ws = tokio::time::timeout(
+            plan.connect_timeout,
+            ws::open(plan.url.as_str(), plan.server, plan.source),
+        )
+        .await
+        .map_err(|_| "TCP connect + WebSocket upgrade timed out".to_string())??;
+        if !plan.reconnect {
+            ws::handshake_and_join(
+                &mut ws,
+                plan.token.as_deref(),
+                &plan.room_name,
+                plan.connect_timeout,
+            )
+            .await?;
+            return Ok(ws);
+        }
+        let auth = plan
+            .token
+            .as_deref()
+            .map(|token| packet::to_value(packet::TokenAuth { token }));
+        ws::handshake(&mut ws, auth.as_ref(), plan.connect_timeout).await?;
+        self.join(&mut ws).await?;
+        Ok(ws)
+    }
+
+    /// `join`, with `since` after the first: takes in every page of the
+    /// replay, then the chats that arrived meanwhile (the socket is in the
+    /// room before the server reads the replay, so they may overlap it).
+    async fn join(&mut self, ws: &mut WsStream) -> Result<(), String> {
+        let wait = self.plan.connect_timeout;
+        let first = self.last_id.is_none();
+        let mut meanwhile = Vec::new();
+        loop {
+            let join = JoinSince {
+                room: &self.plan.room_name,
+                since: self.last_id,
+            };
+            let join = packet::event(Some(JOIN_ACK), "join", &[packet::to_value(join)]);
+            ws::send(ws, join).await?;
+            let args = loop {
+                let t = ws::next_text(ws, wait).await?;
+                match packet::classify(&t) {
+                    Incoming::Ack(JOIN_ACK, args) => break args.to_owned(),
+                    Incoming::Chat(_) => meanwhile.push(t),
+                    Incoming::Disconnect => {
+                        self.kicked = true;
+                        return Err("disconnected by the server".into());
+                    }
+                    _ => {}
+                }
+            };
+            if !packet::ack_ok(&args) {
+                return Err(format!("join refused: {}", packet::clip(&args)));
+            }
+            let page = serde_json::from_str::<(JoinPage,)>(&args)
+                .map(|(p,)| p)
+                .unwrap_or_default();
+            if self.plan.no_since {
+                break;
+            }
+            if first {
+                // What the room held before this run: a position, not chats.
+                let newest = page.history.iter().map(|m| m.id).max().unwrap_or(0);
+                self.last_id = Some(newest);
+                break;
+            }
+            for m in &page.history {
+                self.report.replayed += 1;
+                self.take(Some(m.id), &m.message);
+            }
+            if !page.more {
+                break;
+            }
+        }
+        for t in meanwhile {
+            if let Incoming::Chat(body) = packet::classify(&t) {
+                self.take(packet::chat_id(&t), body);
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits as socket.io-client does and tries again until back in, or
+    /// the runner says `Done` (`None`).
+    async fn reconnect(&mut self, phase: &mut watch::Receiver<Phase>) -> Option<WsStream> {
+        for attempt in 0u32.. {
+            tokio::select! {
+                () = tokio::time::sleep(backoff(attempt, rand::random())) => {}
+                () = done(phase) => return None,
+            }
+            let tried = tokio::select! {
+                r = self.connect() => r,
+                () = done(phase) => return None,
+            };
+            match tried {
+                Ok(ws) => return Some(ws),
+                Err(_) if self.kicked => return None,
+                // Nothing listening yet: the restart is not done.
+                Err(e) if e.contains("(os error 111)") => self.report.refused_attempts += 1,
+                Err(e) => {
+                    self.report.failed_attempts += 1;
+                    self.report.first_attempt_error.get_or_insert(e);
+                }
+            }
+        }
+        None
+    }
+
+    /// A chat of the room, live or replayed: dropped when a reconnecting
+    /// client already has its id.
+    fn take(&mut self, id: Option<i64>, body: &str) {
+        if let (Some(id), Some(last)) = (id, self.last_id) {
+            if id <= last {
+                self.report.overlap += 1;
+                return;
+            }
+            self.last_id = Some(id);
+        }
+        self.on_chat(body);
+    }
+
     async fn run(
         &mut self,
         mut ws: WsStream,
-        mut phase: watch::Receiver<Phase>,
+        phase: &mut watch::Receiver<Phase>,
     ) -> Result<(), String> {
         let mut now_phase = *phase.borrow_and_update();
         let mut tick = self.plan.period.map(|p| {
@@ -238,6 +436,7 @@ impl Client {
                     self.change(ws, message).await?;
                 }
             }
+            Incoming::Chat(body) if self.plan.reconnect => self.take(packet::chat_id(t), body),
             Incoming::Chat(body) => self.on_chat(body),
             Incoming::Other
                 if t.starts_with(r#"42["edit","#) || t.starts_with(r#"42["reaction","#) =>
@@ -246,7 +445,10 @@ impl Client {
                     .change_deliveries
                     .fetch_add(1, Ordering::Relaxed);
             }
-            Incoming::Disconnect => return Err("disconnected by the server".into()),
+            Incoming::Disconnect => {
+                self.kicked = true;
+                return Err("disconnected by the server".into());
+            }
             Incoming::Ack(..) | Incoming::Other => {}
         }
         Ok(())

@@ -16,6 +16,15 @@ pub(crate) fn rss_kib(pid: Option<u32>) -> Result<Option<u64>, String> {
         .ok_or_else(|| format!("no VmRSS line in {path}"))
 }
 
+/// `VmHWM` (peak resident memory) of `pid` in KiB, when readable.
+pub(crate) fn peak_rss_kib(pid: Option<u32>) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 /// User + system CPU seconds of `who` (`"self"` or a pid) so far, when readable.
 pub(crate) fn cpu_secs(who: &str) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{who}/stat")).ok()?;

@@ -54,6 +54,34 @@ pub(crate) struct Summary {
     pub(crate) latency_samples: u64,
     pub(crate) first_failure: Option<String>,
     pub(crate) first_ack_error: Option<String>,
+    /// `--restart-cmd`: the restart storm.
+    pub(crate) storm: Option<Storm>,
+}
+
+/// What a restart storm measured.
+#[derive(Debug, Default)]
+pub(crate) struct Storm {
+    /// How long `--restart-cmd` took (old server stopped, new one listening).
+    pub(crate) restart_secs: f64,
+    /// [p50, p99, max] of each client's time back in and caught up, from
+    /// the command's exit, in ms.
+    pub(crate) back_ms: Option<[f64; 3]>,
+    /// Joined clients not back by `--storm-timeout`.
+    pub(crate) not_back: usize,
+    pub(crate) reconnects: u64,
+    /// Attempts refused while nothing listened, and attempts that failed
+    /// otherwise (timed out, reset, refused by the server).
+    pub(crate) refused_attempts: u64,
+    pub(crate) failed_attempts: u64,
+    /// Why the first failed attempt (of the client first in order) failed.
+    pub(crate) first_attempt_error: Option<String>,
+    /// Chats dropped as already had (replay and live delivery overlapping).
+    pub(crate) overlap: u64,
+    /// Chats the rejoins' replays carried (what clients missed while away).
+    pub(crate) replayed: u64,
+    /// The new server's peak RSS (`VmHWM`) at the end.
+    pub(crate) peak_rss_kib: Option<u64>,
+    pub(crate) error: Option<String>,
 }
 
 impl Summary {
@@ -81,11 +109,18 @@ impl Summary {
     }
 
     /// Every kind of failure: refused or failed connects, error acks, chats
-    /// never acked, clients cut off.
+    /// never acked, clients cut off. In a restart storm a chat in flight
+    /// at the restart may go unanswered or be refused by the closing
+    /// server (and may be stored: the client cannot know); the storm's
+    /// failures are clients not back, and any loss or repeat.
     pub(crate) fn errors(&self) -> u64 {
+        let (cut, storm) = match &self.storm {
+            Some(st) => (0, st.not_back as u64 + u64::from(st.error.is_some())),
+            None => (self.acked_err + self.unacked, 0),
+        };
         self.connect_errors as u64
-            + self.acked_err
-            + self.unacked
+            + cut
+            + storm
             + self.dropped_clients as u64
             + self.changes_err
             + self
@@ -178,6 +213,33 @@ impl Summary {
                 );
             }
         }
+        if let Some(st) = &self.storm {
+            let back = match st.back_ms {
+                Some([p50, p99, max]) => {
+                    format!("back and caught up p50 {p50:.0} ms, p99 {p99:.0} ms, max {max:.0} ms")
+                }
+                None => "nobody back".into(),
+            };
+            let _ = writeln!(
+                o,
+                "  restart storm: restart took {:.2}s; after it {back}; {} not back; {} reconnects, {} attempts refused (not listening), {} failed otherwise; {} chats replayed, {} overlapping ones dropped; peak RSS {} KiB{}",
+                st.restart_secs,
+                st.not_back,
+                st.reconnects,
+                st.refused_attempts,
+                st.failed_attempts,
+                st.replayed,
+                st.overlap,
+                st.peak_rss_kib.unwrap_or(0),
+                st.error
+                    .as_deref()
+                    .map(|e| format!("; {e}"))
+                    .unwrap_or_default()
+            );
+            if let Some(e) = &st.first_attempt_error {
+                let _ = writeln!(o, "  first reconnect attempt failed otherwise: {e}");
+            }
+        }
         let _ = write!(
             o,
             "  errors: {} (clients cut off: {})",
@@ -250,6 +312,28 @@ impl Summary {
         });
         if let (Value::Object(all), Value::Object(more)) = (&mut line, changes) {
             all.extend(more);
+        }
+        if let (Value::Object(all), Some(st)) = (&mut line, &self.storm) {
+            let [p50, p99, max] = match st.back_ms {
+                Some(b) => b.map(Some),
+                None => [None; 3],
+            };
+            all.insert(
+                "storm".into(),
+                json!({
+                    "restart_secs": st.restart_secs,
+                    "back_ms": {"p50": p50, "p99": p99, "max": max},
+                    "not_back": st.not_back,
+                    "reconnects": st.reconnects,
+                    "refused_attempts": st.refused_attempts,
+                    "failed_attempts": st.failed_attempts,
+                    "first_attempt_error": st.first_attempt_error,
+                    "overlap": st.overlap,
+                    "replayed": st.replayed,
+                    "peak_rss_kib": st.peak_rss_kib,
+                    "error": st.error,
+                }),
+            );
         }
         line
     }

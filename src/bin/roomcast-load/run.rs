@@ -13,7 +13,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use crate::cli::Args;
 use crate::conn::{self, Phase, Plan, Shared};
 use crate::procfs;
-use crate::report::Summary;
+use crate::report::{Storm, Summary};
 use crate::stats::{self, ClientReport, Latencies};
 
 /// How often the runner looks at the counters while draining.
@@ -21,10 +21,18 @@ const POLL: Duration = Duration::from_millis(10);
 
 pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
     let server = resolve(&args).await?;
+    let (rejoined, mut back_rx) = match args.restart_cmd {
+        Some(_) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     let shared = Arc::new(Shared {
         epoch: Instant::now(),
         measuring: AtomicBool::new(false),
         sent: AtomicU64::new(0),
+        abandoned: AtomicU64::new(0),
         acked_ok: AtomicU64::new(0),
         acked_err: AtomicU64::new(0),
         deliveries: AtomicU64::new(0),
@@ -37,6 +45,7 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
         latencies: Latencies::new()?,
         rooms: args.rooms,
         setup: Semaphore::new(args.connect_concurrency),
+        rejoined,
     });
     let mut s = Summary::new(&args);
     s.rss_before_kib = procfs::rss_kib(args.pid)?;
@@ -78,6 +87,8 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
             window: args.window as u64,
             padding: padding.clone(),
             changes: args.changes,
+            reconnect: args.restart_cmd.is_some(),
+            no_since: args.no_since,
         };
         tasks.push(tokio::spawn(conn::client(
             plan,
@@ -100,13 +111,17 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
     s.connect_secs = started.elapsed().as_secs_f64();
     s.rss_joined_kib = procfs::rss_kib(args.pid)?;
 
+    let mut pid = args.pid;
     if args.senders > 0 && s.joined > 0 {
-        let server = args.pid.map(|p| p.to_string());
-        send_phase(&args, &shared, &phase_tx, server.as_deref(), &mut s).await;
+        let storm = args.restart_cmd.as_deref().zip(back_rx.as_mut());
+        pid = send_phase(&args, &shared, &phase_tx, storm, &mut s).await;
     } else {
         tokio::time::sleep(args.idle_hold).await;
     }
-    s.rss_end_kib = procfs::rss_kib(args.pid)?;
+    s.rss_end_kib = procfs::rss_kib(pid)?;
+    if let Some(storm) = &mut s.storm {
+        storm.peak_rss_kib = procfs::peak_rss_kib(pid);
+    }
 
     let _ = phase_tx.send(Phase::Done);
     let mut reports = Vec::with_capacity(tasks.len());
@@ -120,17 +135,26 @@ pub(crate) async fn run(args: Arc<Args>) -> Result<Summary, String> {
     Ok(s)
 }
 
-/// Warm-up, the measured window, then stop and wait for the last acks and
-/// deliveries (at most `--drain`).
+/// Warm-up, the restart storm when asked for, the measured window, then
+/// stop and wait for the last acks and deliveries (at most `--drain`).
+/// Returns the server's pid (a restart makes a new one).
 async fn send_phase(
     args: &Args,
     shared: &Shared,
     phase: &watch::Sender<Phase>,
-    server: Option<&str>,
+    storm: Option<(&str, &mut mpsc::UnboundedReceiver<(usize, Instant)>)>,
     s: &mut Summary,
-) {
+) -> Option<u32> {
     let _ = phase.send(Phase::Send);
     tokio::time::sleep(args.warmup).await;
+    let mut pid = args.pid;
+    if let Some((cmd, back)) = storm {
+        let (report, new_pid) = restart(args, cmd, back, s.joined).await;
+        s.storm = Some(report);
+        pid = new_pid.or(pid);
+    }
+    let server = pid.map(|p| p.to_string());
+    let server = server.as_deref();
     let (ok0, del0) = (
         shared.acked_ok.load(Ordering::Relaxed),
         shared.deliveries.load(Ordering::Relaxed),
@@ -155,8 +179,9 @@ async fn send_phase(
 
     let deadline = Instant::now() + args.drain;
     while Instant::now() < deadline {
-        let answered =
-            shared.acked_ok.load(Ordering::SeqCst) + shared.acked_err.load(Ordering::SeqCst);
+        let answered = shared.acked_ok.load(Ordering::SeqCst)
+            + shared.acked_err.load(Ordering::SeqCst)
+            + shared.abandoned.load(Ordering::SeqCst);
         let acks_in = answered >= shared.sent.load(Ordering::SeqCst);
         let delivered =
             shared.deliveries.load(Ordering::SeqCst) >= shared.expected.load(Ordering::SeqCst);
@@ -172,6 +197,70 @@ async fn send_phase(
         }
         tokio::time::sleep(POLL).await;
     }
+    pid
+}
+
+/// The restart storm: runs `cmd` (the server stopped and started again),
+/// then waits until every joined client is back, caught up, or
+/// `--storm-timeout`. Returns what it saw and the new server's pid.
+async fn restart(
+    args: &Args,
+    cmd: &str,
+    back: &mut mpsc::UnboundedReceiver<(usize, Instant)>,
+    joined: usize,
+) -> (Storm, Option<u32>) {
+    // Clients cut off before the restart (a slow reader) are not the storm's.
+    while back.try_recv().is_ok() {}
+    let mut storm = Storm::default();
+    let started = Instant::now();
+    let out = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await;
+    let listening = Instant::now();
+    storm.restart_secs = (listening - started).as_secs_f64();
+    let mut pid = None;
+    match out {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            pid = text.lines().last().and_then(|l| l.trim().parse().ok());
+        }
+        Ok(out) => storm.error = Some(format!("--restart-cmd exited with {}", out.status)),
+        Err(e) => storm.error = Some(format!("--restart-cmd: {e}")),
+    }
+    let mut first_back: Vec<Option<Instant>> = vec![None; args.clients];
+    let mut count = 0;
+    let deadline = tokio::time::Instant::from_std(listening + args.storm_timeout);
+    while count < joined {
+        match tokio::time::timeout_at(deadline, back.recv()).await {
+            Ok(Some((index, at))) => {
+                if let Some(slot @ None) = first_back.get_mut(index) {
+                    *slot = Some(at);
+                    count += 1;
+                }
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    // From the new process listening; a client back before the command
+    // returned counts as 0.
+    let mut ms: Vec<f64> = first_back
+        .iter()
+        .flatten()
+        .map(|at| at.saturating_duration_since(listening).as_secs_f64() * 1e3)
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        ms.get(((ms.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+    };
+    storm.back_ms =
+        (!ms.is_empty()).then(|| [at(0.5), at(0.99), ms.last().copied()].map(|v| v.unwrap_or(0.0)));
+    storm.not_back = joined - count;
+    (storm, pid)
 }
 
 /// Adds up the clients' reports.
@@ -182,6 +271,16 @@ fn tally(args: &Args, shared: &Shared, reports: &[ClientReport], s: &mut Summary
         s.acked_err += r.acked_err;
         s.skipped += r.skipped;
         s.duplicates += r.duplicates;
+        if let Some(storm) = &mut s.storm {
+            storm.reconnects += r.reconnects;
+            storm.failed_attempts += r.failed_attempts;
+            storm.refused_attempts += r.refused_attempts;
+            if storm.first_attempt_error.is_none() {
+                storm.first_attempt_error = r.first_attempt_error.clone();
+            }
+            storm.overlap += r.overlap;
+            storm.replayed += r.replayed;
+        }
         s.foreign += r.foreign;
         if r.joined && r.failure.is_some() {
             s.dropped_clients += 1;

@@ -95,6 +95,16 @@ pub(crate) struct ClientReport {
     pub(crate) first_error: Option<String>,
     /// Why the client stopped early (connect failure, closed connection...).
     pub(crate) failure: Option<String>,
+    /// Restart storm: times back in after a lost connection, attempts
+    /// refused (nothing listening) and failed otherwise on the way, chats dropped as already had (a join's
+    /// documented overlap of replay and live delivery).
+    pub(crate) reconnects: u64,
+    pub(crate) refused_attempts: u64,
+    pub(crate) failed_attempts: u64,
+    pub(crate) first_attempt_error: Option<String>,
+    pub(crate) overlap: u64,
+    /// Chats a rejoin's replay (`history` after `since`) carried.
+    pub(crate) replayed: u64,
 }
 
 impl ClientReport {
