@@ -65,6 +65,23 @@ async fn chatter(ws: crate::raw::RawWs, user: &str, room: &str) -> Seen {
     seen
 }
 
+/// Waits for `server` (signalled) to exit with status 0 and no panic in
+/// its `log`. Batches committed as the sockets close are still handed to
+/// delivery: once, that panicked on the namespace socketioxide had taken
+/// away.
+async fn exits_cleanly(server: &mut tokio::process::Child, log: &std::path::Path) {
+    let exit = tokio::time::timeout(WAIT * 2, server.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("wait");
+    assert_eq!(exit.code(), Some(0), "graceful exit status");
+    let logged = std::fs::read_to_string(log).expect("server log");
+    assert!(
+        !logged.contains("panicked"),
+        "the server panicked: {logged}"
+    );
+}
+
 #[tokio::test]
 async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
     let dir = tempfile::tempdir().expect("dir");
@@ -91,18 +108,7 @@ async fn sigterm_while_chatting_exits_zero_and_loses_no_acked_chat() {
     }
     sigterm(&server);
 
-    let exit = tokio::time::timeout(WAIT * 2, server.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .expect("wait");
-    assert_eq!(exit.code(), Some(0), "graceful exit status");
-    // Batches committed as the sockets close are still handed to delivery:
-    // once, that panicked on the namespace socketioxide had taken away.
-    let logged = std::fs::read_to_string(&log).expect("server log");
-    assert!(
-        !logged.contains("panicked"),
-        "the server panicked: {logged}"
-    );
+    exits_cleanly(&mut server, &log).await;
 
     let mut acked = Vec::new();
     for c in clients {
@@ -199,16 +205,7 @@ async fn a_message_posted_while_the_sockets_close_is_stored_without_a_panic() {
         .expect("answered")
         .expect("read");
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
-    let exit = tokio::time::timeout(WAIT * 2, server.wait())
-        .await
-        .expect("exits after SIGTERM")
-        .expect("wait");
-    assert_eq!(exit.code(), Some(0), "graceful exit status");
-    let logged = std::fs::read_to_string(&log).expect("server log");
-    assert!(
-        !logged.contains("panicked"),
-        "the server panicked: {logged}"
-    );
+    exits_cleanly(&mut server, &log).await;
 
     let (_server, addr) = start_binary(&db, Some(SECRET)).await;
     let c = TestClient::connect(

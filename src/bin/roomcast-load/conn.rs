@@ -573,3 +573,27 @@ async fn next_tick(tick: &mut Option<tokio::time::Interval>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_socket_io_clients() {
+        // 1 s ± 50 % first, doubling, never past 5 s.
+        for r in [0.0, 0.05, 0.15, 0.5, 0.95, 0.999] {
+            let first = backoff(0, r).as_millis();
+            assert!((500..=1500).contains(&first), "{r}: {first}");
+            let second = backoff(1, r).as_millis();
+            assert!((1000..=3000).contains(&second), "{r}: {second}");
+            for attempt in [3, 10, 40] {
+                let late = backoff(attempt, r).as_millis();
+                assert!((2500..=5000).contains(&late), "{r} {attempt}: {late}");
+            }
+        }
+        // An even tenth digit subtracts the jitter, an odd one adds it.
+        assert_eq!(backoff(0, 0.0).as_millis(), 1000);
+        assert_eq!(backoff(0, 0.25).as_millis(), 875);
+        assert_eq!(backoff(0, 0.15).as_millis(), 1075);
+    }
+}
