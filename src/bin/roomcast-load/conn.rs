@@ -143,7 +143,7 @@ pub(crate) async fn client(
         match c.reconnect(&mut phase).await {
             Some(again) => {
                 ws = again;
-                c.report.reconnects += 1;
+                c.report.rejoins.reconnects += 1;
                 if let Some(tx) = &c.shared.rejoined {
                     let _ = tx.send((c.plan.index, Instant::now()));
                 }
@@ -291,7 +291,7 @@ impl Client {
                 break;
             }
             for m in &page.history {
-                self.report.replayed += 1;
+                self.report.rejoins.replayed += 1;
                 self.take(Some(m.id), &m.message);
             }
             if !page.more {
@@ -322,10 +322,10 @@ impl Client {
                 Ok(ws) => return Some(ws),
                 Err(_) if self.kicked => return None,
                 // Nothing listening yet: the restart is not done.
-                Err(e) if e.contains("(os error 111)") => self.report.refused_attempts += 1,
+                Err(e) if e.contains("(os error 111)") => self.report.rejoins.refused_attempts += 1,
                 Err(e) => {
-                    self.report.failed_attempts += 1;
-                    self.report.first_attempt_error.get_or_insert(e);
+                    self.report.rejoins.failed_attempts += 1;
+                    self.report.rejoins.first_attempt_error.get_or_insert(e);
                 }
             }
         }
@@ -337,7 +337,7 @@ impl Client {
     fn take(&mut self, id: Option<i64>, body: &str) {
         if let (Some(id), Some(last)) = (id, self.last_id) {
             if id <= last {
-                self.report.overlap += 1;
+                self.report.rejoins.overlap += 1;
                 return;
             }
             self.last_id = Some(id);

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 
 use crate::cli::Args;
+use crate::stats::Rejoins;
 
 /// Everything a run measured. Rates are over the measured window only;
 /// counts (sent, lost, ...) are over the whole run, warm-up and drain included.
@@ -68,17 +69,8 @@ pub(crate) struct Storm {
     pub(crate) back_ms: Option<[f64; 3]>,
     /// Joined clients not back by `--storm-timeout`.
     pub(crate) not_back: usize,
-    pub(crate) reconnects: u64,
-    /// Attempts refused while nothing listened, and attempts that failed
-    /// otherwise (timed out, reset, refused by the server).
-    pub(crate) refused_attempts: u64,
-    pub(crate) failed_attempts: u64,
-    /// Why the first failed attempt (of the client first in order) failed.
-    pub(crate) first_attempt_error: Option<String>,
-    /// Chats dropped as already had (replay and live delivery overlapping).
-    pub(crate) overlap: u64,
-    /// Chats the rejoins' replays carried (what clients missed while away).
-    pub(crate) replayed: u64,
+    /// Every client's rejoins added up.
+    pub(crate) rejoins: Rejoins,
     /// The new server's peak RSS (`VmHWM`) at the end.
     pub(crate) peak_rss_kib: Option<u64>,
     pub(crate) error: Option<String>,
@@ -225,18 +217,18 @@ impl Summary {
                 "  restart storm: restart took {:.2}s; after it {back}; {} not back; {} reconnects, {} attempts refused (not listening), {} failed otherwise; {} chats replayed, {} overlapping ones dropped; peak RSS {} KiB{}",
                 st.restart_secs,
                 st.not_back,
-                st.reconnects,
-                st.refused_attempts,
-                st.failed_attempts,
-                st.replayed,
-                st.overlap,
+                st.rejoins.reconnects,
+                st.rejoins.refused_attempts,
+                st.rejoins.failed_attempts,
+                st.rejoins.replayed,
+                st.rejoins.overlap,
                 st.peak_rss_kib.unwrap_or(0),
                 st.error
                     .as_deref()
                     .map(|e| format!("; {e}"))
                     .unwrap_or_default()
             );
-            if let Some(e) = &st.first_attempt_error {
+            if let Some(e) = &st.rejoins.first_attempt_error {
                 let _ = writeln!(o, "  first reconnect attempt failed otherwise: {e}");
             }
         }
@@ -324,12 +316,12 @@ impl Summary {
                     "restart_secs": st.restart_secs,
                     "back_ms": {"p50": p50, "p99": p99, "max": max},
                     "not_back": st.not_back,
-                    "reconnects": st.reconnects,
-                    "refused_attempts": st.refused_attempts,
-                    "failed_attempts": st.failed_attempts,
-                    "first_attempt_error": st.first_attempt_error,
-                    "overlap": st.overlap,
-                    "replayed": st.replayed,
+                    "reconnects": st.rejoins.reconnects,
+                    "refused_attempts": st.rejoins.refused_attempts,
+                    "failed_attempts": st.rejoins.failed_attempts,
+                    "first_attempt_error": st.rejoins.first_attempt_error,
+                    "overlap": st.rejoins.overlap,
+                    "replayed": st.rejoins.replayed,
                     "peak_rss_kib": st.peak_rss_kib,
                     "error": st.error,
                 }),

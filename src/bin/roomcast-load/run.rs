@@ -272,14 +272,7 @@ fn tally(args: &Args, shared: &Shared, reports: &[ClientReport], s: &mut Summary
         s.skipped += r.skipped;
         s.duplicates += r.duplicates;
         if let Some(storm) = &mut s.storm {
-            storm.reconnects += r.reconnects;
-            storm.failed_attempts += r.failed_attempts;
-            storm.refused_attempts += r.refused_attempts;
-            if storm.first_attempt_error.is_none() {
-                storm.first_attempt_error = r.first_attempt_error.clone();
-            }
-            storm.overlap += r.overlap;
-            storm.replayed += r.replayed;
+            storm.rejoins.add(&r.rejoins);
         }
         s.foreign += r.foreign;
         if r.joined && r.failure.is_some() {

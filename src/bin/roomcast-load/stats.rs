@@ -95,16 +95,40 @@ pub(crate) struct ClientReport {
     pub(crate) first_error: Option<String>,
     /// Why the client stopped early (connect failure, closed connection...).
     pub(crate) failure: Option<String>,
-    /// Restart storm: times back in after a lost connection, attempts
-    /// refused (nothing listening) and failed otherwise on the way, chats dropped as already had (a join's
-    /// documented overlap of replay and live delivery).
+    /// Restart storm: how this client got back in.
+    pub(crate) rejoins: Rejoins,
+}
+
+/// What reconnecting took, for one client or added up over all of them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Rejoins {
+    /// Times back in after a lost connection.
     pub(crate) reconnects: u64,
+    /// Attempts refused while nothing listened, and attempts that failed
+    /// otherwise (timed out, reset, refused by the server).
     pub(crate) refused_attempts: u64,
     pub(crate) failed_attempts: u64,
+    /// Why the first attempt that failed otherwise failed.
     pub(crate) first_attempt_error: Option<String>,
+    /// Chats dropped as already had (a join's documented overlap of replay
+    /// and live delivery).
     pub(crate) overlap: u64,
-    /// Chats a rejoin's replay (`history` after `since`) carried.
+    /// Chats a rejoin's replay (`history` after `since`) carried: what the
+    /// client missed while away.
     pub(crate) replayed: u64,
+}
+
+impl Rejoins {
+    pub(crate) fn add(&mut self, other: &Self) {
+        self.reconnects += other.reconnects;
+        self.refused_attempts += other.refused_attempts;
+        self.failed_attempts += other.failed_attempts;
+        if self.first_attempt_error.is_none() {
+            self.first_attempt_error = other.first_attempt_error.clone();
+        }
+        self.overlap += other.overlap;
+        self.replayed += other.replayed;
+    }
 }
 
 impl ClientReport {
